@@ -1,0 +1,105 @@
+// Provisioned entities (accounts, applications, numbers, domains, carriers, SIP users):
+// models, JSON (de)serialisation and validation of REST bodies. Pure: no I/O.
+#pragma once
+#include <boost/json.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dp::core {
+
+// A webhook: jambonz accepts a URL string or {url, method, username, password}.
+struct Hook {
+  std::string url;
+  std::string method = "POST";  // GET | POST
+  std::string username;
+  std::string password;
+  bool empty() const { return url.empty(); }
+};
+
+struct Account {
+  std::string account_sid;
+  std::string name;
+  std::string webhook_secret;       // HMAC key for Jambonz-Signature; never logged or returned in full
+  std::string sip_realm;            // appended to `user` targets without '@'
+  std::string default_carrier_sid;  // `phone` targets without `trunk`
+};
+
+struct Application {
+  std::string application_sid;
+  std::string account_sid;
+  std::string name;
+  Hook call_hook;
+  Hook call_status_hook;
+};
+
+struct PhoneNumber {  // routes inbound calls to a number to an application
+  std::string number;  // as provisioned; lookups normalise a leading '+'
+  std::string account_sid;
+  std::string application_sid;
+  std::string carrier_sid;  // optional: carrier that owns the number
+};
+
+struct SipDomain {  // routes inbound calls to any user at a domain to an application
+  std::string domain;
+  std::string account_sid;
+  std::string application_sid;
+};
+
+struct Gateway {
+  std::string host;
+  uint16_t port = 5060;
+  std::string transport = "udp";  // udp | tcp | tls
+  int priority = 0;               // lower first
+  int weight = 1;
+};
+
+struct Carrier {
+  std::string carrier_sid;
+  std::string account_sid;
+  std::string name;
+  std::vector<Gateway> gateways;
+  std::string tech_prefix;
+  bool e164_leading_plus = false;  // keep/add '+' on the dialled number
+  std::string from_domain;         // host part of the From on calls through this carrier
+};
+
+struct SipUser {
+  std::string username;
+  std::string domain;
+  std::string account_sid;
+  std::string ha1;  // md5(username:domain:password); the password itself is not stored
+};
+
+// Parse a hook value (string or object). Returns nullopt and sets err on invalid input.
+std::optional<Hook> parse_hook(const boost::json::value& v, std::string& err);
+boost::json::value hook_to_json(const Hook& h, bool redact_password);
+
+// Each from_json validates a REST body (unknown properties rejected, required fields, types, URL schemes)
+// and returns nullopt with a human-readable err ("call_hook: must be an http(s) URL").
+// The sid fields may be absent on create; the caller assigns them.
+std::optional<Account> account_from_json(const boost::json::value& v, std::string& err);
+std::optional<Application> application_from_json(const boost::json::value& v, std::string& err);
+std::optional<PhoneNumber> phone_number_from_json(const boost::json::value& v, std::string& err);
+std::optional<SipDomain> sip_domain_from_json(const boost::json::value& v, std::string& err);
+std::optional<Carrier> carrier_from_json(const boost::json::value& v, std::string& err);
+// SIP users are created with a plain `password`, stored as ha1.
+std::optional<SipUser> sip_user_from_json(const boost::json::value& v, std::string& err);
+
+// Storage form (secrets included).
+boost::json::object to_json(const Account&);
+boost::json::object to_json(const Application&);
+boost::json::object to_json(const PhoneNumber&);
+boost::json::object to_json(const SipDomain&);
+boost::json::object to_json(const Carrier&);
+boost::json::object to_json(const SipUser&);
+// API form: secrets redacted (webhook_secret shown as "****" + last 4, hook passwords and ha1 omitted).
+boost::json::object to_public_json(const Account&);
+boost::json::object to_public_json(const Application&);
+boost::json::object to_public_json(const SipUser&);
+
+std::string md5_hex(const std::string& s);
+std::string normalize_number(const std::string& n);  // strips a leading '+', spaces and dashes
+
+}  // namespace dp::core
