@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dp::core {
@@ -101,5 +102,19 @@ boost::json::object to_public_json(const SipUser&);
 
 std::string md5_hex(const std::string& s);
 std::string normalize_number(const std::string& n);  // strips a leading '+', spaces and dashes
+
+// --- additions (provisioning engineer) ---
+// Entities without secrets: same as to_json, so generic code can call to_public_json on every kind.
+boost::json::object to_public_json(const PhoneNumber&);
+boost::json::object to_public_json(const SipDomain&);
+boost::json::object to_public_json(const Carrier&);
+
+// Format checks used by the validators (exposed for the REST layer and tests).
+bool is_uuid(std::string_view s);      // 8-4-4-4-12 hex digits, either case
+bool is_hostname(std::string_view s);  // RFC 1123 name with a non-numeric last label (no IP literals)
+bool is_sip_token(std::string_view s);  // RFC 3261 `token` characters, non-empty
+std::string to_lower_ascii(std::string_view s);
+// Formats 16 random bytes (caller supplies them, keeping core free of randomness) as a UUID v4 string.
+std::string format_uuid_v4(const unsigned char (&bytes)[16]);
 
 }  // namespace dp::core

@@ -16,4 +16,8 @@ struct AppValidation {
 // Validates a whole app (must be an array of verbs). Aliases are normalised (stream -> listen).
 AppValidation validate_app(const boost::json::value& app);
 
+// String(v) as JavaScript prints a JSON value (numbers in JS form, arrays joined with ",",
+// objects as "[object Object]"); used in jambonz messages and to stringify header values.
+std::string js_to_string(const boost::json::value& v);
+
 }  // namespace dp::core

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Starts Kamailio with dialplane's kamailio.cfg. Checks the cfg first (kamailio -c).
+#
+# Usage: run-kamailio.sh [options] [-- extra kamailio args]
+#   --ip IP                 SIP + RPC listen address           env KAM_IP             127.0.0.1
+#   --sip-port PORT         SIP port (udp+tcp)                 env KAM_SIP_PORT       5070
+#   --rpc-port PORT         JSON-RPC over HTTP port            env KAM_RPC_PORT       5071
+#   --node-url URL          this node's RPC URL sent as `node` env KAM_NODE_URL       http://IP:RPC_PORT/RPC
+#   --dialplane-url URL     dialplane internal base URL        env DIALPLANE_URL      http://127.0.0.1:8081
+#   --rtpengine SOCK        rtpengine NG socket                env RTPENGINE_SOCK     udp:127.0.0.1:22222
+#   --redis HOST:PORT       Redis with dp:sipuser:* HA1s       env REDIS_ADDR         127.0.0.1:6379
+#   --decision-timeout MS   decision HTTP timeout              env DECISION_TIMEOUT_MS 2000
+#   --event-timeout MS      event batch HTTP timeout           env EVENT_TIMEOUT_MS   2000
+#   --evq-size N            event queue cap                    env EVQ_SIZE           20000
+#   --run-dir DIR           runtime dir (pid, ctl files, log)  env KAM_RUN_DIR        /tmp/dialplane-kamailio
+#   --shm MB / --pkg MB     shared / private memory            env KAM_SHM / KAM_PKG  512 / 32
+#   --log-level N           LOG_LEVEL define (1..3)            env KAM_LOG_LEVEL      2
+#   --define NAME[=VALUE]   any other define from kamailio.cfg, raw (strings need their quotes), e.g.
+#                           --define WITH_STATIC_ROUTE --define 'STATIC_URI="sip:x@127.0.0.1:5090"'
+#   --cfg FILE              config file                        default: kamailio.cfg next to this script
+#   --foreground            exec kamailio in the foreground, logging to stderr (tests)
+#   --check-only            only run kamailio -c
+# Without --foreground Kamailio runs in the background (no fork, logs to RUN_DIR/kamailio.log) and the
+# script prints its pid; stop it with: kill $(cat RUN_DIR/kamailio.pid)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+IP=${KAM_IP:-127.0.0.1}
+SIP_PORT=${KAM_SIP_PORT:-5070}
+RPC_PORT=${KAM_RPC_PORT:-5071}
+NODE_URL=${KAM_NODE_URL:-}
+DP_URL=${DIALPLANE_URL:-http://127.0.0.1:8081}
+RTPE=${RTPENGINE_SOCK:-udp:127.0.0.1:22222}
+REDIS=${REDIS_ADDR:-127.0.0.1:6379}
+DEC_TO=${DECISION_TIMEOUT_MS:-2000}
+EV_TO=${EVENT_TIMEOUT_MS:-2000}
+EVQ=${EVQ_SIZE:-20000}
+RUN_DIR=${KAM_RUN_DIR:-/tmp/dialplane-kamailio}
+SHM=${KAM_SHM:-512}
+PKG=${KAM_PKG:-32}
+LOGL=${KAM_LOG_LEVEL:-2}
+CFG=$HERE/kamailio.cfg
+FG=0
+CHECK_ONLY=0
+DEFS=()
+EXTRA=()
+
+while (($#)); do
+  case "$1" in
+    --ip) IP=$2; shift 2 ;;
+    --sip-port) SIP_PORT=$2; shift 2 ;;
+    --rpc-port) RPC_PORT=$2; shift 2 ;;
+    --node-url) NODE_URL=$2; shift 2 ;;
+    --dialplane-url) DP_URL=$2; shift 2 ;;
+    --rtpengine) RTPE=$2; shift 2 ;;
+    --redis) REDIS=$2; shift 2 ;;
+    --decision-timeout) DEC_TO=$2; shift 2 ;;
+    --event-timeout) EV_TO=$2; shift 2 ;;
+    --evq-size) EVQ=$2; shift 2 ;;
+    --run-dir) RUN_DIR=$2; shift 2 ;;
+    --shm) SHM=$2; shift 2 ;;
+    --pkg) PKG=$2; shift 2 ;;
+    --log-level) LOGL=$2; shift 2 ;;
+    --define) DEFS+=(-A "$2"); shift 2 ;;
+    --cfg) CFG=$2; shift 2 ;;
+    --foreground|-f) FG=1; shift ;;
+    --check-only) CHECK_ONLY=1; shift ;;
+    --) shift; EXTRA=("$@"); break ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+done
+
+[[ -n "$NODE_URL" ]] || NODE_URL="http://$IP:$RPC_PORT/RPC"
+DP_URL=${DP_URL%/}
+REDIS_HOST=${REDIS%:*}
+REDIS_PORT=${REDIS##*:}
+
+if [[ ! -f "$(dpkg -L kamailio 2>/dev/null | grep -m1 '/modules/tm\.so$' | xargs -r dirname)/http_async_client.so" ]]; then
+  echo "http_async_client.so missing: run $HERE/build-http-async-client.sh first" >&2
+  exit 1
+fi
+mkdir -p "$RUN_DIR"
+
+ARGS=(
+  -f "$CFG" -m "$SHM" -M "$PKG" -Y "$RUN_DIR" -P "$RUN_DIR/kamailio.pid"
+  -A "SIP_IP=$IP" -A "SIP_PORT=$SIP_PORT" -A "RPC_IP=$IP" -A "RPC_PORT=$RPC_PORT"
+  -A "NODE_URL=\"$NODE_URL\""
+  -A "DIALPLANE_URL=\"$DP_URL\""
+  -A "RTPENGINE_SOCK=\"$RTPE\""
+  -A "REDIS_SERVER=\"name=dp;addr=$REDIS_HOST;port=$REDIS_PORT\""
+  -A "DECISION_TIMEOUT_MS=$DEC_TO" -A "EVENT_TIMEOUT_MS=$EV_TO"
+  -A "EVQ_SIZE=\"name=evq;size=$EVQ\""
+  -A "LOG_LEVEL=$LOGL"
+  "${DEFS[@]}"
+)
+
+if ! out=$(kamailio -c "${ARGS[@]}" "${EXTRA[@]}" 2>&1); then
+  echo "$out" | grep -Ev 'WARNING|INFO' >&2
+  echo "kamailio -c failed for $CFG" >&2
+  exit 1
+fi
+((CHECK_ONLY)) && { echo "config ok: $CFG"; exit 0; }
+
+if ((FG)); then
+  exec kamailio -DD -E "${ARGS[@]}" "${EXTRA[@]}"
+fi
+nohup kamailio -DD -E "${ARGS[@]}" "${EXTRA[@]}" >>"$RUN_DIR/kamailio.log" 2>&1 &
+pid=$!
+sleep 0.5
+if ! kill -0 "$pid" 2>/dev/null; then
+  echo "kamailio failed to start; see $RUN_DIR/kamailio.log" >&2
+  tail -20 "$RUN_DIR/kamailio.log" >&2
+  exit 1
+fi
+echo "$pid" >"$RUN_DIR/kamailio.pid"
+echo "kamailio pid $pid sip=$IP:$SIP_PORT rpc=$NODE_URL dialplane=$DP_URL log=$RUN_DIR/kamailio.log"

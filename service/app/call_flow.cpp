@@ -1,0 +1,530 @@
+#include "app/call_flow.hpp"
+
+#include "app/ids.hpp"
+#include "app/verbs.hpp"
+#include "core/log.hpp"
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdlib>
+
+namespace dp::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using core::CallState;
+using core::Transition;
+
+namespace {
+
+std::string str(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+long long integer(const json::object& o, std::string_view k, long long dflt) {
+  auto* v = o.if_contains(k);
+  if (!v) return dflt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<long long>(v->get_uint64());
+  if (v->is_double()) return static_cast<long long>(v->get_double());
+  if (v->is_string()) {
+    char* end = nullptr;
+    auto s = std::string(v->get_string());
+    long long n = std::strtoll(s.c_str(), &end, 10);
+    return end && *end == '\0' && !s.empty() ? n : dflt;
+  }
+  return dflt;
+}
+
+bool boolean(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v) return false;
+  if (v->is_bool()) return v->get_bool();
+  if (v->is_string()) return v->get_string() == "true" || v->get_string() == "1";
+  return integer(o, k, 0) != 0;
+}
+
+// Kamailio stamps events with $TV(Sn): "sec.usec".
+double event_ts(const json::object& ev) {
+  if (auto* v = ev.if_contains("ts")) {
+    if (v->is_string()) return std::strtod(std::string(v->get_string()).c_str(), nullptr);
+    if (v->is_double()) return v->get_double();
+    if (v->is_int64()) return static_cast<double>(v->get_int64());
+  }
+  return wall_now();
+}
+
+std::string host_of_uri(const std::string& uri) {
+  auto colon = uri.find(':');
+  if (colon == std::string::npos) return {};
+  auto rest = uri.substr(colon + 1);
+  if (auto at = rest.find('@'); at != std::string::npos) rest = rest.substr(at + 1);
+  auto end = rest.find_first_of(":;>?");
+  return rest.substr(0, end);
+}
+
+// The reply a caller gets when the app ends after a dial that failed: the callee's failure where it
+// means something to the caller (busy, not found, declined), otherwise 480.
+std::pair<int, std::string> caller_reply_after_dial(const CallState& c) {
+  if (c.dial && !c.dial->legs.empty()) {
+    const core::Leg* last = nullptr;
+    for (const auto& l : c.dial->legs)
+      if (core::is_final(l.status) && (!last || l.final_at >= last->final_at)) last = &l;
+    if (last && last->sip_status >= 400 && last->sip_status < 700 && last->sip_status != 487 &&
+        last->sip_status != 408)
+      return {last->sip_status, last->sip_reason};
+  }
+  return {480, "Temporarily Unavailable"};
+}
+
+}  // namespace
+
+std::string x_reason(std::string_view message) {
+  return "X-Reason: " + core::sanitize_header_value(message) + "\r\n";
+}
+
+json::object reject_decision(int code, std::string_view reason, const std::string& hdrs) {
+  return {{"action", "reject"},
+          {"code", code},
+          {"reason", core::sanitize_header_value(reason.empty() ? core::default_reason(code) : reason, 100)},
+          {"hdrs", hdrs}};
+}
+
+CallFlow::CallFlow(Deps d) : d_(std::move(d)) {}
+
+void CallFlow::dispatch(const CallState& c, const Transition& t) {
+  for (const auto& n : t.webhooks) {
+    if (auto* p = n.payload.if_contains("parent_call_sid")) {
+      auto status = str(n.payload, "call_status");
+      if (core::is_final(core::call_status_from_string(status).value_or(core::CallStatus::Trying)))
+        d_.metrics.leg(str(n.payload, "target_type"), status);
+      (void)p;
+    }
+    d_.hooks.notify(c.account_sid, c.call_sid, n);
+  }
+  if (t.action_hook) {
+    d_.metrics.dial_ended(str(t.action_payload, "dial_call_status"));
+    // When the caller is still waiting, the decision path sends the actionHook itself and reads its verbs.
+    if (!t.action_response_matters)
+      d_.hooks.notify(c.account_sid, c.call_sid,
+                      {core::Notification::Kind::Action, *t.action_hook, t.action_payload});
+  }
+  if (t.call_ended) d_.metrics.call_ended(core::to_string(c.status));
+}
+
+template <typename F>
+asio::awaitable<std::optional<Transition>> CallFlow::update(const std::string& sid, F&& fn) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto cur = co_await d_.calls.load(sid);
+    if (!cur) co_return std::nullopt;
+    Transition t = fn(cur->state);
+    if (!t.changed) co_return t;
+    bool ok = t.call_ended ? co_await d_.calls.remove(cur->state, cur->version)
+                           : co_await d_.calls.save(cur->state, cur->version);
+    if (ok) {
+      dispatch(cur->state, t);
+      co_return t;
+    }
+    log::debug("call_state_conflict", {{"call_sid", sid}});
+  }
+  throw std::runtime_error("call state stayed contended");
+}
+
+asio::awaitable<json::object> CallFlow::reject_call(const std::string& sid, int code, const std::string& reason,
+                                                    const std::string& hdrs) {
+  double now = wall_now();
+  co_await update(sid, [&](CallState& c) { return core::on_call_rejected(c, code, reason, now); });
+  log::info("call_rejected", {{"call_sid", sid}, {"code", std::to_string(code)}, {"reason", reason}});
+  co_return reject_decision(code, reason, hdrs);
+}
+
+asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
+  auto started = std::chrono::steady_clock::now();
+  auto finish = [&](json::object decision) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    d_.metrics.decision("invite", str(decision, "action"), secs);
+    return decision;
+  };
+  try {
+    CallState c;
+    c.call_id = str(req, "call_id");
+    if (c.call_id.empty()) co_return finish(reject_decision(400, "Bad Request", x_reason("missing Call-ID")));
+    auto ruri_user = str(req, "ruri_user");
+    auto to_user = str(req, "to_user");
+
+    // Which application answers: the dialled number, else the SIP domain.
+    std::optional<core::PhoneNumber> pn;
+    for (const auto& candidate : {ruri_user, to_user}) {
+      if (pn || candidate.empty()) continue;
+      auto n = core::normalize_number(candidate);
+      if (!n.empty()) pn = co_await d_.prov.phone_number(n);
+    }
+    std::string account_sid, application_sid;
+    if (pn) {
+      account_sid = pn->account_sid;
+      application_sid = pn->application_sid;
+    } else {
+      std::optional<core::SipDomain> dom;
+      for (const auto& host : {str(req, "ruri_host"), host_of_uri(str(req, "to_uri"))}) {
+        if (!dom && !host.empty()) dom = co_await d_.prov.sip_domain(host);
+      }
+      if (!dom)
+        co_return finish(reject_decision(404, "Not Found", x_reason("no application for " + ruri_user)));
+      account_sid = dom->account_sid;
+      application_sid = dom->application_sid;
+    }
+    auto app = co_await d_.prov.application(application_sid);
+    if (!app || app->call_hook.empty())
+      co_return finish(reject_decision(480, "Temporarily Unavailable", x_reason("application not found")));
+
+    c.call_sid = new_uuid();
+    c.account_sid = account_sid;
+    c.application_sid = application_sid;
+    c.from = str(req, "from_user");
+    c.from_host = host_of_uri(str(req, "from_uri"));
+    c.to = to_user.empty() ? ruri_user : to_user;
+    c.caller_name = str(req, "from_name");
+    c.originating_sip_ip = str(req, "src_ip");
+    c.node = str(req, "node");
+    c.call_hook = app->call_hook;
+    c.call_status_hook = app->call_status_hook;
+    c.created_at = wall_now();
+    if (!co_await d_.calls.save(c, 0))
+      co_return finish(reject_decision(500, "Server Internal Error", x_reason("duplicate call")));
+    log::info("call_new", {{"call_sid", c.call_sid}, {"call_id", c.call_id}, {"from", c.from}, {"to", c.to}});
+
+    auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, core::parent_payload(c, wall_now()), "call_hook");
+    if (!res.ok)
+      co_return finish(co_await reject_call(c.call_sid, 480, "Temporarily Unavailable",
+                                            x_reason("call_hook failed: " + res.error)));
+    if (!res.json)
+      co_return finish(co_await reject_call(c.call_sid, 480, "Temporarily Unavailable",
+                                            x_reason("call_hook returned no application")));
+    auto v = validate_verbs(*res.json);
+    if (!v.ok())
+      co_return finish(co_await reject_call(c.call_sid, 480, "Temporarily Unavailable", x_reason(*v.error)));
+    auto upd = co_await update(c.call_sid, [&](CallState& s) {
+      s.pending_verbs = v.verbs;
+      Transition t;
+      t.changed = true;
+      return t;
+    });
+    if (!upd) co_return finish(reject_decision(487, "Request Terminated", ""));
+    co_return finish(co_await run_verbs(c.call_sid));
+  } catch (const io::RedisError& e) {
+    d_.metrics.redis_error();
+    log::error("invite_redis_error", {{"error", e.what()}});
+    co_return finish(reject_decision(503, "Service Unavailable", x_reason("state store unavailable")));
+  } catch (const std::exception& e) {
+    log::error("invite_failed", {{"error", e.what()}});
+    co_return finish(reject_decision(500, "Server Internal Error", x_reason("internal error")));
+  }
+}
+
+asio::awaitable<json::object> CallFlow::run_verbs(const std::string& sid) {
+  for (;;) {
+    auto cur = co_await d_.calls.load(sid);
+    if (!cur) co_return reject_decision(487, "Request Terminated", "");
+    auto& c = cur->state;
+    if (c.pending_verbs.empty()) {
+      if (c.dial) {
+        auto [code, reason] = caller_reply_after_dial(c);
+        co_return co_await reject_call(sid, code, reason, "");
+      }
+      // jambonz answers an unanswered caller 603 when the app has nothing more to do.
+      co_return co_await reject_call(sid, 603, "Decline", "");
+    }
+    json::object verb = c.pending_verbs.front().as_object();
+    c.pending_verbs.erase(c.pending_verbs.begin());
+    auto name = str(verb, "verb");
+    if (name == "dial") {
+      auto decision = co_await start_dial(std::move(*cur), verb);
+      if (decision) co_return *decision;
+      continue;  // no leg could be tried: the actionHook ran, go on with whatever verbs are pending now
+    }
+    if (name == "hangup" || name == "sip:decline") {
+      int code = name == "hangup" ? 603 : static_cast<int>(integer(verb, "status", 603));
+      if (code < 300 || code > 699) code = 603;
+      std::string reason = name == "sip:decline" ? str(verb, "reason") : std::string();
+      if (reason.empty()) reason = std::string(core::default_reason(code));
+      std::string hdrs;
+      if (auto* h = verb.if_contains("headers"); h && h->is_object()) hdrs = render_verb_headers(h->get_object());
+      // Save the popped verb list first so a concurrent event sees a consistent call.
+      co_return co_await reject_call(sid, code, reason, hdrs);
+    }
+    co_return co_await reject_call(sid, 480, "Temporarily Unavailable",
+                                   x_reason("verb " + name + " is not supported by dialplane"));
+  }
+}
+
+asio::awaitable<std::vector<core::Contact>> CallFlow::registered_contacts(const std::string& node,
+                                                                          const std::string& aor) {
+  std::vector<core::Contact> out;
+  if (node.empty()) co_return out;
+  try {
+    json::array params{"location", aor};  // outside co_await: GCC 12 mis-compiles braced lists there
+    auto result = co_await d_.rpc.call(node, "ul.lookup", std::move(params),
+                                       std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    d_.metrics.rpc("ul.lookup", true);
+    collect_contacts(result, out);
+  } catch (const io::RpcError& e) {
+    // 404 = AoR not registered: the leg fails with 404, not an error.
+    d_.metrics.rpc("ul.lookup", e.code == 404);
+    if (e.code != 404) throw;
+  }
+  co_return out;
+}
+
+asio::awaitable<core::TargetFacts> CallFlow::target_facts(const CallState& c, const core::Account& acct,
+                                                          const json::object& target) {
+  core::TargetFacts f;
+  auto type = str(target, "type");
+  try {
+    if (type == "phone") {
+      auto trunk = str(target, "trunk");
+      if (!trunk.empty()) {
+        f.carrier = co_await d_.prov.carrier_by_name(c.account_sid, trunk);
+        if (!f.carrier) f.error = "carrier " + trunk + " not found";
+      } else if (!acct.default_carrier_sid.empty()) {
+        f.carrier = co_await d_.prov.carrier(acct.default_carrier_sid);
+      }
+    } else if (type == "user") {
+      f.contacts = co_await registered_contacts(c.node, core::user_aor(target, acct.sip_realm));
+    }
+  } catch (const io::RedisError&) {
+    throw;
+  } catch (const std::exception& e) {
+    log::warn("target_lookup_failed", {{"call_sid", c.call_sid}, {"type", type}, {"error", e.what()}});
+    f.error = "lookup failed for " + type + " target";
+  }
+  co_return f;
+}
+
+asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Versioned cur,
+                                                                   const json::object& verb) {
+  auto& c = cur.state;
+  double now = wall_now();
+  auto acct = co_await d_.prov.account(c.account_sid);
+  if (!acct) acct = core::Account{};
+
+  json::array targets;
+  if (auto* t = verb.if_contains("target"); t && t->is_array()) targets = core::unique_targets(t->get_array());
+  core::CallerFacts caller{c.from, c.from_host, c.caller_name};
+
+  core::Dial d;
+  d.seq = c.dial ? c.dial->seq + 1 : 1;
+  d.verb = verb;
+  d.started_at = now;
+  d.timeout_s = static_cast<int>(std::clamp<long long>(integer(verb, "timeout", 60), 1, 86400));
+
+  json::array branches;
+  // Each decision costs tm one blind branch; the rest of its 31 are shared by every dial of the call.
+  int budget = core::kMaxTmBranches - c.branches_used - 1;
+  Transition t;
+  t.changed = true;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& target = targets[i].as_object();
+    auto facts = co_await target_facts(c, *acct, target);
+    auto planned = core::plan_leg(static_cast<int>(i), target, verb, caller, facts);
+    core::Leg leg;
+    leg.index = static_cast<int>(i);
+    leg.call_sid = new_uuid();
+    leg.type = planned.type;
+    leg.to = planned.to;
+    leg.from = planned.from_user;
+    if (!planned.fail_code && budget < static_cast<int>(planned.branches.size())) {
+      planned.branches.resize(std::max(budget, 0));
+      if (planned.branches.empty()) {
+        planned.fail_code = 503;
+        planned.fail_reason = "too many branches for one call";
+      }
+    }
+    if (planned.fail_code) {
+      leg.status = core::status_for_sip(planned.fail_code, false);
+      leg.sip_status = planned.fail_code;
+      leg.sip_reason = planned.fail_reason;
+      leg.final_at = now + static_cast<double>(i) * 1e-6;
+    } else {
+      leg.branches = static_cast<int>(planned.branches.size());
+      budget -= leg.branches;
+      for (auto& b : planned.branches)
+        branches.push_back({{"leg", b.leg}, {"uri", b.uri}, {"dst", b.dst}, {"from_uri", b.from_uri},
+                            {"from_name", b.from_name}, {"hdrs", b.hdrs}});
+    }
+    d.legs.push_back(leg);
+  }
+  c.dial = std::move(d);
+  for (const auto& leg : c.dial->legs)
+    if (!c.call_status_hook.empty())
+      t.webhooks.push_back({core::Notification::Kind::CallStatus, c.call_status_hook,
+                            core::child_payload(c, leg, now)});
+
+  if (branches.empty()) {
+    // Nothing to ring: the dial ends at once with the last failure (an empty target list counts as 404).
+    if (c.dial->legs.empty()) {
+      core::Leg none;
+      none.status = core::CallStatus::Failed;
+      none.sip_status = 404;
+      none.sip_reason = "no targets";
+      none.final_at = now;
+      c.dial->legs.push_back(none);
+    }
+    auto ended = core::on_dial_failed(c, c.dial->seq, -1, 480, "Temporarily Unavailable", false, now);
+    for (auto& w : ended.webhooks) t.webhooks.push_back(std::move(w));
+    t.action_hook = ended.action_hook;
+    t.action_payload = ended.action_payload;
+    t.action_response_matters = true;
+    if (!co_await d_.calls.save(c, cur.version)) throw std::runtime_error("call changed while dialling");
+    dispatch(c, t);
+    log::info("dial_failed_at_once", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)}});
+    co_await run_action_hook(c.call_sid, c.account_sid, t);
+    co_return std::nullopt;
+  }
+
+  c.branches_used += 1 + static_cast<int>(branches.size());
+  if (!co_await d_.calls.save(c, cur.version)) {
+    // The caller hung up (or another instance changed the call) while targets were looked up.
+    co_return reject_decision(487, "Request Terminated", "");
+  }
+  dispatch(c, t);
+  log::info("dial_started", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)},
+                             {"legs", std::to_string(c.dial->legs.size())},
+                             {"branches", std::to_string(branches.size())}});
+  co_return json::object{{"action", "fork"},
+                         {"call_sid", c.call_sid},
+                         {"dial", c.dial->seq},
+                         {"ring_ms", static_cast<long long>(c.dial->timeout_s) * 1000},
+                         {"branches", std::move(branches)}};
+}
+
+asio::awaitable<void> CallFlow::run_action_hook(const std::string& sid, const std::string& account_sid,
+                                                const Transition& t) {
+  if (!t.action_hook) co_return;
+  // The leg status webhooks of this dial go first, as in jambonz.
+  co_await d_.hooks.flush(sid, std::chrono::milliseconds(d_.cfg.webhook_timeout_ms));
+  auto res = co_await d_.hooks.request(account_sid, *t.action_hook, t.action_payload, "action");
+  if (!res.ok || !res.json || !res.json->is_array() || res.json->get_array().empty()) co_return;
+  auto v = validate_verbs(*res.json);
+  if (!v.ok()) {
+    // jambonz logs an invalid actionHook answer and continues with the next verb.
+    log::warn("action_hook_invalid_verbs", {{"call_sid", sid}, {"error", *v.error}});
+    co_return;
+  }
+  co_await update(sid, [&](CallState& c) {
+    c.pending_verbs = v.verbs;
+    Transition u;
+    u.changed = true;
+    return u;
+  });
+}
+
+asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
+  auto started = std::chrono::steady_clock::now();
+  auto finish = [&](json::object decision) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    d_.metrics.decision("dial_failed", str(decision, "action"), secs);
+    return decision;
+  };
+  int code = static_cast<int>(integer(req, "code", 480));
+  auto reason = str(req, "reason");
+  try {
+    auto sid = str(req, "call_sid");
+    int seq = static_cast<int>(integer(req, "dial", 0));
+    int leg = static_cast<int>(integer(req, "leg", -1));
+    bool timeout = boolean(req, "timeout");
+    // Kamailio queues the legs' final replies just before this request: give them a moment to land so
+    // the actionHook reports the real last failure.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(d_.cfg.event_barrier_ms);
+    for (;;) {
+      auto cur = co_await d_.calls.load(sid);
+      if (!cur || !cur->state.dial || cur->state.dial->seq != seq || core::all_legs_final(cur->state)) break;
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      asio::steady_timer timer(d_.ex, std::chrono::milliseconds(15));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    double now = wall_now();
+    std::string account_sid;
+    auto t = co_await update(sid, [&](CallState& c) {
+      account_sid = c.account_sid;
+      return core::on_dial_failed(c, seq, leg, code, reason, timeout, now);
+    });
+    if (!t) co_return finish(reject_decision(code >= 300 ? code : 480, reason, ""));
+    log::info("dial_ended", {{"call_sid", sid}, {"dial", std::to_string(seq)},
+                             {"status", str(t->action_payload, "dial_call_status")}});
+    co_await run_action_hook(sid, account_sid, *t);
+    co_return finish(co_await run_verbs(sid));
+  } catch (const io::RedisError& e) {
+    d_.metrics.redis_error();
+    log::error("dial_failed_redis_error", {{"error", e.what()}});
+    co_return finish(reject_decision(code >= 300 ? code : 503, reason, x_reason("state store unavailable")));
+  } catch (const std::exception& e) {
+    log::error("dial_failed_error", {{"error", e.what()}});
+    co_return finish(reject_decision(500, "Server Internal Error", x_reason("internal error")));
+  }
+}
+
+asio::awaitable<std::size_t> CallFlow::events(const json::object& batch) {
+  std::size_t applied = 0;
+  auto node = str(batch, "node");
+  auto source = node + "|" + str(batch, "boot");
+  auto* evs = batch.if_contains("events");
+  if (!evs || !evs->is_array()) co_return 0;
+  for (const auto& e : evs->get_array()) {
+    if (!e.is_object()) continue;
+    const auto& ev = e.get_object();
+    auto type = str(ev, "ev");
+    long long seq = integer(ev, "seq", -1);
+    double ts = event_ts(ev);
+    auto sid = str(ev, "call_sid");
+    try {
+      if (sid.empty()) {
+        auto found = co_await d_.calls.sid_for_call_id(str(ev, "call_id"));
+        if (!found) {
+          d_.metrics.event(type, false);
+          continue;
+        }
+        sid = *found;
+      }
+      int dial = static_cast<int>(integer(ev, "dial", 0));
+      int leg = static_cast<int>(integer(ev, "leg", -1));
+      bool fresh = false;
+      auto t = co_await update(sid, [&](CallState& c) {
+        // At-least-once delivery from Kamailio: skip what this node already reported.
+        if (seq >= 0) {
+          if (auto* last = c.event_seq.if_contains(source); last && last->is_int64() && seq <= last->get_int64())
+            return Transition{};
+        }
+        Transition t;
+        if (type == "reply")
+          t = core::on_reply(c, dial, leg, static_cast<int>(integer(ev, "code", 0)), str(ev, "reason"),
+                             boolean(ev, "sdp"), ts);
+        else if (type == "branch_timeout")
+          t = core::on_branch_timeout(c, dial, leg, ts);
+        else if (type == "dialog_start")
+          t = core::on_dialog_start(c, dial, leg, integer(ev, "h_entry", -1), integer(ev, "h_id", -1), ts);
+        else if (type == "dialog_end")
+          t = core::on_dialog_end(c, ts);
+        else if (type == "cancel" || type == "caller_gone")
+          t = core::on_caller_cancel(c, ts);
+        fresh = true;
+        if (seq >= 0 && !t.call_ended) {
+          c.event_seq[source] = seq;
+          t.changed = true;
+        }
+        return t;
+      });
+      d_.metrics.event(type, t && fresh);
+      if (t && fresh) ++applied;
+    } catch (const io::RedisError& e) {
+      d_.metrics.redis_error();
+      log::error("event_redis_error", {{"call_sid", sid}, {"ev", type}, {"error", e.what()}});
+      throw;  // Kamailio re-sends the batch
+    } catch (const std::exception& e) {
+      log::error("event_failed", {{"call_sid", sid}, {"ev", type}, {"error", e.what()}});
+    }
+  }
+  co_return applied;
+}
+
+}  // namespace dp::app

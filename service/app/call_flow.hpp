@@ -1,0 +1,69 @@
+// The imperative shell of a call: answers Kamailio's decisions (new INVITE, failed dial), applies its
+// events, and drives webhooks. All decisions about state are made by core/dial_machine.
+#pragma once
+#include "app/call_store.hpp"
+#include "app/config.hpp"
+#include "app/metrics.hpp"
+#include "app/provisioning_store.hpp"
+#include "app/webhooks.hpp"
+#include "core/dial_machine.hpp"
+#include "core/dial_plan.hpp"
+#include "io/kamailio_rpc.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+
+namespace dp::app {
+
+class CallFlow {
+ public:
+  struct Deps {
+    boost::asio::any_io_executor ex;
+    const Config& cfg;
+    CallStore& calls;
+    ProvisioningStore& prov;
+    Webhooks& hooks;
+    io::KamailioRpc& rpc;
+    Metrics& metrics;
+  };
+  explicit CallFlow(Deps d);
+
+  // Decisions (see docs/internal-protocol.md §1). Never throw: errors become a reject decision.
+  boost::asio::awaitable<boost::json::object> invite(const boost::json::object& req);
+  boost::asio::awaitable<boost::json::object> dial_failed(const boost::json::object& req);
+  // Events (§2). Returns how many were applied (duplicates and strays are skipped).
+  boost::asio::awaitable<std::size_t> events(const boost::json::object& batch);
+
+ private:
+  // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject).
+  boost::asio::awaitable<boost::json::object> run_verbs(const std::string& sid);
+  // Starts a dial. Returns the fork decision, or nullopt when no leg could be sent (the dial already
+  // ended and its actionHook ran; the caller should go on with the next verb).
+  boost::asio::awaitable<std::optional<boost::json::object>> start_dial(CallStore::Versioned cur,
+                                                                         const boost::json::object& verb);
+  boost::asio::awaitable<core::TargetFacts> target_facts(const core::CallState& c, const core::Account& acct,
+                                                         const boost::json::object& target);
+  boost::asio::awaitable<std::vector<core::Contact>> registered_contacts(const std::string& node,
+                                                                         const std::string& aor);
+  // Calls the actionHook of an ended dial and, if it returns valid verbs, makes them the call's pending verbs.
+  boost::asio::awaitable<void> run_action_hook(const std::string& sid, const std::string& account_sid,
+                                               const core::Transition& t);
+  boost::asio::awaitable<boost::json::object> reject_call(const std::string& sid, int code,
+                                                          const std::string& reason, const std::string& hdrs);
+
+  // Load → apply fn → compare-and-set (delete when the call ended) → queue webhooks. Retries on conflict.
+  // Returns nullopt when the call does not exist.
+  template <typename F>
+  boost::asio::awaitable<std::optional<core::Transition>> update(const std::string& sid, F&& fn);
+  void dispatch(const core::CallState& c, const core::Transition& t);
+
+  Deps d_;
+};
+
+// Decision bodies.
+boost::json::object reject_decision(int code, std::string_view reason, const std::string& hdrs);
+std::string x_reason(std::string_view message);  // "X-Reason: <sanitised>\r\n"
+
+}  // namespace dp::app

@@ -1,0 +1,35 @@
+// Command-line / environment configuration. Every option `--foo-bar` also reads DIALPLANE_FOO_BAR.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace dp::app {
+
+struct Config {
+  std::string internal_listen = "127.0.0.1:8081";  // Kamailio-facing endpoints
+  std::string api_listen = "127.0.0.1:8082";       // REST provisioning API
+  std::string metrics_listen = "127.0.0.1:9464";   // Prometheus /metrics ("" = off)
+  std::vector<std::string> api_keys;               // Bearer keys for the REST API
+  std::string redis_host = "127.0.0.1";
+  uint16_t redis_port = 6379;
+  std::string redis_password;
+  std::string redis_prefix = "dp:";
+  std::string seed_file;
+  std::string log_level = "info";
+  int webhook_timeout_ms = 4000;
+  int rpc_timeout_ms = 1000;
+  int call_ttl_s = 6 * 3600;       // Redis TTL of a call's state, refreshed on every change
+  int event_barrier_ms = 300;      // wait for queued branch events before reporting a failed dial
+  bool webhook_verify_tls = true;
+  std::string instance_id;         // defaults to hostname:pid
+};
+
+// Parses argv (after the program name). Returns nullopt and writes to `err` on a bad option;
+// sets `help` when --help was given.
+std::optional<Config> parse_config(const std::vector<std::string>& args, std::ostream& err, bool& help);
+void print_help(std::ostream& out);
+
+}  // namespace dp::app

@@ -1,0 +1,53 @@
+#include "app/internal_api.hpp"
+
+#include "core/log.hpp"
+
+namespace dp::app {
+
+namespace json = boost::json;
+using io::ServerResponse;
+
+namespace {
+std::optional<json::object> parse_object(const std::string& body) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.get_object());
+}
+}  // namespace
+
+boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& req) {
+  if (req.path == "/healthz") co_return ServerResponse::json(200, R"({"status":"ok"})");
+  if (req.path == "/readyz") {
+    bool ready = redis_.connected() && !draining_;
+    co_return ServerResponse::json(ready ? 200 : 503,
+                                   json::serialize(json::object{{"ready", ready},
+                                                                {"redis", redis_.connected()},
+                                                                {"draining", draining_.load()}}));
+  }
+  bool known = req.path == "/kamailio/invite" || req.path == "/kamailio/dial-failed" ||
+               req.path == "/kamailio/events";
+  if (!known) co_return ServerResponse::error(404, "not found");
+  if (req.method != "POST") co_return ServerResponse::error(405, "use POST");
+  auto body = parse_object(req.body);
+  if (!body) co_return ServerResponse::error(400, "body must be a JSON object");
+
+  if (req.path == "/kamailio/invite") {
+    if (draining_) {
+      co_return ServerResponse::json(
+          200, json::serialize(reject_decision(503, "Service Unavailable", x_reason("dialplane instance draining"))));
+    }
+    co_return ServerResponse::json(200, json::serialize(co_await flow_.invite(*body)));
+  }
+  if (req.path == "/kamailio/dial-failed")
+    co_return ServerResponse::json(200, json::serialize(co_await flow_.dial_failed(*body)));
+  try {
+    auto n = co_await flow_.events(*body);
+    co_return ServerResponse::json(200, json::serialize(json::object{{"accepted", n}}));
+  } catch (const std::exception& e) {
+    // Not 2xx: Kamailio keeps the batch and sends it again.
+    co_return ServerResponse::error(503, "events not stored");
+  }
+}
+
+}  // namespace dp::app

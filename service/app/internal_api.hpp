@@ -1,0 +1,23 @@
+// Kamailio-facing HTTP endpoints (bind them to an internal address) plus health checks.
+#pragma once
+#include "app/call_flow.hpp"
+#include "io/http_server.hpp"
+#include "io/redis_client.hpp"
+
+#include <atomic>
+
+namespace dp::app {
+
+class InternalApi {
+ public:
+  InternalApi(CallFlow& flow, io::RedisClient& redis) : flow_(flow), redis_(redis) {}
+  boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
+  void set_draining(bool d) { draining_ = d; }
+
+ private:
+  CallFlow& flow_;
+  io::RedisClient& redis_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace dp::app

@@ -1,0 +1,150 @@
+// dialplane: runs the jambonz `dial` verb on Kamailio + rtpengine. See README.md.
+#include "app/call_flow.hpp"
+#include "app/call_store.hpp"
+#include "app/config.hpp"
+#include "app/internal_api.hpp"
+#include "app/metrics.hpp"
+#include "app/provisioning_store.hpp"
+#include "app/rest_api.hpp"
+#include "app/seed.hpp"
+#include "app/validate_command.hpp"
+#include "app/webhooks.hpp"
+#include "core/log.hpp"
+#include "io/http_client.hpp"
+#include "io/http_server.hpp"
+#include "io/kamailio_rpc.hpp"
+#include "io/redis_client.hpp"
+
+#include <boost/asio.hpp>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+namespace asio = boost::asio;
+using namespace dp;
+
+namespace {
+
+asio::ip::tcp::endpoint parse_endpoint(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("expected ADDR:PORT, got " + s);
+  auto host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {asio::ip::make_address(host), static_cast<unsigned short>(std::stoi(s.substr(colon + 1)))};
+}
+
+asio::awaitable<void> load_seed_file(app::ProvisioningStore& store, io::RedisClient& redis, std::string path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read seed file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto seed = boost::json::parse(ss.str());
+  // Redis may still be connecting at start-up: retry for a while.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      co_await app::load_seed(store, seed);
+      log::info("seed_loaded", {{"file", path}});
+      co_return;
+    } catch (const io::RedisError& e) {
+      if (attempt >= 40) throw;
+    }
+    // (no co_await inside a catch handler)
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(250));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "validate") {
+    if (args.size() != 2) {
+      std::cerr << "usage: dialplane validate FILE\n";
+      return 2;
+    }
+    return app::run_validate(args[1], std::cout, std::cerr);
+  }
+  bool help = false;
+  auto cfg = app::parse_config(args, std::cerr, help);
+  if (help) {
+    app::print_help(std::cout);
+    return 0;
+  }
+  if (!cfg) {
+    app::print_help(std::cerr);
+    return 2;
+  }
+  log::Level lvl;
+  if (!log::parse_level(cfg->log_level, lvl)) {
+    std::cerr << "invalid --log-level " << cfg->log_level << "\n";
+    return 2;
+  }
+  log::set_level(lvl);
+  if (cfg->instance_id.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    cfg->instance_id = std::string(host) + ":" + std::to_string(getpid());
+  }
+
+  try {
+    // One thread: every handler is async, and per-call ordering stays simple. Scale with instances.
+    asio::io_context ioc(1);
+    auto ex = ioc.get_executor();
+
+    io::RedisClient redis(ex, {cfg->redis_host, cfg->redis_port, cfg->redis_password,
+                               std::chrono::milliseconds(1000), std::chrono::milliseconds(250)});
+    redis.start();
+    io::HttpClient::Options hopts;
+    hopts.verify_tls = cfg->webhook_verify_tls;
+    io::HttpClient http(ex, hopts);
+    io::HttpClient rpc_http(ex, {});
+    io::KamailioRpc rpc(rpc_http);
+    app::Metrics metrics;
+    if (!cfg->metrics_listen.empty()) metrics.expose(cfg->metrics_listen);
+
+    app::ProvisioningStore prov(redis, cfg->redis_prefix);
+    app::CallStore calls(redis, cfg->redis_prefix, cfg->call_ttl_s);
+    app::Webhooks hooks(ex, http, prov, metrics, std::chrono::milliseconds(cfg->webhook_timeout_ms));
+    app::CallFlow flow({ex, *cfg, calls, prov, hooks, rpc, metrics});
+    app::InternalApi internal(flow, redis);
+    if (cfg->api_keys.empty()) log::warn("rest_api_locked", {{"reason", "no --api-key configured"}});
+    app::RestApi rest(prov, cfg->api_keys);
+
+    io::HttpServer internal_srv(ioc, parse_endpoint(cfg->internal_listen),
+                                [&](io::ServerRequest& r) { return internal.handle(r); });
+    io::HttpServer api_srv(ioc, parse_endpoint(cfg->api_listen), [&](io::ServerRequest& r) { return rest.handle(r); });
+    internal_srv.start();
+    api_srv.start();
+
+    if (!cfg->seed_file.empty()) {
+      asio::co_spawn(ioc, load_seed_file(prov, redis, cfg->seed_file), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::error("seed_failed", {{"error", ex.what()}});
+          std::exit(1);
+        }
+      });
+    }
+
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+      log::info("shutdown", {{"signal", std::to_string(sig)}});
+      internal.set_draining(true);
+      internal_srv.stop();
+      api_srv.stop();
+      redis.stop();
+      ioc.stop();
+    });
+    log::info("started", {{"instance", cfg->instance_id}, {"internal", cfg->internal_listen},
+                          {"api", cfg->api_listen}, {"metrics", cfg->metrics_listen}});
+    ioc.run();
+  } catch (const std::exception& e) {
+    log::error("fatal", {{"error", e.what()}});
+    return 1;
+  }
+  return 0;
+}

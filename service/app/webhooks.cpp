@@ -1,0 +1,119 @@
+#include "app/webhooks.hpp"
+
+#include "core/log.hpp"
+#include "core/signature.hpp"
+
+#include <boost/asio.hpp>
+#include <ctime>
+
+namespace dp::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+Webhooks::Webhooks(asio::any_io_executor ex, io::HttpClient& http, ProvisioningStore& store, Metrics& metrics,
+                   std::chrono::milliseconds timeout)
+    : ex_(std::move(ex)), http_(http), store_(store), metrics_(metrics), timeout_(timeout) {}
+
+asio::awaitable<std::string> Webhooks::secret_for(const std::string& account_sid) {
+  auto now = std::chrono::steady_clock::now();
+  if (auto it = secrets_.find(account_sid); it != secrets_.end() && it->second.expires > now)
+    co_return it->second.secret;
+  std::string secret;
+  if (auto acct = co_await store_.account(account_sid)) secret = acct->webhook_secret;
+  // A short cache: a rotated secret takes effect within seconds without a Redis read per webhook.
+  secrets_[account_sid] = {secret, now + std::chrono::seconds(5)};
+  co_return secret;
+}
+
+asio::awaitable<HookResult> Webhooks::request(const std::string& account_sid, const core::Hook& hook,
+                                              const json::object& payload, std::string_view kind) {
+  HookResult out;
+  io::HttpRequest req;
+  req.url = hook.url;
+  req.method = hook.method == "GET" ? "GET" : "POST";
+  req.timeout = timeout_;
+  req.basic_auth_user = hook.username;
+  req.basic_auth_password = hook.password;
+  // jambonz sends the payload only with POST; GET hooks carry no call data.
+  if (req.method == "POST") {
+    req.body = json::serialize(payload);
+    req.headers.emplace_back("Content-Type", "application/json");
+  }
+  req.headers.emplace_back("Accept", "application/json");
+  std::string secret;
+  try {
+    secret = co_await secret_for(account_sid);
+  } catch (const std::exception& e) {
+    log::warn("webhook_secret_lookup_failed", {{"account_sid", account_sid}, {"error", e.what()}});
+  }
+  if (!secret.empty())
+    req.headers.emplace_back("Jambonz-Signature",
+                             core::jambonz_signature(secret, req.body, static_cast<long long>(std::time(nullptr))));
+  auto started = std::chrono::steady_clock::now();
+  try {
+    auto res = co_await http_.send(std::move(req));
+    out.status = res.status;
+    out.ok = res.status == 200 || res.status == 202 || res.status == 204;
+    if (!out.ok) out.error = "HTTP " + std::to_string(res.status);
+    if (out.ok && res.content_type.find("application/json") != std::string::npos && !res.body.empty()) {
+      boost::system::error_code ec;
+      auto v = json::parse(res.body, ec);
+      if (ec) {
+        out.ok = false;
+        out.error = "response is not valid JSON";
+      } else {
+        out.json = std::move(v);
+      }
+    }
+  } catch (const io::HttpError& e) {
+    out.error = e.what();
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.webhook(kind, out.status, secs);
+  if (!out.ok)
+    log::warn("webhook_failed", {{"kind", kind}, {"url", hook.url}, {"error", out.error}});
+  else
+    log::debug("webhook_sent", {{"kind", kind}, {"url", hook.url}, {"status", std::to_string(out.status)}});
+  co_return out;
+}
+
+void Webhooks::notify(const std::string& account_sid, const std::string& call_sid, core::Notification n) {
+  auto& q = queues_[call_sid];
+  bool idle = q.empty();
+  q.push_back({account_sid, std::move(n)});
+  ++queued_;
+  if (idle) asio::co_spawn(ex_, drain(call_sid), asio::detached);
+}
+
+asio::awaitable<void> Webhooks::flush(const std::string& call_sid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (queues_.count(call_sid) && std::chrono::steady_clock::now() < deadline) {
+    asio::steady_timer t(ex_, std::chrono::milliseconds(5));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<void> Webhooks::drain(std::string call_sid) {
+  for (;;) {
+    auto it = queues_.find(call_sid);
+    if (it == queues_.end() || it->second.empty()) {
+      if (it != queues_.end()) queues_.erase(it);
+      co_return;
+    }
+    Job job = it->second.front();  // copy: the deque may grow while we wait
+    std::string_view kind = job.n.kind == core::Notification::Kind::Action ? "action" : "call_status";
+    try {
+      co_await request(job.account_sid, job.n.hook, job.n.payload, kind);
+    } catch (const std::exception& e) {
+      log::error("webhook_crashed", {{"call_sid", call_sid}, {"error", e.what()}});
+    }
+    auto again = queues_.find(call_sid);
+    if (again != queues_.end() && !again->second.empty()) {
+      again->second.pop_front();
+      --queued_;
+    }
+  }
+}
+
+}  // namespace dp::app

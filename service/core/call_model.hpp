@@ -1,0 +1,86 @@
+// The state of one inbound call and its current dial, as stored in Redis. Pure data + JSON.
+#pragma once
+#include "core/provisioning.hpp"
+
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dp::core {
+
+// jambonz CallStatus values used by dial.
+enum class CallStatus { Trying, Ringing, EarlyMedia, InProgress, Completed, Failed, Busy, NoAnswer };
+std::string_view to_string(CallStatus s);
+std::optional<CallStatus> call_status_from_string(std::string_view s);
+bool is_final(CallStatus s);  // completed, failed, busy, no-answer
+
+// jambonz's mapping of a SIP response on a B leg to a call status (research jambonz-dial §2.5).
+CallStatus status_for_sip(int code, bool has_sdp);
+// Standard reason phrase for codes dialplane generates itself.
+std::string_view default_reason(int code);
+
+// One B leg: one dial target (a `user` target may fork to several contacts = several branches).
+struct Leg {
+  int index = 0;
+  std::string call_sid;
+  std::string type;  // phone | sip | user | teams
+  std::string to;    // number, sipUri or user name as given by the app
+  std::string from;  // From user presented to the callee
+  int branches = 0;  // SIP branches forked for this leg (0 = failed before any INVITE)
+  int branch_finals = 0;
+  CallStatus status = CallStatus::Trying;
+  int sip_status = 100;
+  std::string sip_reason = "Trying";
+  double answered_at = 0;
+  double final_at = 0;  // when the leg reached a final status (orders "last failure")
+};
+
+struct Dial {
+  int seq = 0;  // 1 for the first dial of the call, 2 for a dial returned by its actionHook, ...
+  boost::json::value verb;  // the normalised dial verb as validated
+  std::vector<Leg> legs;
+  int winner = -1;
+  bool ended = false;
+  double started_at = 0;
+  int timeout_s = 60;
+};
+
+struct CallState {
+  std::string call_sid;
+  std::string account_sid;
+  std::string application_sid;
+  std::string call_id;  // SIP Call-ID (a proxy keeps it on every B leg too)
+  std::string from;     // caller's From user
+  std::string from_host;
+  std::string to;
+  std::string caller_name;
+  std::string originating_sip_ip;
+  std::string node;  // JSON-RPC URL of the Kamailio that owns the call
+  Hook call_hook;
+  Hook call_status_hook;
+  CallStatus status = CallStatus::Trying;
+  int sip_status = 100;
+  std::string sip_reason = "Trying";
+  double created_at = 0;
+  double answered_at = 0;
+  double ended_at = 0;
+  long long h_entry = -1;
+  long long h_id = -1;
+  int branches_used = 0;             // tm branches used by this transaction (limit 31)
+  boost::json::array pending_verbs;  // verbs after the current dial
+  std::optional<Dial> dial;
+  // Event de-duplication: highest event seq applied per Kamailio "node|boot".
+  boost::json::object event_seq;
+};
+
+boost::json::object to_json(const Leg&);
+boost::json::object to_json(const Dial&);
+boost::json::object to_json(const CallState&);
+Leg leg_from_json(const boost::json::object&);
+Dial dial_from_json(const boost::json::object&);
+// Throws std::exception on a malformed stored document.
+CallState call_state_from_json(const boost::json::value&);
+
+}  // namespace dp::core

@@ -1,0 +1,335 @@
+#include "core/dial_machine.hpp"
+
+#include <boost/url/parse.hpp>
+#include <cmath>
+
+namespace dp::core {
+
+namespace json = boost::json;
+
+std::optional<Hook> resolve_hook(const json::value* hook, const Hook& call_hook) {
+  if (!hook || hook->is_null()) return std::nullopt;
+  Hook h;
+  if (hook->is_string()) {
+    h.url = std::string(hook->get_string());
+  } else if (hook->is_object()) {
+    const auto& o = hook->get_object();
+    auto s = [&](std::string_view k) {
+      auto* v = o.if_contains(k);
+      return v && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    h.url = s("url");
+    h.method = s("method").empty() ? "POST" : s("method");
+    h.username = s("username");
+    h.password = s("password");
+  } else {
+    return std::nullopt;
+  }
+  if (h.url.empty()) return std::nullopt;
+  if (h.url.front() == '/') {
+    auto base = boost::urls::parse_absolute_uri(call_hook.url);
+    if (!base) return std::nullopt;
+    std::string origin = std::string(base->scheme()) + "://" + std::string(base->encoded_authority());
+    h.url = origin + h.url;
+  }
+  if (h.username.empty()) {
+    h.username = call_hook.username;
+    h.password = call_hook.password;
+  }
+  return h;
+}
+
+namespace {
+
+long long duration_s(double from, double to) {
+  if (from <= 0 || to < from) return 0;
+  return static_cast<long long>(std::llround(to - from));
+}
+
+void push_status(Transition& t, const CallState& c, const Leg& leg, double now) {
+  if (c.call_status_hook.empty()) return;
+  t.webhooks.push_back({Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, leg, now)});
+}
+
+void push_parent_status(Transition& t, const CallState& c, double now) {
+  if (c.call_status_hook.empty()) return;
+  t.webhooks.push_back({Notification::Kind::CallStatus, c.call_status_hook, parent_payload(c, now)});
+}
+
+// Moves a leg to `st`; returns false when nothing changes (same status, or already final).
+bool set_leg(Leg& leg, CallStatus st, int code, const std::string& reason, double ts) {
+  if (is_final(leg.status)) return false;
+  if (leg.status == st && leg.sip_status == code) return false;
+  if (leg.status == st && !is_final(st)) {  // e.g. 180 then 183 without SDP: still "ringing"
+    leg.sip_status = code;
+    leg.sip_reason = reason;
+    return false;
+  }
+  leg.status = st;
+  leg.sip_status = code;
+  leg.sip_reason = reason.empty() ? std::string(default_reason(code)) : reason;
+  if (st == CallStatus::InProgress) leg.answered_at = ts;
+  if (is_final(st)) leg.final_at = ts;
+  return true;
+}
+
+Dial* active_dial(CallState& c, int dial_seq) {
+  if (!c.dial || c.dial->seq != dial_seq || c.dial->ended) return nullptr;
+  return &*c.dial;
+}
+
+Leg* leg_at(Dial& d, int leg) {
+  if (leg < 0 || leg >= static_cast<int>(d.legs.size())) return nullptr;
+  return &d.legs[leg];
+}
+
+// The dial is over: fill the actionHook. jambonz reports the last leg to reach a final status.
+void end_dial(Transition& t, CallState& c, std::string_view status, int sip, const std::string& sid,
+              bool response_matters, double ts) {
+  auto& d = *c.dial;
+  d.ended = true;
+  t.changed = true;
+  t.action_response_matters = response_matters;
+  const json::value* hook = nullptr;
+  if (d.verb.is_object()) hook = d.verb.as_object().if_contains("actionHook");
+  t.action_hook = resolve_hook(hook, c.call_hook);
+  if (t.action_hook) t.action_payload = action_payload(c, status, sip, sid, ts);
+}
+
+const Leg* last_final_leg(const Dial& d) {
+  const Leg* best = nullptr;
+  for (const auto& l : d.legs)
+    if (is_final(l.status) && (!best || l.final_at >= best->final_at)) best = &l;
+  return best;
+}
+
+}  // namespace
+
+json::object parent_payload(const CallState& c, double now) {
+  json::object o{{"call_sid", c.call_sid},
+                 {"direction", "inbound"},
+                 {"from", c.from},
+                 {"to", c.to},
+                 {"call_id", c.call_id},
+                 {"sbc_callid", c.call_id},
+                 {"sip_status", c.sip_status},
+                 {"sip_reason", c.sip_reason},
+                 {"call_status", to_string(c.status)},
+                 {"account_sid", c.account_sid},
+                 {"application_sid", c.application_sid},
+                 {"caller_name", c.caller_name},
+                 {"originating_sip_ip", c.originating_sip_ip}};
+  if (c.status == CallStatus::Completed && c.answered_at > 0)
+    o["duration"] = duration_s(c.answered_at, c.ended_at > 0 ? c.ended_at : now);
+  return o;
+}
+
+json::object child_payload(const CallState& c, const Leg& leg, double now) {
+  json::object o{{"call_sid", leg.call_sid},
+                 {"parent_call_sid", c.call_sid},
+                 {"direction", "outbound"},
+                 {"from", leg.from},
+                 {"to", leg.to},
+                 {"call_id", c.call_id},
+                 {"sbc_callid", c.call_id},
+                 {"sip_status", leg.sip_status},
+                 {"sip_reason", leg.sip_reason},
+                 {"call_status", to_string(leg.status)},
+                 {"caller_id", leg.from},
+                 {"account_sid", c.account_sid},
+                 {"application_sid", c.application_sid},
+                 {"target_type", leg.type}};
+  if (leg.status == CallStatus::Completed)
+    o["duration"] = duration_s(leg.answered_at, leg.final_at > 0 ? leg.final_at : now);
+  if (c.dial && c.dial->verb.is_object())
+    if (auto* tag = c.dial->verb.as_object().if_contains("tag")) o["customerData"] = *tag;
+  return o;
+}
+
+json::object action_payload(const CallState& c, std::string_view dial_call_status, int dial_sip_status,
+                            const std::string& dial_call_sid, double now) {
+  auto o = parent_payload(c, now);
+  o["dial_call_status"] = dial_call_status;
+  o["dial_sip_status"] = dial_sip_status;
+  o["dial_call_sid"] = dial_call_sid;
+  o["dial_sbc_callid"] = c.call_id;
+  if (c.dial && c.dial->verb.is_object())
+    if (auto* id = c.dial->verb.as_object().if_contains("id"); id && id->is_string()) o["verb_id"] = *id;
+  return o;
+}
+
+Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std::string& reason, bool sdp,
+                    double ts) {
+  Transition t;
+  Dial* d = active_dial(c, dial_seq);
+  if (!d) return t;
+  Leg* leg = leg_at(*d, leg_idx);
+  if (!leg || code <= 100) return t;
+
+  if (code < 200) {
+    if (leg->status == CallStatus::InProgress) return t;
+    if (set_leg(*leg, status_for_sip(code, sdp), code, reason, ts)) {
+      t.changed = true;
+      push_status(t, c, *leg, ts);
+    }
+    return t;
+  }
+  if (code < 300) {
+    if (!set_leg(*leg, CallStatus::InProgress, code, reason, ts)) return t;
+    t.changed = true;
+    push_status(t, c, *leg, ts);
+    if (d->winner < 0) {
+      d->winner = leg_idx;
+      c.status = CallStatus::InProgress;
+      c.sip_status = 200;
+      c.sip_reason = "OK";
+      c.answered_at = ts;
+      push_parent_status(t, c, ts);
+    }
+    return t;
+  }
+  // Final failure on one branch. A `user` leg forked to several contacts fails only with its last branch.
+  leg->branch_finals++;
+  if (leg->branch_finals < leg->branches && !is_final(leg->status) && leg->status != CallStatus::InProgress) {
+    t.changed = true;
+    return t;
+  }
+  if (leg->status == CallStatus::InProgress) return t;
+  if (set_leg(*leg, status_for_sip(code, false), code, reason, ts)) {
+    t.changed = true;
+    push_status(t, c, *leg, ts);
+  }
+  return t;
+}
+
+Transition on_branch_timeout(CallState& c, int dial_seq, int leg, double ts) {
+  return on_reply(c, dial_seq, leg, 408, "Request Timeout", false, ts);
+}
+
+Transition on_dialog_start(CallState& c, int dial_seq, int leg_idx, long long h_entry, long long h_id, double ts) {
+  Transition t;
+  if (!c.dial || c.dial->seq != dial_seq) return t;
+  if (c.h_entry != h_entry || c.h_id != h_id) {
+    c.h_entry = h_entry;
+    c.h_id = h_id;
+    t.changed = true;
+  }
+  // The 200's reply event normally comes first; if it was lost, the dialog start is the answer.
+  if (c.dial->winner < 0 && !c.dial->ended) {
+    auto r = on_reply(c, dial_seq, leg_idx, 200, "OK", true, ts);
+    r.changed = true;
+    return r;
+  }
+  return t;
+}
+
+Transition on_dialog_end(CallState& c, double ts) {
+  Transition t;
+  if (!c.dial || c.dial->winner < 0 || c.status != CallStatus::InProgress) return t;
+  auto& d = *c.dial;
+  auto& win = d.legs[d.winner];
+  for (auto& l : d.legs) {
+    if (&l == &win) continue;
+    if (l.status == CallStatus::InProgress) {  // a second 200 in a race: the caller hung it up
+      set_leg(l, CallStatus::Completed, 200, "OK", ts);
+      push_status(t, c, l, ts);
+    } else if (set_leg(l, CallStatus::NoAnswer, 487, "Request Terminated", ts)) {
+      push_status(t, c, l, ts);
+    }
+  }
+  set_leg(win, CallStatus::Completed, 200, "OK", ts);
+  push_status(t, c, win, ts);
+  c.status = CallStatus::Completed;
+  c.ended_at = ts;
+  t.call_ended = true;
+  // The caller's leg ends with the callee's on a proxy, so the actionHook's verbs have no call to run on.
+  if (!d.ended) end_dial(t, c, "completed", 200, win.call_sid, false, ts);
+  push_parent_status(t, c, ts);
+  t.changed = true;
+  return t;
+}
+
+Transition on_caller_cancel(CallState& c, double ts) {
+  Transition t;
+  if (is_final(c.status) || c.status == CallStatus::InProgress) return t;
+  if (c.dial && !c.dial->ended) {
+    auto& d = *c.dial;
+    for (auto& l : d.legs)
+      if (set_leg(l, CallStatus::NoAnswer, 487, "Request Terminated", ts)) push_status(t, c, l, ts);
+    const Leg* last = last_final_leg(d);
+    end_dial(t, c, last ? to_string(last->status) : "no-answer", last ? last->sip_status : 487,
+             last ? last->call_sid : std::string(), false, ts);
+  }
+  c.status = CallStatus::NoAnswer;
+  c.sip_status = 487;
+  c.sip_reason = "Request Terminated";
+  c.ended_at = ts;
+  t.call_ended = true;
+  t.changed = true;
+  push_parent_status(t, c, ts);
+  return t;
+}
+
+Transition on_dial_failed(CallState& c, int dial_seq, int leg_idx, int code, const std::string& reason,
+                          bool ring_timeout, double ts) {
+  Transition t;
+  Dial* d = active_dial(c, dial_seq);
+  if (!d) return t;
+  for (auto& l : d->legs) {
+    if (is_final(l.status)) continue;
+    bool changed = ring_timeout ? set_leg(l, CallStatus::NoAnswer, 487, "Request Terminated", ts)
+                                : set_leg(l, status_for_sip(code, false), code, reason, ts);
+    if (changed) push_status(t, c, l, ts);
+  }
+  std::string status;
+  int sip = 0;
+  std::string sid;
+  if (ring_timeout) {
+    status = "no-answer";
+    sip = 487;
+    if (auto* l = last_final_leg(*d)) sid = l->call_sid;
+  } else if (auto* l = last_final_leg(*d)) {
+    status = std::string(to_string(l->status));
+    sip = l->sip_status;
+    sid = l->call_sid;
+  } else {
+    status = std::string(to_string(status_for_sip(code, false)));
+    sip = code;
+    if (Leg* l = leg_at(*d, leg_idx)) sid = l->call_sid;
+  }
+  end_dial(t, c, status, sip, sid, true, ts);
+  return t;
+}
+
+bool all_legs_final(const CallState& c) {
+  if (!c.dial) return true;
+  for (const auto& l : c.dial->legs)
+    if (!is_final(l.status)) return false;
+  return true;
+}
+
+Transition on_call_rejected(CallState& c, int code, const std::string& reason, double ts) {
+  Transition t;
+  if (is_final(c.status)) return t;
+  c.status = status_for_sip(code, false);
+  c.sip_status = code;
+  c.sip_reason = reason;
+  c.ended_at = ts;
+  t.changed = true;
+  t.call_ended = true;
+  push_parent_status(t, c, ts);
+  return t;
+}
+
+std::string sanitize_header_value(std::string_view s, std::size_t max_len) {
+  std::string out;
+  out.reserve(std::min(s.size(), max_len));
+  for (char ch : s) {
+    if (out.size() >= max_len) break;
+    auto u = static_cast<unsigned char>(ch);
+    out.push_back(u < 0x20 || u == 0x7f ? ' ' : ch);
+  }
+  return out;
+}
+
+}  // namespace dp::core

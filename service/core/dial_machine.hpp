@@ -1,0 +1,64 @@
+// The dial state machine: applies Kamailio's branch/dialog events to a CallState and says which
+// webhooks follow. Pure: time comes in as arguments, no I/O.
+#pragma once
+#include "core/call_model.hpp"
+
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dp::core {
+
+// A webhook to send. `hook` is already resolved (absolute URL, credentials).
+struct Notification {
+  enum class Kind { CallStatus, Action };
+  Kind kind = Kind::CallStatus;
+  Hook hook;
+  boost::json::object payload;
+};
+
+struct Transition {
+  bool changed = false;     // state must be saved
+  bool call_ended = false;  // the call is over: state can be deleted once webhooks are queued
+  std::vector<Notification> webhooks;  // status webhooks, in order
+  // Set when the dial ended: the actionHook to call (its payload is in action_payload).
+  std::optional<Hook> action_hook;
+  boost::json::object action_payload;
+  bool action_response_matters = false;  // the caller is still waiting: run the verbs it returns
+};
+
+// Resolves a jambonz hook value (URL string or {url, method, username, password}) against the
+// application's call_hook: relative URLs ("/action") take the call_hook's origin, and hooks without
+// credentials use the call_hook's (jambonz authenticates every hook with the application's credentials).
+std::optional<Hook> resolve_hook(const boost::json::value* hook, const Hook& call_hook);
+
+// Payloads (jambonz field names, snake_case).
+boost::json::object parent_payload(const CallState& c, double now);
+boost::json::object child_payload(const CallState& c, const Leg& leg, double now);
+boost::json::object action_payload(const CallState& c, std::string_view dial_call_status, int dial_sip_status,
+                                   const std::string& dial_call_sid, double now);
+
+// Event handlers. Each ignores events for another dial (`dial_seq`), an unknown leg, or a call that
+// has ended, and sends one status webhook per actual status change.
+Transition on_reply(CallState& c, int dial_seq, int leg, int code, const std::string& reason, bool sdp, double ts);
+Transition on_branch_timeout(CallState& c, int dial_seq, int leg, double ts);
+Transition on_dialog_start(CallState& c, int dial_seq, int leg, long long h_entry, long long h_id, double ts);
+Transition on_dialog_end(CallState& c, double ts);
+// The caller went away before any target answered (CANCEL).
+Transition on_caller_cancel(CallState& c, double ts);
+// Every branch of the dial failed (Kamailio's failure_route). `leg`/`code` describe the picked reply;
+// legs still not final take that outcome (or no-answer/487 on a ring timeout).
+Transition on_dial_failed(CallState& c, int dial_seq, int leg, int code, const std::string& reason,
+                          bool ring_timeout, double ts);
+
+// True when every leg of the current dial reached a final status.
+bool all_legs_final(const CallState& c);
+
+// The parent call ends without being answered (reject/decline/no more verbs).
+Transition on_call_rejected(CallState& c, int code, const std::string& reason, double ts);
+
+// Strips CR, LF and other control characters so a message can go into a SIP header value.
+std::string sanitize_header_value(std::string_view s, std::size_t max_len = 200);
+
+}  // namespace dp::core

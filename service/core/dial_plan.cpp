@@ -1,0 +1,210 @@
+#include "core/dial_plan.hpp"
+
+#include "core/sip_headers.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace dp::core {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string str(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::string dedupe_key(const json::object& t) {
+  auto type = str(t, "type");
+  if (type == "phone" || type == "teams") return type + "|" + str(t, "number");
+  if (type == "user") return "user|" + str(t, "name");
+  if (type == "sip") return "sip|" + str(t, "sipUri");
+  return type + "|" + json::serialize(t);
+}
+
+bool is_dialable_number(std::string_view n) {
+  if (n.empty()) return false;
+  std::size_t i = n.front() == '+' ? 1 : 0;
+  if (i == n.size()) return false;
+  for (; i < n.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(n[i])) && n[i] != '*' && n[i] != '#') return false;
+  return true;
+}
+
+PlannedLeg failed(PlannedLeg leg, int code, std::string reason) {
+  leg.fail_code = code;
+  leg.fail_reason = std::move(reason);
+  return leg;
+}
+
+// Outbound proxy as a $du value: accepts "sip:host[:port]" or "host[:port]".
+std::optional<std::string> proxy_dst(const std::string& proxy) {
+  if (proxy.empty()) return std::string();
+  std::string p = proxy.rfind("sip:", 0) == 0 || proxy.rfind("sips:", 0) == 0 ? proxy : "sip:" + proxy;
+  if (!is_safe_sip_uri(p)) return std::nullopt;
+  return p;
+}
+
+}  // namespace
+
+json::array unique_targets(const json::array& targets) {
+  json::array out;
+  std::set<std::string> seen;
+  for (const auto& t : targets) {
+    if (!t.is_object()) continue;
+    if (!seen.insert(dedupe_key(t.get_object())).second) continue;
+    out.push_back(t);
+    if (static_cast<int>(out.size()) == kMaxTargets) break;
+  }
+  return out;
+}
+
+std::string user_aor(const json::object& target, const std::string& sip_realm) {
+  auto name = str(target, "name");
+  auto pos = name.find(':');
+  if (name.rfind("sip:", 0) == 0 || name.rfind("sips:", 0) == 0) name = name.substr(pos + 1);
+  if (name.find('@') == std::string::npos && !sip_realm.empty()) name += "@" + sip_realm;
+  return name;
+}
+
+const Gateway* first_gateway(const Carrier& carrier) {
+  const Gateway* best = nullptr;
+  for (const auto& g : carrier.gateways)
+    if (!best || g.priority < best->priority || (g.priority == best->priority && g.weight > best->weight))
+      best = &g;
+  return best;
+}
+
+std::string phone_uri(const Carrier& carrier, const Gateway& gw, const std::string& number) {
+  std::string digits = number;
+  bool plus = !digits.empty() && digits.front() == '+';
+  if (plus) digits.erase(0, 1);
+  std::string user = carrier.tech_prefix;
+  if (carrier.e164_leading_plus) user += "+";
+  user += digits;
+  std::string scheme = gw.transport == "tls" ? "sips:" : "sip:";
+  std::string uri = scheme + escape_sip_user(user) + "@" + gw.host;
+  if (gw.port != 0) uri += ":" + std::to_string(gw.port);
+  if (gw.transport == "tcp") uri += ";transport=tcp";
+  return uri;
+}
+
+bool is_safe_sip_uri(std::string_view uri) {
+  if (uri.rfind("sip:", 0) != 0 && uri.rfind("sips:", 0) != 0) return false;
+  auto rest = uri.substr(uri.find(':') + 1);
+  if (rest.empty() || rest.size() > 512) return false;
+  for (char c : rest) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"' || c == '\\') return false;
+  }
+  // a host must follow the optional userinfo
+  auto at = rest.rfind('@');
+  auto host = at == std::string_view::npos ? rest : rest.substr(at + 1);
+  return !host.empty() && host.front() != ';' && host.front() != ':';
+}
+
+std::string escape_sip_user(std::string_view user) {
+  static constexpr std::string_view kAllowed = "-_.!~*'()&=+$,;?/";
+  std::string out;
+  for (char c : user) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || kAllowed.find(c) != std::string_view::npos) {
+      out.push_back(c);
+    } else {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      out.push_back('%');
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 15]);
+    }
+  }
+  return out;
+}
+
+std::string quote_display_name(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) continue;
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+PlannedLeg plan_leg(int index, const json::object& target, const json::object& dial, const CallerFacts& caller,
+                    const TargetFacts& facts) {
+  PlannedLeg leg;
+  leg.type = str(target, "type");
+
+  // Caller ID: target.from.user > dial.callerId > the caller's own user; likewise for the host.
+  std::string from_user = caller.from_user;
+  if (auto cid = str(dial, "callerId"); !cid.empty()) from_user = cid;
+  std::string from_host = caller.from_host;
+  std::string from_name = caller.caller_name;
+  if (auto cn = str(dial, "callerName"); !cn.empty()) from_name = cn;
+  if (auto* f = target.if_contains("from"); f && f->is_object()) {
+    if (auto u = str(f->get_object(), "user"); !u.empty()) from_user = u;
+    if (auto h = str(f->get_object(), "host"); !h.empty()) from_host = h;
+  }
+  if (leg.type == "phone" && facts.carrier && !facts.carrier->from_domain.empty() &&
+      !(target.contains("from") && !str(target.at("from").as_object(), "host").empty()))
+    from_host = facts.carrier->from_domain;
+  if (from_user.empty()) from_user = "anonymous";
+  leg.from_user = from_user;
+
+  PlannedBranch proto;
+  proto.leg = index;
+  proto.from_uri = "sip:" + escape_sip_user(from_user) + "@" + from_host;
+  proto.from_name = quote_display_name(from_name);
+  if (!is_safe_sip_uri(proto.from_uri)) return failed(leg, 400, "invalid caller id host");
+  static const json::value kNone;
+  auto* dh = dial.if_contains("headers");
+  auto* th = target.if_contains("headers");
+  proto.hdrs = render_headers(merge_headers(dh ? *dh : kNone, th ? *th : kNone));
+
+  if (!facts.error.empty()) {
+    leg.to = leg.type == "user" ? str(target, "name") : str(target, leg.type == "sip" ? "sipUri" : "number");
+    return failed(leg, 503, facts.error);
+  }
+
+  if (leg.type == "sip") {
+    leg.to = str(target, "sipUri");
+    if (!is_safe_sip_uri(leg.to)) return failed(leg, 400, "invalid sipUri");
+    auto dst = proxy_dst(str(target, "proxy"));
+    if (!dst) return failed(leg, 400, "invalid proxy");
+    proto.uri = leg.to;
+    proto.dst = *dst;
+    leg.branches.push_back(proto);
+  } else if (leg.type == "phone") {
+    leg.to = str(target, "number");
+    if (!is_dialable_number(leg.to)) return failed(leg, 484, "invalid phone number");
+    if (!facts.carrier) return failed(leg, 503, "no carrier for phone target");
+    const Gateway* gw = first_gateway(*facts.carrier);
+    if (!gw) return failed(leg, 503, "carrier has no gateway");
+    proto.uri = phone_uri(*facts.carrier, *gw, leg.to);
+    if (!is_safe_sip_uri(proto.uri)) return failed(leg, 503, "invalid carrier gateway");
+    leg.branches.push_back(proto);
+  } else if (leg.type == "user") {
+    leg.to = str(target, "name");
+    if (facts.contacts.empty()) return failed(leg, 404, "user not registered");
+    for (const auto& c : facts.contacts) {
+      if (!is_safe_sip_uri(c.uri)) continue;
+      auto b = proto;
+      b.uri = c.uri;
+      b.dst = c.dst;
+      leg.branches.push_back(std::move(b));
+    }
+    if (leg.branches.empty()) return failed(leg, 404, "user not registered");
+  } else if (leg.type == "teams") {
+    leg.to = str(target, "number");
+    return failed(leg, 503, "teams targets are not configured on this platform");
+  } else {
+    return failed(leg, 400, "unknown target type");
+  }
+  return leg;
+}
+
+}  // namespace dp::core

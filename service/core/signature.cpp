@@ -1,0 +1,78 @@
+#include "core/signature.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <charconv>
+#include <string>
+#include <vector>
+
+#include "core/encoding.hpp"
+
+namespace dp::core {
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  // One-shot HMAC() stays supported in OpenSSL 3 (only the HMAC_CTX API is deprecated).
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len))
+    return {};
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
+
+std::string jambonz_signature(std::string_view secret, std::string_view body, long long unix_ts) {
+  std::string ts = std::to_string(unix_ts);
+  std::string signed_payload;
+  signed_payload.reserve(ts.size() + 1 + body.size());
+  signed_payload.append(ts).push_back('.');
+  signed_payload.append(body);
+  return "t=" + ts + ",v1=" + hmac_sha256_hex(secret, signed_payload);
+}
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool equal_ct(std::string_view expected, std::string_view got) {
+  if (expected.size() != got.size()) return false;
+  std::string lowered(got);
+  for (char& c : lowered)
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  return CRYPTO_memcmp(expected.data(), lowered.data(), expected.size()) == 0;
+}
+}  // namespace
+
+bool verify_jambonz_signature(std::string_view secret, std::string_view body, std::string_view header,
+                              long long now, long long tolerance_s) {
+  std::string_view ts_text;
+  std::vector<std::string_view> sigs;
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    auto item = trim(header.substr(0, comma));
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos) continue;
+    auto k = item.substr(0, eq), v = item.substr(eq + 1);
+    if (k == "t") ts_text = v;
+    else if (k == "v1") sigs.push_back(v);
+  }
+  if (ts_text.empty() || sigs.empty()) return false;
+  long long ts = 0;
+  auto [p, ec] = std::from_chars(ts_text.data(), ts_text.data() + ts_text.size(), ts);
+  if (ec != std::errc{} || p != ts_text.data() + ts_text.size()) return false;
+  long long skew = now > ts ? now - ts : ts - now;
+  if (tolerance_s >= 0 && skew > tolerance_s) return false;
+
+  std::string expected = jambonz_signature(secret, body, ts);
+  std::string_view expected_sig = std::string_view(expected).substr(expected.find(",v1=") + 4);
+  bool ok = false;
+  for (auto s : sigs) ok |= equal_ct(expected_sig, s);  // no early exit: timing does not reveal which
+  return ok;
+}
+
+}  // namespace dp::core

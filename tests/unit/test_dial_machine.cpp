@@ -1,0 +1,242 @@
+#include "core/dial_machine.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace dp::core;
+namespace json = boost::json;
+
+namespace {
+
+CallState make_call(int legs, json::object verb = {}) {
+  CallState c;
+  c.call_sid = "parent-sid";
+  c.account_sid = "acct";
+  c.application_sid = "app";
+  c.call_id = "cid@host";
+  c.from = "+15551230000";
+  c.to = "+15559870000";
+  c.call_hook = {"http://127.0.0.1:3100/call_hook", "POST", "u", "p"};
+  c.call_status_hook = {"http://127.0.0.1:3100/status", "POST", "", ""};
+  Dial d;
+  d.seq = 1;
+  if (verb.empty()) verb = {{"verb", "dial"}, {"actionHook", "/action"}};
+  d.verb = verb;
+  for (int i = 0; i < legs; ++i) {
+    Leg l;
+    l.index = i;
+    l.call_sid = "leg-" + std::to_string(i);
+    l.type = "sip";
+    l.to = "sip:t" + std::to_string(i) + "@x";
+    l.from = c.from;
+    l.branches = 1;
+    d.legs.push_back(l);
+  }
+  c.dial = d;
+  return c;
+}
+
+std::vector<std::string> statuses(const Transition& t) {
+  std::vector<std::string> out;
+  for (const auto& w : t.webhooks)
+    out.push_back(std::string(w.payload.at("call_sid").as_string()) + ":" +
+                  std::string(w.payload.at("call_status").as_string()));
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("dial machine") {
+  TEST_CASE("jambonz SIP-to-status mapping") {
+    CHECK(status_for_sip(100, false) == CallStatus::Trying);
+    CHECK(status_for_sip(180, false) == CallStatus::Ringing);
+    CHECK(status_for_sip(183, false) == CallStatus::Ringing);
+    CHECK(status_for_sip(183, true) == CallStatus::EarlyMedia);
+    CHECK(status_for_sip(180, true) == CallStatus::EarlyMedia);
+    CHECK(status_for_sip(181, false) == CallStatus::Ringing);
+    CHECK(status_for_sip(200, true) == CallStatus::InProgress);
+    CHECK(status_for_sip(487, false) == CallStatus::NoAnswer);
+    CHECK(status_for_sip(486, false) == CallStatus::Busy);
+    CHECK(status_for_sip(600, false) == CallStatus::Busy);
+    CHECK(status_for_sip(603, false) == CallStatus::Failed);
+    CHECK(status_for_sip(404, false) == CallStatus::Failed);
+    CHECK(status_for_sip(503, false) == CallStatus::Failed);
+  }
+
+  TEST_CASE("a status webhook per change, none for repeats") {
+    auto c = make_call(1);
+    auto t = on_reply(c, 1, 0, 180, "Ringing", false, 10.0);
+    CHECK(statuses(t) == std::vector<std::string>{"leg-0:ringing"});
+    CHECK(t.changed);
+    t = on_reply(c, 1, 0, 180, "Ringing", false, 10.1);
+    CHECK(t.webhooks.empty());
+    t = on_reply(c, 1, 0, 183, "Session Progress", true, 10.2);
+    CHECK(statuses(t) == std::vector<std::string>{"leg-0:early-media"});
+  }
+
+  TEST_CASE("first answer wins, parent goes in-progress, losers end no-answer") {
+    auto c = make_call(3);
+    on_reply(c, 1, 0, 180, "Ringing", false, 1);
+    on_reply(c, 1, 1, 180, "Ringing", false, 1);
+    auto busy = on_reply(c, 1, 2, 486, "Busy Here", false, 1.5);
+    CHECK(statuses(busy) == std::vector<std::string>{"leg-2:busy"});
+    auto ans = on_reply(c, 1, 0, 200, "OK", true, 3);
+    REQUIRE(ans.webhooks.size() == 2);
+    CHECK(statuses(ans)[0] == "leg-0:in-progress");
+    CHECK(statuses(ans)[1] == "parent-sid:in-progress");
+    CHECK(c.dial->winner == 0);
+    CHECK(c.status == CallStatus::InProgress);
+    auto lost = on_reply(c, 1, 1, 487, "Request Terminated", false, 3.1);
+    CHECK(statuses(lost) == std::vector<std::string>{"leg-1:no-answer"});
+    CHECK(!lost.action_hook);
+  }
+
+  TEST_CASE("dialog end completes the winner and fires the actionHook with completed/200") {
+    auto c = make_call(2);
+    on_reply(c, 1, 1, 200, "OK", true, 100);
+    auto start = on_dialog_start(c, 1, 1, 123, 456, 100.01);
+    CHECK(c.h_entry == 123);
+    CHECK(c.h_id == 456);
+    CHECK(start.webhooks.empty());
+    auto end = on_dialog_end(c, 107.4);
+    CHECK(end.call_ended);
+    REQUIRE(end.action_hook);
+    CHECK(end.action_hook->url == "http://127.0.0.1:3100/action");
+    CHECK(end.action_hook->username == "u");  // the application's credentials
+    CHECK(!end.action_response_matters);
+    CHECK(end.action_payload.at("dial_call_status") == "completed");
+    CHECK(end.action_payload.at("dial_sip_status") == 200);
+    CHECK(end.action_payload.at("dial_call_sid") == "leg-1");
+    CHECK(end.action_payload.at("dial_sbc_callid") == "cid@host");
+    CHECK(end.action_payload.at("call_sid") == "parent-sid");
+    auto sts = statuses(end);
+    CHECK(std::find(sts.begin(), sts.end(), "leg-0:no-answer") != sts.end());
+    CHECK(std::find(sts.begin(), sts.end(), "leg-1:completed") != sts.end());
+    CHECK(sts.back() == "parent-sid:completed");
+    // the winner's duration counts from its answer
+    for (const auto& w : end.webhooks)
+      if (w.payload.at("call_sid") == "leg-1") CHECK(w.payload.at("duration") == 7);
+  }
+
+  TEST_CASE("all legs fail: the actionHook carries the last failure") {
+    auto c = make_call(2);
+    on_reply(c, 1, 0, 486, "Busy Here", false, 5.0);
+    on_reply(c, 1, 1, 404, "Not Found", false, 6.0);
+    auto t = on_dial_failed(c, 1, 0, 486, "Busy Here", false, 6.1);
+    REQUIRE(t.action_hook);
+    CHECK(t.action_response_matters);
+    CHECK(t.action_payload.at("dial_call_status") == "failed");
+    CHECK(t.action_payload.at("dial_sip_status") == 404);
+    CHECK(t.action_payload.at("dial_call_sid") == "leg-1");
+    CHECK(c.dial->ended);
+  }
+
+  TEST_CASE("ring timeout reports no-answer/487 and finishes ringing legs") {
+    auto c = make_call(2);
+    on_reply(c, 1, 0, 180, "Ringing", false, 1);
+    auto t = on_dial_failed(c, 1, 0, 408, "Request Timeout", true, 4);
+    CHECK(statuses(t) == std::vector<std::string>{"leg-0:no-answer", "leg-1:no-answer"});
+    CHECK(t.action_payload.at("dial_call_status") == "no-answer");
+    CHECK(t.action_payload.at("dial_sip_status") == 487);
+  }
+
+  TEST_CASE("legs whose events have not arrived take the picked failure") {
+    auto c = make_call(2);
+    on_reply(c, 1, 0, 486, "Busy Here", false, 5.0);
+    auto t = on_dial_failed(c, 1, 1, 503, "Service Unavailable", false, 5.5);
+    CHECK(statuses(t) == std::vector<std::string>{"leg-1:failed"});
+    CHECK(t.action_payload.at("dial_sip_status") == 503);
+  }
+
+  TEST_CASE("events of an older dial, unknown legs and late events are ignored") {
+    auto c = make_call(1);
+    CHECK(!on_reply(c, 2, 0, 180, "Ringing", false, 1).changed);
+    CHECK(!on_reply(c, 1, 7, 180, "Ringing", false, 1).changed);
+    on_dial_failed(c, 1, 0, 486, "Busy Here", false, 2);
+    CHECK(!on_reply(c, 1, 0, 200, "OK", true, 3).changed);
+    CHECK(!on_dial_failed(c, 1, 0, 486, "Busy Here", false, 3).action_hook);
+  }
+
+  TEST_CASE("a leg forked to several contacts fails only with its last branch") {
+    auto c = make_call(1);
+    c.dial->legs[0].branches = 2;
+    auto first = on_reply(c, 1, 0, 486, "Busy Here", false, 1);
+    CHECK(first.webhooks.empty());
+    CHECK(c.dial->legs[0].status == CallStatus::Trying);
+    auto second = on_reply(c, 1, 0, 480, "Temporarily Unavailable", false, 2);
+    CHECK(statuses(second) == std::vector<std::string>{"leg-0:failed"});
+  }
+
+  TEST_CASE("caller cancel ends every leg and still sends the actionHook") {
+    auto c = make_call(2);
+    on_reply(c, 1, 0, 180, "Ringing", false, 1);
+    auto t = on_caller_cancel(c, 2);
+    CHECK(t.call_ended);
+    REQUIRE(t.action_hook);
+    CHECK(!t.action_response_matters);
+    CHECK(t.action_payload.at("dial_call_status") == "no-answer");
+    CHECK(t.action_payload.at("dial_sip_status") == 487);
+    CHECK(statuses(t) == std::vector<std::string>{"leg-0:no-answer", "leg-1:no-answer", "parent-sid:no-answer"});
+    // a second report of the same cancel changes nothing
+    CHECK(!on_caller_cancel(c, 3).changed);
+  }
+
+  TEST_CASE("verb id and customer data reach the payloads") {
+    auto c = make_call(1, {{"verb", "dial"}, {"id", "d1"}, {"tag", {{"k", "v"}}}, {"actionHook", "http://a/b"}});
+    auto t = on_reply(c, 1, 0, 486, "Busy Here", false, 1);
+    CHECK(t.webhooks[0].payload.at("customerData").at("k") == "v");
+    CHECK(t.webhooks[0].payload.at("parent_call_sid") == "parent-sid");
+    CHECK(t.webhooks[0].payload.at("direction") == "outbound");
+    auto f = on_dial_failed(c, 1, 0, 486, "Busy Here", false, 2);
+    CHECK(f.action_payload.at("verb_id") == "d1");
+    CHECK(f.action_hook->url == "http://a/b");
+  }
+
+  TEST_CASE("no actionHook, no action") {
+    auto c = make_call(1, {{"verb", "dial"}});
+    auto f = on_dial_failed(c, 1, 0, 486, "Busy Here", false, 2);
+    CHECK(!f.action_hook);
+    CHECK(c.dial->ended);
+  }
+
+  TEST_CASE("resolve_hook") {
+    Hook base{"https://app.example.com:8443/hooks/call?x=1", "POST", "user", "pw"};
+    json::value rel = "/action";
+    auto h = resolve_hook(&rel, base);
+    REQUIRE(h);
+    CHECK(h->url == "https://app.example.com:8443/action");
+    CHECK(h->method == "POST");
+    CHECK(h->username == "user");
+    json::value obj = {{"url", "http://other/x"}, {"method", "GET"}, {"username", "a"}, {"password", "b"}};
+    h = resolve_hook(&obj, base);
+    CHECK(h->url == "http://other/x");
+    CHECK(h->method == "GET");
+    CHECK(h->username == "a");
+    json::value null;
+    CHECK(!resolve_hook(&null, base));
+    CHECK(!resolve_hook(nullptr, base));
+  }
+
+  TEST_CASE("rejecting the caller reports the parent's final status once") {
+    auto c = make_call(0);
+    auto t = on_call_rejected(c, 486, "Busy Here", 1);
+    CHECK(t.call_ended);
+    CHECK(statuses(t) == std::vector<std::string>{"parent-sid:busy"});
+    CHECK(!on_call_rejected(c, 486, "Busy Here", 2).changed);
+  }
+
+  TEST_CASE("header values are sanitised") {
+    CHECK(sanitize_header_value("a\r\nInjected: x") == "a  Injected: x");
+    CHECK(sanitize_header_value(std::string(300, 'x')).size() == 200);
+  }
+
+  TEST_CASE("state survives a JSON round trip") {
+    auto c = make_call(2);
+    on_reply(c, 1, 0, 200, "OK", true, 3);
+    c.pending_verbs.push_back(json::object{{"verb", "hangup"}});
+    c.event_seq["n|1"] = 42;
+    auto back = call_state_from_json(json::value(to_json(c)));
+    CHECK(json::serialize(to_json(back)) == json::serialize(to_json(c)));
+    CHECK(back.dial->legs[0].status == CallStatus::InProgress);
+    CHECK(back.call_hook.password == "p");
+  }
+}
