@@ -120,8 +120,12 @@ asio::awaitable<std::optional<Transition>> CallFlow::update(const std::string& s
     if (!cur) co_return std::nullopt;
     Transition t = fn(cur->state);
     if (!t.changed) co_return t;
-    bool ok = t.call_ended ? co_await d_.calls.remove(cur->state, cur->version)
-                           : co_await d_.calls.save(cur->state, cur->version);
+    // Awaited values go into locals: GCC 12 mis-compiles co_await inside conditions.
+    bool ok = false;
+    if (t.call_ended)
+      ok = co_await d_.calls.remove(cur->state, cur->version);
+    else
+      ok = co_await d_.calls.save(cur->state, cur->version);
     if (ok) {
       dispatch(cur->state, t);
       co_return t;
@@ -155,7 +159,8 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
 
     // Which application answers: the dialled number, else the SIP domain.
     std::optional<core::PhoneNumber> pn;
-    for (const auto& candidate : {ruri_user, to_user}) {
+    const std::vector<std::string> candidates{ruri_user, to_user};
+    for (const auto& candidate : candidates) {
       if (pn || candidate.empty()) continue;
       auto n = core::normalize_number(candidate);
       if (!n.empty()) pn = co_await d_.prov.phone_number(n);
@@ -166,7 +171,8 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
       application_sid = pn->application_sid;
     } else {
       std::optional<core::SipDomain> dom;
-      for (const auto& host : {str(req, "ruri_host"), host_of_uri(str(req, "to_uri"))}) {
+      const std::vector<std::string> hosts{str(req, "ruri_host"), host_of_uri(str(req, "to_uri"))};
+      for (const auto& host : hosts) {
         if (!dom && !host.empty()) dom = co_await d_.prov.sip_domain(host);
       }
       if (!dom)
@@ -190,20 +196,26 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;
     c.created_at = wall_now();
-    if (!co_await d_.calls.save(c, 0))
+    bool created = co_await d_.calls.save(c, 0);
+    if (!created)
       co_return finish(reject_decision(500, "Server Internal Error", x_reason("duplicate call")));
     log::info("call_new", {{"call_sid", c.call_sid}, {"call_id", c.call_id}, {"from", c.from}, {"to", c.to}});
 
     auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, core::parent_payload(c, wall_now()), "call_hook");
-    if (!res.ok)
-      co_return finish(co_await reject_call(c.call_sid, 480, "Temporarily Unavailable",
-                                            x_reason("call_hook failed: " + res.error)));
-    if (!res.json)
-      co_return finish(co_await reject_call(c.call_sid, 480, "Temporarily Unavailable",
-                                            x_reason("call_hook returned no application")));
-    auto v = validate_verbs(*res.json);
-    if (!v.ok())
-      co_return finish(co_await reject_call(c.call_sid, 480, "Temporarily Unavailable", x_reason(*v.error)));
+    std::optional<std::string> refusal;
+    core::AppValidation v;
+    if (!res.ok) {
+      refusal = "call_hook failed: " + res.error;
+    } else if (!res.json) {
+      refusal = "call_hook returned no application";
+    } else {
+      v = validate_verbs(*res.json);
+      if (!v.ok()) refusal = *v.error;
+    }
+    if (refusal) {
+      auto decided = co_await reject_call(c.call_sid, 480, "Temporarily Unavailable", x_reason(*refusal));
+      co_return finish(std::move(decided));
+    }
     auto upd = co_await update(c.call_sid, [&](CallState& s) {
       s.pending_verbs = v.verbs;
       Transition t;
@@ -211,7 +223,8 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
       return t;
     });
     if (!upd) co_return finish(reject_decision(487, "Request Terminated", ""));
-    co_return finish(co_await run_verbs(c.call_sid));
+    auto decided = co_await run_verbs(c.call_sid);
+    co_return finish(std::move(decided));
   } catch (const io::RedisError& e) {
     d_.metrics.redis_error();
     log::error("invite_redis_error", {{"error", e.what()}});
@@ -375,7 +388,8 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Ver
     t.action_hook = ended.action_hook;
     t.action_payload = ended.action_payload;
     t.action_response_matters = true;
-    if (!co_await d_.calls.save(c, cur.version)) throw std::runtime_error("call changed while dialling");
+    bool saved = co_await d_.calls.save(c, cur.version);
+    if (!saved) throw std::runtime_error("call changed while dialling");
     dispatch(c, t);
     log::info("dial_failed_at_once", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)}});
     co_await run_action_hook(c.call_sid, c.account_sid, t);
@@ -383,7 +397,8 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Ver
   }
 
   c.branches_used += 1 + static_cast<int>(branches.size());
-  if (!co_await d_.calls.save(c, cur.version)) {
+  bool saved = co_await d_.calls.save(c, cur.version);
+  if (!saved) {
     // The caller hung up (or another instance changed the call) while targets were looked up.
     co_return reject_decision(487, "Request Terminated", "");
   }
@@ -434,8 +449,9 @@ asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
     int leg = static_cast<int>(integer(req, "leg", -1));
     bool timeout = boolean(req, "timeout");
     // Kamailio queues the legs' final replies just before this request: give them a moment to land so
-    // the actionHook reports the real last failure.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(d_.cfg.event_barrier_ms);
+    // the actionHook reports the real last failure. A ring timeout settles every leg by itself.
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(timeout ? 0 : d_.cfg.event_barrier_ms);
     for (;;) {
       auto cur = co_await d_.calls.load(sid);
       if (!cur || !cur->state.dial || cur->state.dial->seq != seq || core::all_legs_final(cur->state)) break;
@@ -453,7 +469,8 @@ asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
     log::info("dial_ended", {{"call_sid", sid}, {"dial", std::to_string(seq)},
                              {"status", str(t->action_payload, "dial_call_status")}});
     co_await run_action_hook(sid, account_sid, *t);
-    co_return finish(co_await run_verbs(sid));
+    auto decided = co_await run_verbs(sid);
+    co_return finish(std::move(decided));
   } catch (const io::RedisError& e) {
     d_.metrics.redis_error();
     log::error("dial_failed_redis_error", {{"error", e.what()}});

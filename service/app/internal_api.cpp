@@ -37,10 +37,13 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
       co_return ServerResponse::json(
           200, json::serialize(reject_decision(503, "Service Unavailable", x_reason("dialplane instance draining"))));
     }
-    co_return ServerResponse::json(200, json::serialize(co_await flow_.invite(*body)));
+    auto decision = co_await flow_.invite(*body);
+    co_return ServerResponse::json(200, json::serialize(decision));
   }
-  if (req.path == "/kamailio/dial-failed")
-    co_return ServerResponse::json(200, json::serialize(co_await flow_.dial_failed(*body)));
+  if (req.path == "/kamailio/dial-failed") {
+    auto decision = co_await flow_.dial_failed(*body);
+    co_return ServerResponse::json(200, json::serialize(decision));
+  }
   try {
     auto n = co_await flow_.events(*body);
     co_return ServerResponse::json(200, json::serialize(json::object{{"accepted", n}}));

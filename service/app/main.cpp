@@ -109,7 +109,6 @@ int main(int argc, char** argv) {
     app::Webhooks hooks(ex, http, prov, metrics, std::chrono::milliseconds(cfg->webhook_timeout_ms));
     app::CallFlow flow({ex, *cfg, calls, prov, hooks, rpc, metrics});
     app::InternalApi internal(flow, redis);
-    if (cfg->api_keys.empty()) log::warn("rest_api_locked", {{"reason", "no --api-key configured"}});
     app::RestApi rest(prov, cfg->api_keys);
 
     io::HttpServer internal_srv(ioc, parse_endpoint(cfg->internal_listen),

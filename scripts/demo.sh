@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Starts the whole dialplane stack on loopback, in the background, with the standard ports:
+#   redis 6379, rtpengine NG 22222 (RTP 30000-30999), Kamailio SIP 5060 (RPC 5071),
+#   dialplane 8081 (internal) / 8082 (REST) / 9464 (metrics) seeded with deploy/seed-demo.json,
+#   the demo webhook app deploy/demo-app.py on 3100, and two sipp "phones":
+#   phone1 (127.0.0.1:5091) answers after 2 s and echoes RTP, phone2 (127.0.0.1:5092) is busy (486).
+#
+# Usage: scripts/demo.sh [start]   start everything (fails if a port is taken)
+#        scripts/demo.sh stop      stop everything this script started
+#        scripts/demo.sh status
+# Env:   DIALPLANE_BIN (build/dialplane)  DEMO_DIR (/tmp/dialplane-demo: pid files and logs)
+#        DEMO_API_KEY (demo-key)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIR=${DEMO_DIR:-/tmp/dialplane-demo}
+BIN=${DIALPLANE_BIN:-$ROOT/build/dialplane}
+API_KEY=${DEMO_API_KEY:-demo-key}
+SEED=$ROOT/deploy/seed-demo.json
+SIPP_DIR=$ROOT/tests/e2e/sipp
+SERVICES=(redis rtpengine dialplane demo-app phone1 phone2 kamailio)   # start order
+
+die() { echo "demo: $*" >&2; exit 1; }
+
+# Starts "$@" in its own session (so stop can end its whole process group), logs to $DIR/<name>.log.
+launch() {
+  local name=$1; shift
+  setsid "$@" >>"$DIR/$name.log" 2>&1 < /dev/null &
+  echo $! >"$DIR/$name.pid"
+}
+
+alive() { [[ -f "$DIR/$1.pid" ]] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+
+wait_for() {  # name, description, command...
+  local name=$1 what=$2; shift 2
+  for _ in $(seq 100); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    alive "$name" || { tail -20 "$DIR/$name.log" >&2; die "$name exited while waiting for $what (log: $DIR/$name.log)"; }
+    sleep 0.1
+  done
+  tail -20 "$DIR/$name.log" >&2
+  die "timed out waiting for $what (log: $DIR/$name.log)"
+}
+
+port_busy() {  # proto port
+  if [[ $1 == udp ]]; then ss -Hlun "sport = :$2" | grep -q .; else ss -Hltn "sport = :$2" | grep -q .; fi
+}
+
+sip_options() {  # port: any SIP reply to an OPTIONS
+  /usr/bin/python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(0.5)
+lp = s.getsockname()[1]; port = int(sys.argv[1])
+s.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bKdemo{lp}\r\n"
+          f"From: <sip:demo@127.0.0.1>;tag=d{lp}\r\nTo: <sip:127.0.0.1:{port}>\r\nCall-ID: demo-{lp}\r\n"
+          "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+sys.exit(0 if s.recv(65535).startswith(b"SIP/2.0") else 1)
+PY
+}
+
+rtpengine_ping() {
+  /usr/bin/python3 -c '
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.5)
+s.sendto(b"demo d7:command4:pinge", ("127.0.0.1", 22222)); assert b"pong" in s.recv(1000)'
+}
+
+stop() {
+  local any=0
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    local name=${SERVICES[i]} pid
+    [[ -f "$DIR/$name.pid" ]] || continue
+    pid=$(cat "$DIR/$name.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; }
+      echo "stopped $name (pid $pid)"
+      any=1
+    fi
+    rm -f "$DIR/$name.pid"
+  done
+  ((any)) || echo "nothing running"
+}
+
+status() {
+  for name in "${SERVICES[@]}"; do
+    if alive "$name"; then echo "$name: running (pid $(cat "$DIR/$name.pid"), log $DIR/$name.log)"
+    else echo "$name: stopped"; fi
+  done
+}
+
+start() {
+  [[ -x "$BIN" ]] || die "dialplane binary $BIN not found: build it first (scripts/run-tests.sh or cmake --build build)"
+  [[ -f "$SEED" ]] || die "$SEED not found"
+  for t in redis-server rtpengine kamailio sipp; do command -v $t >/dev/null || die "$t not installed (scripts/install-deps.sh)"; done
+  for n in "${SERVICES[@]}"; do alive "$n" && die "$n is already running (scripts/demo.sh stop first)"; done
+  for p in tcp:6379 udp:22222 udp:5060 tcp:5060 tcp:5071 tcp:8081 tcp:8082 tcp:9464 tcp:3100 udp:5091 udp:5092; do
+    port_busy "${p%%:*}" "${p#*:}" && die "port ${p#*:}/${p%%:*} is in use"
+  done
+  mkdir -p "$DIR"
+  trap 'echo "demo: start failed, stopping what was started" >&2; stop >&2' ERR
+
+  launch redis redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --dir "$DIR"
+  wait_for redis "redis" redis-cli -p 6379 ping
+
+  launch rtpengine bash "$ROOT/rtpengine/run-rtpengine.sh" --foreground --ip 127.0.0.1 --ng-port 22222 \
+    --port-min 30000 --port-max 30999 --run-dir "$DIR/rtpengine"
+  wait_for rtpengine "rtpengine NG ping" rtpengine_ping
+
+  /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$SEED" || die "$SEED is not valid JSON"
+  launch dialplane "$BIN" --internal-listen 127.0.0.1:8081 --api-listen 127.0.0.1:8082 --metrics-listen 127.0.0.1:9464 \
+    --api-key "$API_KEY" --redis-host 127.0.0.1 --redis-port 6379 --seed "$SEED" --log-level info
+  wait_for dialplane "dialplane /healthz" curl -fsS http://127.0.0.1:8081/healthz
+
+  DEMO_APP_PORT=3100 launch demo-app /usr/bin/python3 "$ROOT/deploy/demo-app.py"
+  wait_for demo-app "demo app" curl -sS -o /dev/null -X POST http://127.0.0.1:3100/ping
+
+  launch phone1 sipp -sf "$SIPP_DIR/uas_answer.xml" -i 127.0.0.1 -p 5091 -mp 6091 -d 2000 -rtp_echo -nostdin \
+    -trace_msg -message_file "$DIR/phone1.msg"
+  launch phone2 sipp -sf "$SIPP_DIR/uas_reject_486.xml" -i 127.0.0.1 -p 5092 -mp 6095 -nostdin \
+    -trace_msg -message_file "$DIR/phone2.msg"
+  wait_for phone1 "phone1 on 5091" port_busy udp 5091
+  wait_for phone2 "phone2 on 5092" port_busy udp 5092
+
+  [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/http_async_client.so ]] || \
+    bash "$ROOT/kamailio-cfg/build-http-async-client.sh" >>"$DIR/kamailio.log" 2>&1
+  launch kamailio bash "$ROOT/kamailio-cfg/run-kamailio.sh" --foreground --ip 127.0.0.1 --sip-port 5060 \
+    --rpc-port 5071 --dialplane-url http://127.0.0.1:8081 --rtpengine udp:127.0.0.1:22222 --redis 127.0.0.1:6379 \
+    --run-dir "$DIR/kamailio"
+  wait_for kamailio "Kamailio answering OPTIONS on 5060" sip_options 5060
+  trap - ERR
+
+  cat <<EOF
+
+dialplane demo is running (logs and pids in $DIR):
+  Kamailio      sip:127.0.0.1:5060 (JSON-RPC http://127.0.0.1:5071/RPC)
+  dialplane     internal http://127.0.0.1:8081, REST http://127.0.0.1:8082/v1 (Bearer $API_KEY), metrics :9464
+  demo app      http://127.0.0.1:3100  ->  dial [phone1 127.0.0.1:5091 answers after 2 s, phone2 127.0.0.1:5092 busy]
+  rtpengine     NG udp:127.0.0.1:22222, RTP 30000-30999;  redis 127.0.0.1:6379
+
+Place a call to the demo number +15550100000:
+  sipp -sn uac 127.0.0.1:5060 -s +15550100000 -m 1
+or with the e2e caller scenario (SDP offer, holds 3 s, then BYE):
+  sipp 127.0.0.1:5060 -sf $SIPP_DIR/uac_call.xml -s +15550100000 -key from_user +15551230000 -d 3000 -m 1 -p 5065
+
+Watch:  tail -f $DIR/demo-app.log $DIR/dialplane.log
+REST:   curl -H 'Authorization: Bearer $API_KEY' http://127.0.0.1:8082/v1/Accounts
+Stop:   scripts/demo.sh stop
+EOF
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) die "usage: $0 [start|stop|status]" ;;
+esac

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# THE test command: build, unit + io tests (ctest), end-to-end tests (pytest, real Kamailio/rtpengine/Redis/sipp).
+#
+# Usage: scripts/run-tests.sh [extra pytest args, e.g. -k test_01]
+# Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (25000; every e2e port derives from it, see
+#        tests/e2e/conftest.py; ctest's Redis uses BASE+5)  SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1
+#        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
+# Exit:  non-zero when anything failed. The last line is "N passed, N failed".
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-2}
+BASE=${DP_E2E_PORT_BASE:-25000}
+E2E_TIMEOUT=${E2E_TIMEOUT:-1200}
+PY=/usr/bin/python3
+OUT=$(mktemp -d /tmp/dp-run-tests.XXXXXX)
+PASSED=0
+FAILED=0
+FAILURES=()
+REDIS_PID=
+
+cleanup() {
+  if [[ -n "$REDIS_PID" ]]; then kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; fi
+  rm -rf "$OUT"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+say() { printf '\n==> %s\n' "$*"; }
+fail_step() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); echo "FAILED: $1" >&2; }
+
+# Counts test cases of a JUnit XML file: prints "passed failed".
+junit_counts() {
+  "$PY" - "$1" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print("0 0"); sys.exit()
+p = f = 0
+for tc in root.iter("testcase"):
+    kids = {c.tag for c in tc}
+    if kids & {"failure", "error"}:
+        f += 1
+    elif "skipped" not in kids:
+        p += 1
+print(p, f)
+PY
+}
+
+summary() {
+  echo
+  if ((${#FAILURES[@]})); then
+    echo "Failures:"
+    printf '  - %s\n' "${FAILURES[@]}"
+  fi
+  echo "$PASSED passed, $FAILED failed"
+}
+
+# ---- 1. build ---------------------------------------------------------------------------------------------
+BUILD_OK=1
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  say "cmake configure + build ($BUILD_DIR, -j$JOBS)"
+  if ! cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo 2>&1 | tail -5; then
+    fail_step "cmake configure"
+    BUILD_OK=0
+  elif ! cmake --build "$BUILD_DIR" -j"$JOBS" 2>&1 | tee "$OUT/build.log" | { grep -vE '^\[ *[0-9]+%\] (Building|Precompiling)' || true; }; then
+    echo "--- first errors ---" >&2
+    grep -E 'error' -A4 "$OUT/build.log" | head -60 >&2
+    fail_step "cmake build"
+    BUILD_OK=0
+  fi
+elif [[ ! -x "$BUILD_DIR/dialplane" ]]; then
+  echo "SKIP_BUILD=1 but $BUILD_DIR/dialplane does not exist" >&2
+fi
+
+# ---- 2. http_async_client for Kamailio ----------------------------------------------------------------------
+if [[ "${SKIP_E2E:-0}" != 1 ]]; then
+  say "http_async_client module"
+  if ! bash kamailio-cfg/build-http-async-client.sh >"$OUT/hac.log" 2>&1; then
+    tail -30 "$OUT/hac.log"
+    fail_step "build http_async_client (kamailio-cfg/build-http-async-client.sh)"
+  else
+    tail -1 "$OUT/hac.log"
+  fi
+fi
+
+# ---- 3. ctest (unit + io) -------------------------------------------------------------------------------------
+if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
+  if ((BUILD_OK)); then
+    say "ctest (unit + io)"
+    export DP_TEST_REDIS_PORT=$((BASE + 5))
+    redis-server --bind 127.0.0.1 --port "$DP_TEST_REDIS_PORT" --save '' --appendonly no --daemonize no \
+      --dir "$OUT" >"$OUT/redis-ctest.log" 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 50); do
+      redis-cli -p "$DP_TEST_REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+      sleep 0.1
+    done
+    (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 300 --output-junit "$OUT/ctest.xml")
+    rc=$?
+    read -r p f < <(junit_counts "$OUT/ctest.xml")
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if ((rc != 0)); then
+      FAILURES+=("ctest (exit $rc)")
+      ((f == 0)) && FAILED=$((FAILED + 1))
+    fi
+    kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=
+  else
+    fail_step "ctest skipped: build failed"
+  fi
+fi
+
+# ---- 4. e2e -----------------------------------------------------------------------------------------------------
+if [[ "${SKIP_E2E:-0}" != 1 ]]; then
+  say "e2e (pytest tests/e2e, port base $BASE)"
+  export DIALPLANE_BIN=${DIALPLANE_BIN:-$ROOT/$BUILD_DIR/dialplane}
+  export DP_E2E_PORT_BASE=$BASE
+  timeout --signal=TERM --kill-after=30 "$E2E_TIMEOUT" \
+    "$PY" -m pytest tests/e2e -v -rfE -p no:cacheprovider --junitxml="$OUT/e2e.xml" "$@"
+  rc=$?
+  read -r p f < <(junit_counts "$OUT/e2e.xml")
+  PASSED=$((PASSED + p))
+  FAILED=$((FAILED + f))
+  if ((rc != 0)); then
+    FAILURES+=("e2e pytest (exit $rc$([[ $rc == 124 ]] && echo ", timed out after ${E2E_TIMEOUT}s"))")
+    ((f == 0)) && FAILED=$((FAILED + 1))
+  fi
+fi
+
+summary
+((FAILED == 0))
