@@ -11,7 +11,7 @@
 namespace dp::core {
 
 inline constexpr int kMaxTargets = 10;       // jambonz MAX_SIMRINGS
-inline constexpr int kMaxTmBranches = 31;    // Kamailio MAX_BRANCHES_LIMIT, blind branches included
+inline constexpr int kMaxTmBranches = 30;  // kamailio.cfg max_branches (31 keeps tm from starting); blind branches included
 
 struct Contact {
   std::string uri;  // registered Contact URI

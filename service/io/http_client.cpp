@@ -348,7 +348,8 @@ asio::awaitable<HttpResponse> HttpClient::send(HttpRequest req) {
     out.content_type = std::string(res[http::field::content_type]);
     for (auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     out.body = std::move(res.body());
-    if (res.keep_alive() && !parser.need_eof()) self->put(t.origin, std::move(c));
+    // Bytes beyond the response mean the peer is out of sync with us: never reuse that connection.
+    if (res.keep_alive() && !parser.need_eof() && c->buf.size() == 0) self->put(t.origin, std::move(c));
     co_return out;
   }
 }

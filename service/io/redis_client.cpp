@@ -145,8 +145,10 @@ struct Watch : std::enable_shared_from_this<Watch> {
     // hiredis holds only a raw pointer; the shared_ptr below keeps the Watch alive through cleanup.
     auto* w = static_cast<Watch*>(p);
     auto keep = w->shared_from_this();
-    keep->ac->ev.data = nullptr;
-    keep->ac->ev.cleanup = nullptr;
+    // hiredis may still call hooks while it tears the context down; make them no-ops.
+    auto& ev = keep->ac->ev;
+    ev.addRead = ev.delRead = ev.addWrite = ev.delWrite = ev.cleanup = nullptr;
+    ev.data = nullptr;
     keep->cleanup();
   }
 };
