@@ -25,7 +25,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 # Starts "$@" in its own session (so stop can end its whole process group), logs to $DIR/<name>.log.
 launch() {
   local name=$1; shift
-  setsid "$@" >>"$DIR/$name.log" 2>&1 < /dev/null &
+  setsid "$@" >>"${LAUNCH_LOG:-$DIR/$name.log}" 2>&1 < /dev/null &
   echo $! >"$DIR/$name.pid"
 }
 
@@ -42,8 +42,10 @@ wait_for() {  # name, description, command...
   die "timed out waiting for $what (log: $DIR/$name.log)"
 }
 
-port_busy() {  # proto port
-  if [[ $1 == udp ]]; then ss -Hlun "sport = :$2" | grep -q .; else ss -Hltn "sport = :$2" | grep -q .; fi
+port_busy() {  # proto port: true when something is bound there
+  ! /usr/bin/python3 -c 'import socket,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM)
+s.bind(("127.0.0.1", int(sys.argv[2])))' "$1" "$2" 2>/dev/null
 }
 
 sip_options() {  # port: any SIP reply to an OPTIONS
@@ -115,10 +117,11 @@ start() {
   DEMO_APP_PORT=3100 launch demo-app /usr/bin/python3 "$ROOT/deploy/demo-app.py"
   wait_for demo-app "demo app" curl -sS -o /dev/null -X POST http://127.0.0.1:3100/ping
 
-  launch phone1 sipp -sf "$SIPP_DIR/uas_answer.xml" -i 127.0.0.1 -p 5091 -mp 6091 -d 2000 -rtp_echo -nostdin \
-    -trace_msg -message_file "$DIR/phone1.msg"
-  launch phone2 sipp -sf "$SIPP_DIR/uas_reject_486.xml" -i 127.0.0.1 -p 5092 -mp 6095 -nostdin \
-    -trace_msg -message_file "$DIR/phone2.msg"
+  # sipp's stdout is its statistics screen, redrawn every second: discard it, keep the message and error traces
+  LAUNCH_LOG=/dev/null launch phone1 sipp -sf "$SIPP_DIR/uas_answer.xml" -i 127.0.0.1 -p 5091 -mp 6091 -d 2000 -rtp_echo -nostdin \
+    -trace_msg -message_file "$DIR/phone1.msg" -trace_err -error_file "$DIR/phone1.err"
+  LAUNCH_LOG=/dev/null launch phone2 sipp -sf "$SIPP_DIR/uas_reject_486.xml" -i 127.0.0.1 -p 5092 -mp 6095 -nostdin \
+    -trace_msg -message_file "$DIR/phone2.msg" -trace_err -error_file "$DIR/phone2.err"
   wait_for phone1 "phone1 on 5091" port_busy udp 5091
   wait_for phone2 "phone2 on 5092" port_busy udp 5092
 
@@ -140,7 +143,8 @@ dialplane demo is running (logs and pids in $DIR):
 
 Place a call to the demo number +15550100000:
   sipp -sn uac 127.0.0.1:5060 -s +15550100000 -m 1
-or with the e2e caller scenario (SDP offer, holds 3 s, then BYE):
+  (sipp's built-in uac ignores Record-Route, so its BYE is sent without Route and is refused; the call itself
+   connects to phone1 after 2 s.) The e2e caller scenario follows the route set and ends cleanly:
   sipp 127.0.0.1:5060 -sf $SIPP_DIR/uac_call.xml -s +15550100000 -key from_user +15551230000 -d 3000 -m 1 -p 5065
 
 Watch:  tail -f $DIR/demo-app.log $DIR/dialplane.log

@@ -2,8 +2,9 @@
 # THE test command: build, unit + io tests (ctest), end-to-end tests (pytest, real Kamailio/rtpengine/Redis/sipp).
 #
 # Usage: scripts/run-tests.sh [extra pytest args, e.g. -k test_01]
-# Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (25000; every e2e port derives from it, see
-#        tests/e2e/conftest.py; ctest's Redis uses BASE+5)  SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1
+# Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (unset: the e2e suite picks a free base among
+#        25000/26600/28200; every e2e port derives from it, see tests/e2e/conftest.py)
+#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
 # Exit:  non-zero when anything failed. The last line is "N passed, N failed".
 set -uo pipefail
@@ -12,7 +13,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
-BASE=${DP_E2E_PORT_BASE:-25000}
 E2E_TIMEOUT=${E2E_TIMEOUT:-1200}
 PY=/usr/bin/python3
 OUT=$(mktemp -d /tmp/dp-run-tests.XXXXXX)
@@ -66,7 +66,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   if ! cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo 2>&1 | tail -5; then
     fail_step "cmake configure"
     BUILD_OK=0
-  elif ! cmake --build "$BUILD_DIR" -j"$JOBS" 2>&1 | tee "$OUT/build.log" | { grep -vE '^\[ *[0-9]+%\] (Building|Precompiling)' || true; }; then
+  elif ! cmake --build "$BUILD_DIR" -j"$JOBS" 2>&1 | tee "$OUT/build.log" | { grep -E '^\[ *[0-9]+%\] (Built target|Linking)|error' || true; }; then
     echo "--- first errors ---" >&2
     grep -E 'error' -A4 "$OUT/build.log" | head -60 >&2
     fail_step "cmake build"
@@ -91,7 +91,12 @@ fi
 if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
   if ((BUILD_OK)); then
     say "ctest (unit + io)"
-    export DP_TEST_REDIS_PORT=$((BASE + 5))
+    # a free port for the io tests' Redis (base+5 of a free e2e port layout is never used by the e2e suite)
+    for DP_TEST_REDIS_PORT in $(( ${DP_E2E_PORT_BASE:-25000} + 5 )) 26605 28205 29995; do
+      "$PY" -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' \
+        "$DP_TEST_REDIS_PORT" 2>/dev/null && break
+    done
+    export DP_TEST_REDIS_PORT
     redis-server --bind 127.0.0.1 --port "$DP_TEST_REDIS_PORT" --save '' --appendonly no --daemonize no \
       --dir "$OUT" >"$OUT/redis-ctest.log" 2>&1 &
     REDIS_PID=$!
@@ -114,11 +119,19 @@ if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
   fi
 fi
 
-# ---- 4. e2e -----------------------------------------------------------------------------------------------------
+# ---- 4. static deploy checks (compose, promtool, haproxy, dashboard queries) --------------------------------------
+if [[ "${SKIP_STATIC:-0}" != 1 ]]; then
+  say "static deploy checks (tests/static/check_deploy.sh)"
+  if timeout 180 bash tests/static/check_deploy.sh; then PASSED=$((PASSED + 1)); else fail_step "deploy static checks"; fi
+fi
+
+# ---- 5. e2e -----------------------------------------------------------------------------------------------------
 if [[ "${SKIP_E2E:-0}" != 1 ]]; then
-  say "e2e (pytest tests/e2e, port base $BASE)"
-  export DIALPLANE_BIN=${DIALPLANE_BIN:-$ROOT/$BUILD_DIR/dialplane}
-  export DP_E2E_PORT_BASE=$BASE
+  say "e2e (pytest tests/e2e)"
+  case $BUILD_DIR in /*) bin=$BUILD_DIR/dialplane ;; *) bin=$ROOT/$BUILD_DIR/dialplane ;; esac
+  export DIALPLANE_BIN=${DIALPLANE_BIN:-$bin}
+  # the observability test stops its own Redis, so it runs a stack of its own on other ports
+  export DP_OBS_PORT_BASE=${DP_OBS_PORT_BASE:-30000}
   timeout --signal=TERM --kill-after=30 "$E2E_TIMEOUT" \
     "$PY" -m pytest tests/e2e -v -rfE -p no:cacheprovider --junitxml="$OUT/e2e.xml" "$@"
   rc=$?

@@ -98,7 +98,7 @@ void CallFlow::dispatch(const CallState& c, const Transition& t) {
     if (auto* p = n.payload.if_contains("parent_call_sid")) {
       auto status = str(n.payload, "call_status");
       if (core::is_final(core::call_status_from_string(status).value_or(core::CallStatus::Trying)))
-        d_.metrics.leg(str(n.payload, "target_type"), status);
+        d_.metrics.leg(c, n.payload);
       (void)p;
     }
     d_.hooks.notify(c.account_sid, c.call_sid, n);
@@ -457,6 +457,7 @@ asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
       if (!cur || !cur->state.dial || cur->state.dial->seq != seq || core::all_legs_final(cur->state)) break;
       if (std::chrono::steady_clock::now() >= deadline) break;
       asio::steady_timer timer(d_.ex, std::chrono::milliseconds(15));
+      auto armed = d_.metrics.timer_scope();
       co_await timer.async_wait(asio::use_awaitable);
     }
     double now = wall_now();

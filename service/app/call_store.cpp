@@ -1,4 +1,5 @@
 #include "app/call_store.hpp"
+#include "app/metrics.hpp"
 
 namespace dp::app {
 
@@ -34,7 +35,7 @@ CallStore::CallStore(io::RedisClient& redis, std::string prefix, int ttl_s)
 boost::asio::awaitable<std::optional<CallStore::Versioned>> CallStore::load(const std::string& sid) {
   // Argument vectors are built before co_await: GCC 12 mis-compiles braced lists inside it.
   std::vector<std::string> args{"HMGET", call_key(sid), "v", "s"};
-  auto r = co_await redis_.command(std::move(args));
+  auto r = co_await timed_redis(redis_, std::move(args), "call_load");
   if (r.type != io::RedisReply::Type::Array || r.elements.size() != 2 || r.elements[0].is_nil() ||
       r.elements[1].is_nil())
     co_return std::nullopt;
@@ -46,7 +47,7 @@ boost::asio::awaitable<std::optional<CallStore::Versioned>> CallStore::load(cons
 
 boost::asio::awaitable<std::optional<std::string>> CallStore::sid_for_call_id(const std::string& call_id) {
   std::vector<std::string> args{"GET", call_id_key(call_id)};
-  auto r = co_await redis_.command(std::move(args));
+  auto r = co_await timed_redis(redis_, std::move(args), "call_lookup");
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return r.str;
 }
@@ -55,14 +56,14 @@ boost::asio::awaitable<bool> CallStore::save(const core::CallState& s, long long
   std::vector<std::string> args{"EVAL", kSaveScript, "2", call_key(s.call_sid), call_id_key(s.call_id),
                                 std::to_string(version), json::serialize(core::to_json(s)),
                                 std::to_string(ttl_s_), s.call_sid};
-  auto r = co_await redis_.command(std::move(args));
+  auto r = co_await timed_redis(redis_, std::move(args), "call_save");
   co_return r.type == io::RedisReply::Type::Integer && r.integer == 1;
 }
 
 boost::asio::awaitable<bool> CallStore::remove(const core::CallState& s, long long version) {
   std::vector<std::string> args{"EVAL", kRemoveScript, "2", call_key(s.call_sid), call_id_key(s.call_id),
                                 std::to_string(version)};
-  auto r = co_await redis_.command(std::move(args));
+  auto r = co_await timed_redis(redis_, std::move(args), "call_remove");
   co_return r.type == io::RedisReply::Type::Integer && r.integer == 1;
 }
 

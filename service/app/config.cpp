@@ -63,6 +63,7 @@ const std::vector<Option>& options() {
       {"log-level", "LEVEL", "debug | info | warn | error", str_opt(&Config::log_level)},
       {"webhook-timeout-ms", "MS", "timeout of one webhook request", int_opt(&Config::webhook_timeout_ms, 100, 60000)},
       {"rpc-timeout-ms", "MS", "timeout of one Kamailio JSON-RPC call", int_opt(&Config::rpc_timeout_ms, 50, 30000)},
+      {"kamailio-rpc-url", "URL[,URL]", "Kamailio JSON-RPC URL(s) probed for /readyz (any one reachable)", str_opt(&Config::kamailio_rpc_url)},
       {"call-ttl", "SECONDS", "expiry of a call's state in Redis, refreshed on change",
        int_opt(&Config::call_ttl_s, 60, 7 * 86400)},
       {"event-barrier-ms", "MS", "how long a failed dial waits for its legs' queued events",

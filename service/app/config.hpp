@@ -21,6 +21,7 @@ struct Config {
   std::string log_level = "info";
   int webhook_timeout_ms = 4000;
   int rpc_timeout_ms = 1000;
+  std::string kamailio_rpc_url;    // /readyz checks it (comma-separated: any one reachable); "" = unchecked
   int call_ttl_s = 6 * 3600;       // Redis TTL of a call's state, refreshed on every change
   int event_barrier_ms = 300;      // wait for queued branch events before reporting a failed dial
   bool webhook_verify_tls = true;

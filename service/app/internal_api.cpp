@@ -18,6 +18,10 @@ std::optional<json::object> parse_object(const std::string& body) {
 
 boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& req) {
   if (req.path == "/healthz") co_return ServerResponse::json(200, R"({"status":"ok"})");
+  if (req.path == "/readyz" && health_) {
+    auto [ready, body] = health_->readiness(draining_);
+    co_return ServerResponse::json(ready ? 200 : 503, body);
+  }
   if (req.path == "/readyz") {
     bool ready = redis_.connected() && !draining_;
     co_return ServerResponse::json(ready ? 200 : 503,

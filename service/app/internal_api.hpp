@@ -1,6 +1,7 @@
 // Kamailio-facing HTTP endpoints (bind them to an internal address) plus health checks.
 #pragma once
 #include "app/call_flow.hpp"
+#include "app/metrics.hpp"
 #include "io/http_server.hpp"
 #include "io/redis_client.hpp"
 
@@ -13,11 +14,13 @@ class InternalApi {
   InternalApi(CallFlow& flow, io::RedisClient& redis) : flow_(flow), redis_(redis) {}
   boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
   void set_draining(bool d) { draining_ = d; }
+  void set_health(const Health* h) { health_ = h; }  // readiness probes (metrics.hpp)
 
  private:
   CallFlow& flow_;
   io::RedisClient& redis_;
   std::atomic<bool> draining_{false};
+  const Health* health_ = nullptr;
 };
 
 }  // namespace dp::app

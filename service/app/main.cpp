@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
     io::HttpClient rpc_http(ex, {});
     io::KamailioRpc rpc(rpc_http);
     app::Metrics metrics;
+    metrics.install();
     if (!cfg->metrics_listen.empty()) metrics.expose(cfg->metrics_listen);
 
     app::ProvisioningStore prov(redis, cfg->redis_prefix);
@@ -109,6 +110,9 @@ int main(int argc, char** argv) {
     app::Webhooks hooks(ex, http, prov, metrics, std::chrono::milliseconds(cfg->webhook_timeout_ms));
     app::CallFlow flow({ex, *cfg, calls, prov, hooks, rpc, metrics});
     app::InternalApi internal(flow, redis);
+    app::Health health(ex, redis, rpc, metrics, app::health_options(*cfg, [&hooks] { return hooks.queued(); }));
+    internal.set_health(&health);
+    health.start();
     app::RestApi rest(prov, cfg->api_keys);
 
     io::HttpServer internal_srv(ioc, parse_endpoint(cfg->internal_listen),
@@ -133,6 +137,7 @@ int main(int argc, char** argv) {
     signals.async_wait([&](const boost::system::error_code&, int sig) {
       log::info("shutdown", {{"signal", std::to_string(sig)}});
       internal.set_draining(true);
+      health.stop();
       internal_srv.stop();
       api_srv.stop();
       redis.stop();

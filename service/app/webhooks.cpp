@@ -11,6 +11,21 @@ namespace dp::app {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
+namespace {
+// Customers put tokens in query strings and credentials in userinfo: log scheme, host and path only.
+std::string loggable_url(const std::string& url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return "(invalid url)";
+  auto auth_start = scheme_end + 3;
+  auto path_start = url.find_first_of("/?#", auth_start);
+  std::string authority = url.substr(auth_start, path_start == std::string::npos ? std::string::npos : path_start - auth_start);
+  if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  std::string path;
+  if (path_start != std::string::npos && url[path_start] == '/') path = url.substr(path_start, url.find_first_of("?#", path_start) - path_start);
+  return url.substr(0, auth_start) + authority + path;
+}
+}  // namespace
+
 Webhooks::Webhooks(asio::any_io_executor ex, io::HttpClient& http, ProvisioningStore& store, Metrics& metrics,
                    std::chrono::milliseconds timeout)
     : ex_(std::move(ex)), http_(http), store_(store), metrics_(metrics), timeout_(timeout) {}
@@ -71,11 +86,11 @@ asio::awaitable<HookResult> Webhooks::request(const std::string& account_sid, co
     out.error = e.what();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics_.webhook(kind, out.status, secs);
+  metrics_.webhook(kind, out.status, secs, out.ok);
   if (!out.ok)
-    log::warn("webhook_failed", {{"kind", kind}, {"url", hook.url}, {"error", out.error}});
+    log::warn("webhook_failed", {{"kind", kind}, {"url", loggable_url(hook.url)}, {"error", out.error}});
   else
-    log::debug("webhook_sent", {{"kind", kind}, {"url", hook.url}, {"status", std::to_string(out.status)}});
+    log::debug("webhook_sent", {{"kind", kind}, {"url", loggable_url(hook.url)}, {"status", std::to_string(out.status)}});
   co_return out;
 }
 
@@ -91,6 +106,7 @@ asio::awaitable<void> Webhooks::flush(const std::string& call_sid, std::chrono::
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (queues_.count(call_sid) && std::chrono::steady_clock::now() < deadline) {
     asio::steady_timer t(ex_, std::chrono::milliseconds(5));
+    auto armed = metrics_.timer_scope();
     co_await t.async_wait(asio::use_awaitable);
   }
 }

@@ -203,6 +203,12 @@ Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std
 }
 
 Transition on_branch_timeout(CallState& c, int dial_seq, int leg, double ts) {
+  // A leg that rang and then timed out was CANCELled by the ring timer: jambonz reports no-answer/487.
+  // A leg that never answered at all (unreachable target) failed with tm's local 408.
+  Dial* d = active_dial(c, dial_seq);
+  Leg* l = d ? leg_at(*d, leg) : nullptr;
+  bool rang = l && (l->status == CallStatus::Ringing || l->status == CallStatus::EarlyMedia);
+  if (rang) return on_reply(c, dial_seq, leg, 487, "Request Terminated", false, ts);
   return on_reply(c, dial_seq, leg, 408, "Request Timeout", false, ts);
 }
 

@@ -1,10 +1,11 @@
 """Session fixtures for dialplane's end-to-end tests: real redis-server, rtpengine, Kamailio (via
 kamailio-cfg/run-kamailio.sh), dialplane, a webhook receiver, and sipp for every SIP party, all on 127.0.0.1.
 
-Ports all derive from DP_E2E_PORT_BASE (default 25000), so two runs with bases >= 3000 apart coexist:
+Ports all derive from DP_E2E_PORT_BASE, so two runs with bases >= 1600 apart coexist:
   base+0 redis, +1 rtpengine NG, +10 Kamailio SIP (udp/tcp), +11 Kamailio JSON-RPC, +20/21/22 dialplane
   internal/REST/metrics, +30 webhook receiver, +90..+99 fixed sipp parties (carrier gateways, registered UA),
-  +100..+999 sipp SIP ports, +1000..+1999 rtpengine RTP range, +2000..+2999 sipp media ports.
+  +100..+499 sipp SIP ports, +500..+999 rtpengine RTP range, +1000..+1599 sipp media ports.
+Without DP_E2E_PORT_BASE the first of 25000, 26600, 28200 whose service ports are all free is used.
 
 Environment: DIALPLANE_BIN (default build/dialplane), DP_E2E_PORT_BASE, DP_E2E_KEEP=1 keeps the run dir,
 DP_E2E_RUN_DIR to choose it. Service logs are in the run dir; the tail of each is attached to a failing test.
@@ -52,7 +53,7 @@ WEBHOOK_TIMEOUT_MS = 3000
 # ---------------------------------------------------------------------------------------------------------
 class Ports:
     def __init__(self, base: int) -> None:
-        if not 1024 <= base <= 65535 - 3000:
+        if not 1024 <= base <= 65535 - 1600:
             raise ValueError(f"DP_E2E_PORT_BASE={base} out of range")
         self.base = base
         self.redis = base
@@ -66,17 +67,46 @@ class Ports:
         self.carrier_gw = base + 90  # sipp UAS that plays the named carrier's gateway
         self.decoy_gw = base + 91  # gateway of another carrier (nothing listens: must not be used)
         self.registered_ua = base + 92  # sipp that registers as a SIP user, then answers
-        self.rtp_min = base + 1000
-        self.rtp_max = base + 1999
+        self.rtp_min = base + 500
+        self.rtp_max = base + 999
         self._sip = base + 100
-        self._media = base + 2000
+        self._media = base + 1000
 
     def sipp(self) -> tuple[int, int]:
         """A fresh (SIP port, media port) pair for one sipp process."""
         sip, media = self._sip, self._media
-        self._sip = self.base + 100 + (self._sip - self.base - 100 + 1) % 900
-        self._media = self.base + 2000 + (self._media - self.base - 2000 + 4) % 1000
+        self._sip = self.base + 100 + (self._sip - self.base - 100 + 1) % 400
+        self._media = self.base + 1000 + (self._media - self.base - 1000 + 4) % 600
         return sip, media
+
+    def fixed(self) -> list[tuple[str, int, str]]:
+        """(proto, port, what) of every port a service or fixed party binds."""
+        return [("tcp", self.redis, "redis"), ("udp", self.rtpengine_ng, "rtpengine NG"),
+                ("udp", self.kamailio_sip, "Kamailio SIP"), ("tcp", self.kamailio_sip, "Kamailio SIP/TCP"),
+                ("tcp", self.kamailio_rpc, "Kamailio RPC"), ("tcp", self.dp_internal, "dialplane internal"),
+                ("tcp", self.dp_api, "dialplane REST"), ("tcp", self.dp_metrics, "dialplane metrics"),
+                ("tcp", self.webhook, "webhook receiver"), ("udp", self.carrier_gw, "carrier gateway UAS"),
+                ("udp", self.decoy_gw, "decoy gateway"), ("udp", self.registered_ua, "registered UA")]
+
+    def busy(self) -> list[str]:
+        return [f"{what} {port}/{proto}" for proto, port, what in self.fixed()
+                if not (port_free_udp(port) if proto == "udp" else port_free_tcp(port))]
+
+
+BASE_CANDIDATES = (25000, 26600, 28200)
+
+
+def choose_ports() -> Ports:
+    explicit = os.environ.get("DP_E2E_PORT_BASE")
+    for base in ([int(explicit)] if explicit else BASE_CANDIDATES):
+        ports = Ports(base)
+        busy = ports.busy()
+        if not busy:
+            return ports
+        if explicit:
+            raise RuntimeError(f"DP_E2E_PORT_BASE={base}: ports in use: {', '.join(busy)} "
+                               "(another e2e run? choose another base, >= 1600 apart)")
+    raise RuntimeError(f"no free port base among {BASE_CANDIDATES} (other e2e runs?); set DP_E2E_PORT_BASE")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -585,6 +615,8 @@ def _start_kamailio(stack: Stack) -> None:
             "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--redis", f"{LOOPBACK}:{p.redis}",
             "--decision-timeout", str(DECISION_TIMEOUT_MS), "--run-dir", str(stack.run_dir / "kamailio"),
             "--shm", "128", "--pkg", "16", "--log-level", os.environ.get("DP_E2E_KAM_LOG_LEVEL", "2")]
+    if os.environ.get("DP_E2E_KAM_DEBUG", "1") == "1":
+        argv += ["--define", "WITH_DEBUG"]  # Kamailio logs every decision, reply and event
     proc = spawn(argv, log)
     stack.services["kamailio"] = Service("kamailio", proc, log)
     wait_until(lambda: sip_options_probe(p.kamailio_sip), 20, f"Kamailio answering OPTIONS on {p.kamailio_sip}",
@@ -622,8 +654,11 @@ def _provision(stack: Stack) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Any:
-    base = int(os.environ.get("DP_E2E_PORT_BASE", "25000"))
-    ports = Ports(base)
+    try:
+        ports = choose_ports()
+    except RuntimeError as e:
+        pytest.exit(f"e2e: {e}", returncode=3)
+    base = ports.base
     if os.environ.get("DP_E2E_RUN_DIR"):
         run_dir = Path(os.environ["DP_E2E_RUN_DIR"])
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -12,11 +12,11 @@ import re
 import signal
 import socket
 import time
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
-from conftest import DECISION_TIMEOUT_MS, LOOPBACK, SIP_REALM, Sipp, SipMsg
+from conftest import DECISION_TIMEOUT_MS, LOOPBACK, SIP_REALM, Sipp, SipMsg, wait_until
 from webhook_receiver import Request, WebhookReceiver, sign, verify_signature
 
 FINAL_STATUSES = {"completed", "busy", "no-answer", "failed"}
@@ -48,6 +48,11 @@ def collapse(seq: list) -> list:
 
 def statuses(reqs: list[Request]) -> list[str]:
     return collapse([r.get("call_status") for r in reqs])
+
+
+def brief(reqs: list[Request]) -> list:
+    """(call_status, sip_status, sip_reason) of each status webhook, for assertion messages."""
+    return [(r.get("call_status"), r.get("sip_status"), r.get("sip_reason")) for r in reqs]
 
 
 def parent_of(webhook: WebhookReceiver, called: str, timeout: float = 10) -> str:
@@ -187,12 +192,12 @@ def test_01_simring_first_answer_wins(full_stack, sipp, webhook, numbers):
         assert all(r.get("parent_call_sid") == parent for r in reqs)
         assert all(r.get("direction") == "outbound" for r in reqs), [r.get("direction") for r in reqs]
         assert reqs[0].get("to") == sip_target(party)["sipUri"], reqs[0].json
-    assert statuses(win) == ["trying", "ringing", "in-progress", "completed"], [r.json for r in win]
+    assert statuses(win) == ["trying", "ringing", "in-progress", "completed"], brief(win)
     assert [r.get("sip_status") for r in win if r.get("call_status") == "in-progress"][0] == 200
     assert 1 <= int(win[-1].get("duration", -1)) <= 3, f"winner's completed duration: {win[-1].json}"
-    assert statuses(ringl) == ["trying", "ringing", "no-answer"], [r.json for r in ringl]
+    assert statuses(ringl) == ["trying", "ringing", "no-answer"], brief(ringl)
     assert ringl[-1].get("sip_status") == 487
-    assert statuses(busyl) == ["trying", "busy"], [r.json for r in busyl]
+    assert statuses(busyl) == ["trying", "busy"], brief(busyl)
     assert busyl[-1].get("sip_status") == 486
 
     act = wait_action_hooks(webhook, parent)
@@ -224,8 +229,8 @@ def test_02_all_targets_fail_last_failure_reported(full_stack, sipp, webhook, nu
     children = wait_children_final(webhook, parent, 2)
     b_sid, b = child_for(children, busy)
     n_sid, n = child_for(children, notfound)
-    assert statuses(b) == ["trying", "busy"] and b[-1].get("sip_status") == 486, [r.json for r in b]
-    assert statuses(n) == ["trying", "failed"] and n[-1].get("sip_status") == 404, [r.json for r in n]
+    assert statuses(b) == ["trying", "busy"] and b[-1].get("sip_status") == 486, brief(b)
+    assert statuses(n) == ["trying", "failed"] and n[-1].get("sip_status") == 404, brief(n)
     a = wait_action_hooks(webhook, parent)[0]
     assert (a.get("dial_call_status"), a.get("dial_sip_status"), a.get("dial_call_sid")) == ("failed", 404, n_sid), \
         a.json
@@ -235,10 +240,13 @@ def test_02_all_targets_fail_last_failure_reported(full_stack, sipp, webhook, nu
 # ---------------------------------------------------------------------------------------------------------
 # 3. ring timeout
 # ---------------------------------------------------------------------------------------------------------
-def test_03_ring_timeout_no_answer(full_stack, sipp, webhook, numbers):
+@pytest.mark.parametrize("cancel_confirm_ms", [0, 300], ids=["487_at_once", "487_after_300ms"])
+def test_03_ring_timeout_no_answer(full_stack, sipp, webhook, numbers, cancel_confirm_ms):
     called = numbers.take()
-    r1 = sipp.uas("ring1", "uas_ring_cancel.xml")
-    r2 = sipp.uas("ring2", "uas_ring_cancel.xml")
+    # the phones confirm the CANCEL at once, or 300 ms later (the ring-timer expiry and the 487s are then
+    # reported to dialplane in separate event batches): either way every leg ends no-answer/487
+    r1 = sipp.uas("ring1", "uas_ring_cancel.xml", duration_ms=cancel_confirm_ms)
+    r2 = sipp.uas("ring2", "uas_ring_cancel.xml", duration_ms=cancel_confirm_ms)
     webhook.set_app(called, dial(webhook, called, [sip_target(r1), sip_target(r2)], timeout=3))
 
     caller = sipp.uac("caller", "uac_fail.xml", called, caller="+15551110003")
@@ -260,7 +268,7 @@ def test_03_ring_timeout_no_answer(full_stack, sipp, webhook, numbers):
     children = wait_children_final(webhook, parent, 2)
     for r in (r1, r2):
         sid, reqs = child_for(children, r)
-        assert statuses(reqs) == ["trying", "ringing", "no-answer"], [x.json for x in reqs]
+        assert statuses(reqs) == ["trying", "ringing", "no-answer"], brief(reqs)
         assert reqs[-1].get("sip_status") == 487
 
 
@@ -347,7 +355,7 @@ def test_06_action_hook_second_dial_fallback(full_stack, sipp, webhook, numbers)
         ("busy", 486, b_sid), acts[0].json
     assert (acts[1].get("dial_call_status"), acts[1].get("dial_sip_status"), acts[1].get("dial_call_sid")) == \
         ("completed", 200, f_sid), acts[1].json
-    assert statuses(f) == ["trying", "ringing", "in-progress", "completed"], [r.json for r in f]
+    assert statuses(f) == ["trying", "ringing", "in-progress", "completed"], brief(f)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -360,6 +368,10 @@ def test_07_caller_cancel_while_ringing(full_stack, sipp, webhook, numbers):
     webhook.set_app(called, dial(webhook, called, [sip_target(r1), sip_target(r2)], timeout=30))
 
     caller = sipp.uac("caller", "uac_cancel.xml", called, caller="+15551110007")
+    # while it rings, the call's state is in Redis (positive control for the key names checked in test 8)
+    parent = parent_of(webhook, called)
+    key = f"dp:call:{parent}"
+    wait_until(lambda: full_stack.redis_keys(key), 3, f"{key} in Redis while the call rings")
     caller.assert_ok()
     r1.assert_ok()
     r2.assert_ok()
@@ -369,13 +381,19 @@ def test_07_caller_cancel_while_ringing(full_stack, sipp, webhook, numbers):
         c = r.received("CANCEL")
         assert c and c[0].ts >= t_cancel - 0.05, f"{r.name}: {r.describe()}"
 
-    parent = parent_of(webhook, called)
     a = wait_action_hooks(webhook, parent)[0]
     assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("no-answer", 487), a.json
     children = wait_children_final(webhook, parent, 2)
     for r in (r1, r2):
         _, reqs = child_for(children, r)
-        assert statuses(reqs) == ["trying", "ringing", "no-answer"], [x.json for x in reqs]
+        assert statuses(reqs) == ["trying", "ringing", "no-answer"], brief(reqs)
+    # the finished call is deleted from Redis (docs/redis-keys.md)
+    call_id = invite_sent(caller).header("Call-ID")
+    left = lambda: full_stack.redis_keys(key) + full_stack.redis_keys(f"dp:callid:{call_id}")  # noqa: E731
+    deadline = time.monotonic() + 5
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left() == [], f"state of the ended call left in Redis: {left()}"
 
 
 # ---------------------------------------------------------------------------------------------------------

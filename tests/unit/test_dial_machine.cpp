@@ -139,6 +139,19 @@ TEST_SUITE("dial machine") {
     CHECK(t.action_payload.at("dial_sip_status") == 487);
   }
 
+  TEST_CASE("a branch timeout after ringing is the ring timeout: no-answer/487; without ringing: failed/408") {
+    auto c = make_call(2);
+    on_reply(c, 1, 0, 180, "Ringing", false, 1);
+    auto rang = on_branch_timeout(c, 1, 0, 4);
+    CHECK(statuses(rang) == std::vector<std::string>{"leg-0:no-answer"});
+    CHECK(c.dial->legs[0].sip_status == 487);
+    // the 487 that follows the CANCEL changes nothing
+    CHECK(on_reply(c, 1, 0, 487, "Request Terminated", false, 4.01).webhooks.empty());
+    auto silent = on_branch_timeout(c, 1, 1, 4);
+    CHECK(statuses(silent) == std::vector<std::string>{"leg-1:failed"});
+    CHECK(c.dial->legs[1].sip_status == 408);
+  }
+
   TEST_CASE("legs whose events have not arrived take the picked failure") {
     auto c = make_call(2);
     on_reply(c, 1, 0, 486, "Busy Here", false, 5.0);
