@@ -4,7 +4,7 @@
 # SIP_IP (the host's public address under host networking), JSON-RPC and /metrics stay on RPC_IP (loopback).
 #   SIP_IP (127.0.0.1)  SIP_PORT (5060)  RPC_IP (127.0.0.1)  RPC_PORT (5071)  NODE_URL (http://RPC_IP:RPC_PORT/RPC)
 #   DIALPLANE_URL (http://127.0.0.1:8081, the load balancer)  RTPENGINE_SOCK (udp:127.0.0.1:22222)
-#   REDIS_ADDR (127.0.0.1:6379)  DECISION_TIMEOUT_MS (2000)  EVENT_TIMEOUT_MS (2000)  EVQ_SIZE (20000)
+#   REDIS_ADDR (127.0.0.1:6379)  DECISION_TIMEOUT_MS (5000)  EVENT_TIMEOUT_MS (2000)  EVQ_SIZE (20000)
 #   KAM_SHM (512)  KAM_PKG (32)  KAM_LOG_LEVEL (2)  KAM_RUN_DIR (/var/run/dialplane-kamailio)
 #   KAM_DEFINES   space-separated extra defines, e.g. "WITH_PROMETHEUS" (xhttp_prom /metrics on RPC_PORT)
 #   KAM_CFG (/etc/dialplane/kamailio.cfg)
@@ -25,7 +25,7 @@ set -- -f "$CFG" -m "${KAM_SHM:-512}" -M "${KAM_PKG:-32}" -Y "$RUN_DIR" -P "$RUN
   -A "SIP_IP=$SIP_IP" -A "SIP_PORT=$SIP_PORT" -A "RPC_IP=$RPC_IP" -A "RPC_PORT=$RPC_PORT" \
   -A "NODE_URL=\"$NODE_URL\"" -A "DIALPLANE_URL=\"${DP_URL%/}\"" -A "RTPENGINE_SOCK=\"$RTPE\"" \
   -A "REDIS_SERVER=\"name=dp;addr=${REDIS%:*};port=${REDIS##*:}\"" \
-  -A "DECISION_TIMEOUT_MS=${DECISION_TIMEOUT_MS:-2000}" -A "EVENT_TIMEOUT_MS=${EVENT_TIMEOUT_MS:-2000}" \
+  -A "DECISION_TIMEOUT_MS=${DECISION_TIMEOUT_MS:-5000}" -A "EVENT_TIMEOUT_MS=${EVENT_TIMEOUT_MS:-2000}" \
   -A "EVQ_SIZE=\"name=evq;size=${EVQ_SIZE:-20000}\"" -A "LOG_LEVEL=${KAM_LOG_LEVEL:-2}"
 for d in ${KAM_DEFINES:-}; do set -- "$@" -A "$d"; done
 

@@ -9,7 +9,7 @@
 #   --dialplane-url URL     dialplane internal base URL        env DIALPLANE_URL      http://127.0.0.1:8081
 #   --rtpengine SOCK        rtpengine NG socket                env RTPENGINE_SOCK     udp:127.0.0.1:22222
 #   --redis HOST:PORT       Redis with dp:sipuser:* HA1s       env REDIS_ADDR         127.0.0.1:6379
-#   --decision-timeout MS   decision HTTP timeout              env DECISION_TIMEOUT_MS 2000
+#   --decision-timeout MS   decision HTTP timeout              env DECISION_TIMEOUT_MS 5000
 #   --event-timeout MS      event batch HTTP timeout           env EVENT_TIMEOUT_MS   2000
 #   --evq-size N            event queue cap                    env EVQ_SIZE           20000
 #   --run-dir DIR           runtime dir (pid, ctl files, log)  env KAM_RUN_DIR        /tmp/dialplane-kamailio
@@ -32,7 +32,7 @@ NODE_URL=${KAM_NODE_URL:-}
 DP_URL=${DIALPLANE_URL:-http://127.0.0.1:8081}
 RTPE=${RTPENGINE_SOCK:-udp:127.0.0.1:22222}
 REDIS=${REDIS_ADDR:-127.0.0.1:6379}
-DEC_TO=${DECISION_TIMEOUT_MS:-2000}
+DEC_TO=${DECISION_TIMEOUT_MS:-5000}
 EV_TO=${EVENT_TIMEOUT_MS:-2000}
 EVQ=${EVQ_SIZE:-20000}
 RUN_DIR=${KAM_RUN_DIR:-/tmp/dialplane-kamailio}

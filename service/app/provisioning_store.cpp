@@ -1,6 +1,10 @@
 #include "app/provisioning_store.hpp"
 
+#include "core/carrier_select.hpp"
 #include "core/log.hpp"
+
+#include <cstdio>
+#include <set>
 
 #include <stdexcept>
 
@@ -88,6 +92,32 @@ end
 return out
 )lua";
 
+// KEYS: ping set. ARGV: members.
+constexpr const char* kReplaceSet = R"lua(
+redis.call('DEL', KEYS[1])
+for i = 1, #ARGV do redis.call('SADD', KEYS[1], ARGV[i]) end
+return #ARGV
+)lua";
+
+// KEYS: calls zset, cps counter. ARGV: now, expiry, member, max_calls, max_cps.
+constexpr const char* kAcquire = R"lua(
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local maxc = tonumber(ARGV[4])
+if maxc > 0 and redis.call('ZSCORE', KEYS[1], ARGV[3]) == false and redis.call('ZCARD', KEYS[1]) >= maxc then
+  return 0
+end
+local maxr = tonumber(ARGV[5])
+if maxr > 0 then
+  local n = redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], 2)
+  if n > maxr then return -1 end
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(ARGV[2]) - now)))
+return 1
+)lua";
+
 struct KindKeys {
   std::string key_prefix;  // "<prefix>account:"
   std::string set;         // "<prefix>accounts"
@@ -101,6 +131,7 @@ KindKeys kind_keys(const std::string& prefix, const std::string& kind) {
   if (kind == "sip_domain") return {prefix + "domain:", prefix + "domains"};
   if (kind == "carrier") return {prefix + "carrier:", prefix + "carriers"};
   if (kind == "sip_user") return {prefix + "sipuser:", prefix + "sipusers", true};
+  if (kind == "lcr_route") return {prefix + "lcr:", prefix + "lcrs"};
   throw std::invalid_argument("unknown provisioning kind");
 }
 
@@ -224,6 +255,7 @@ awaitable<void> ProvisioningStore::put(const core::Carrier& c) {
                                 prefix_ + "carrier-name:" + c.account_sid + ":" + core::to_lower_ascii(c.name)},
                                {ser(core::to_json(c)), c.carrier_sid, prefix_});
   co_await redis_.command(std::move(cmd));
+  co_await refresh_ping_set();
 }
 
 awaitable<void> ProvisioningStore::put(const core::SipUser& u) {
@@ -231,6 +263,102 @@ awaitable<void> ProvisioningStore::put(const core::SipUser& u) {
   std::vector<std::string> cmd = eval(kPutSipUser, {prefix_ + "sipuser:" + member, prefix_ + "sipusers"},
                                {u.ha1, ser(core::to_json(u)), member});
   co_await redis_.command(std::move(cmd));
+}
+
+awaitable<void> ProvisioningStore::put(const core::LcrRoute& l) {
+  std::vector<std::string> cmd =
+      eval(kPutPlain, {prefix_ + "lcr:" + l.lcr_route_sid, prefix_ + "lcrs"}, {ser(core::to_json(l)), l.lcr_route_sid});
+  co_await redis_.command(std::move(cmd));
+}
+
+awaitable<std::optional<core::LcrRoute>> ProvisioningStore::lcr_route(const std::string& sid) {
+  std::vector<std::string> cmd = {"GET", prefix_ + "lcr:" + core::to_lower_ascii(sid)};
+  auto r = co_await redis_.command(std::move(cmd));
+  if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
+  co_return decode<core::LcrRoute>(r.str, core::lcr_route_from_json, "lcr_route", sid);
+}
+
+awaitable<std::vector<core::LcrRoute>> ProvisioningStore::lcr_routes(const std::string& account_sid) {
+  auto all = co_await list("lcr_route");
+  std::vector<core::LcrRoute> out;
+  for (const auto& o : all) {
+    std::string err;
+    auto l = core::lcr_route_from_json(o, err);
+    if (l && l->account_sid == core::to_lower_ascii(account_sid)) out.push_back(std::move(*l));
+  }
+  co_return out;
+}
+
+awaitable<std::vector<core::Carrier>> ProvisioningStore::carriers_of(const std::string& account_sid) {
+  auto all = co_await list("carrier");
+  std::vector<core::Carrier> out;
+  for (const auto& o : all) {
+    std::string err;
+    auto c = core::carrier_from_json(o, err);
+    if (c && (account_sid.empty() || c->account_sid == core::to_lower_ascii(account_sid))) out.push_back(std::move(*c));
+  }
+  co_return out;
+}
+
+awaitable<void> ProvisioningStore::refresh_ping_set() {
+  auto carriers = co_await carriers_of("");
+  std::vector<std::string> cmd{"EVAL", kReplaceSet, "1", prefix_ + "gateways"};
+  std::set<std::string> keys;
+  for (const auto& c : carriers)
+    for (const auto& g : c.gateways)
+      if (g.options_ping) keys.insert(core::gateway_key(g));
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  co_await redis_.command(std::move(cmd));
+}
+
+awaitable<std::map<std::string, std::string>> ProvisioningStore::gateway_health() {
+  std::vector<std::string> cmd{"HGETALL", prefix_ + "gwhealth"};
+  auto r = co_await redis_.command(std::move(cmd));
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) out[r.elements[i].str] = r.elements[i + 1].str;
+  co_return out;
+}
+
+awaitable<void> ProvisioningStore::put_leg_plan(const std::string& token, const json::object& plan, int ttl_s) {
+  std::vector<std::string> cmd{"SET", prefix_ + "leg:" + token, ser(plan), "EX", std::to_string(ttl_s)};
+  co_await redis_.command(std::move(cmd));
+}
+
+awaitable<std::optional<json::object>> ProvisioningStore::leg_plan(const std::string& token) {
+  std::vector<std::string> cmd{"GET", prefix_ + "leg:" + token};
+  auto r = co_await redis_.command(std::move(cmd));
+  if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
+  boost::system::error_code ec;
+  auto v = json::parse(r.str, ec);
+  if (ec || !v.is_object()) co_return std::nullopt;
+  co_return std::move(v.get_object());
+}
+
+awaitable<int> ProvisioningStore::acquire_slot(const core::Carrier& c, const std::string& member, double now,
+                                               int ttl_s) {
+  if (c.max_calls <= 0 && c.max_cps <= 0) co_return 1;
+  auto sec = std::to_string(static_cast<long long>(now));
+  char nowbuf[32], expbuf[32];
+  std::snprintf(nowbuf, sizeof nowbuf, "%.3f", now);
+  std::snprintf(expbuf, sizeof expbuf, "%.3f", now + ttl_s);
+  std::vector<std::string> cmd{"EVAL", kAcquire, "2", prefix_ + "carrier-calls:" + c.carrier_sid,
+                               prefix_ + "carrier-cps:" + c.carrier_sid + ":" + sec, nowbuf, expbuf, member,
+                               std::to_string(c.max_calls), std::to_string(c.max_cps)};
+  auto r = co_await redis_.command(std::move(cmd));
+  co_return static_cast<int>(r.integer);
+}
+
+awaitable<void> ProvisioningStore::release_slot(const std::string& carrier_sid, const std::string& member) {
+  std::vector<std::string> cmd{"ZREM", prefix_ + "carrier-calls:" + carrier_sid, member};
+  co_await redis_.command(std::move(cmd));
+}
+
+awaitable<std::vector<std::string>> ProvisioningStore::slot_members(const std::string& carrier_sid) {
+  std::vector<std::string> cmd{"ZRANGE", prefix_ + "carrier-calls:" + carrier_sid, "0", "-1"};
+  auto r = co_await redis_.command(std::move(cmd));
+  std::vector<std::string> out;
+  for (const auto& e : r.elements) out.push_back(e.str);
+  co_return out;
 }
 
 awaitable<bool> ProvisioningStore::remove(const std::string& kind, const std::string& key) {
@@ -250,7 +378,9 @@ awaitable<bool> ProvisioningStore::remove(const std::string& kind, const std::st
                                      ? eval(kRemoveCarrier, {k.key_prefix + member, k.set}, {member, prefix_})
                                      : eval(kRemovePlain, {k.key_prefix + member, k.set}, {member});
   auto r = co_await redis_.command(std::move(cmd));
-  co_return r.type == io::RedisReply::Type::Integer && r.integer > 0;
+  bool removed = r.type == io::RedisReply::Type::Integer && r.integer > 0;
+  if (kind == "carrier") co_await refresh_ping_set();
+  co_return removed;
 }
 
 awaitable<std::vector<json::object>> ProvisioningStore::list(const std::string& kind) {

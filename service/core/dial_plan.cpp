@@ -92,6 +92,10 @@ std::string phone_uri(const Carrier& carrier, const Gateway& gw, const std::stri
   return uri;
 }
 
+std::string inner_hop_uri(const std::string& token) {
+  return "sip:dpleg-" + token + "@" + std::string(kInnerHopHost);
+}
+
 bool is_safe_sip_uri(std::string_view uri) {
   if (uri.rfind("sip:", 0) != 0 && uri.rfind("sips:", 0) != 0) return false;
   auto rest = uri.substr(uri.find(':') + 1);
@@ -177,6 +181,10 @@ PlannedLeg plan_leg(int index, const json::object& target, const json::object& d
     if (!dst) return failed(leg, 400, "invalid proxy");
     proto.uri = leg.to;
     proto.dst = *dst;
+    if (!facts.leg_token.empty()) {  // digest auth: the inner hop sends to uri/dst and answers challenges
+      proto.uri = inner_hop_uri(facts.leg_token);
+      proto.dst.clear();
+    }
     leg.branches.push_back(proto);
   } else if (leg.type == "phone") {
     leg.to = str(target, "number");
@@ -186,6 +194,7 @@ PlannedLeg plan_leg(int index, const json::object& target, const json::object& d
     if (!gw) return failed(leg, 503, "carrier has no gateway");
     proto.uri = phone_uri(*facts.carrier, *gw, leg.to);
     if (!is_safe_sip_uri(proto.uri)) return failed(leg, 503, "invalid carrier gateway");
+    if (!facts.leg_token.empty()) proto.uri = inner_hop_uri(facts.leg_token);  // gateways tried by the inner hop
     leg.branches.push_back(proto);
   } else if (leg.type == "user") {
     leg.to = str(target, "name");

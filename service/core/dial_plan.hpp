@@ -23,7 +23,14 @@ struct TargetFacts {
   std::optional<Carrier> carrier;  // `phone`: the carrier to use
   std::vector<Contact> contacts;   // `user`: registered contacts (empty = not registered)
   std::string error;               // set when a lookup failed; the leg fails with 503 and this reason
+  // Set when the leg goes through Kamailio's inner hop (carrier failover, per-leg digest auth): the branch is
+  // sent to Kamailio itself as sip:dpleg-<token>@dpleg.invalid and the inner hop asks /kamailio/leg.
+  std::string leg_token;
 };
+
+inline constexpr std::string_view kInnerHopHost = "dpleg.invalid";
+// Request-URI of a leg's inner hop.
+std::string inner_hop_uri(const std::string& token);
 
 struct CallerFacts {
   std::string from_user;

@@ -352,7 +352,9 @@ std::optional<Carrier> carrier_from_json(const json::value& v, std::string& err)
   if (!o) return std::nullopt;
   Reader r(*o, "", err);
   Carrier c;
-  if (!r.only({"carrier_sid", "account_sid", "name", "gateways", "tech_prefix", "e164_leading_plus", "from_domain"}) ||
+  if (!r.only({"carrier_sid", "account_sid", "name", "gateways", "tech_prefix", "e164_leading_plus", "from_domain",
+               "auth_username", "auth_password", "auth_realm", "max_calls", "max_cps", "source_addresses",
+               "no_failover_codes", "failover_codes"}) ||
       !r.uuid("carrier_sid", c.carrier_sid, false) || !r.uuid("account_sid", c.account_sid, true) ||
       !r.text("name", c.name, true, 64))
     return std::nullopt;
@@ -369,7 +371,7 @@ std::optional<Carrier> carrier_from_json(const json::value& v, std::string& err)
     Reader g(gv.get_object(), prefix + ".", err);
     Gateway gw;
     std::string host;
-    if (!g.only({"host", "port", "transport", "priority", "weight"}) || !g.text("host", host, true, 255))
+    if (!g.only({"host", "port", "transport", "priority", "weight", "options_ping"}) || !g.text("host", host, true, 255))
       return std::nullopt;
     auto h = gateway_host(host);
     if (!h) return g.fail("host", "must be a hostname or IP address"), std::nullopt;
@@ -386,6 +388,7 @@ std::optional<Carrier> carrier_from_json(const json::value& v, std::string& err)
     gw.port = static_cast<uint16_t>(port);
     gw.priority = static_cast<int>(prio);
     gw.weight = static_cast<int>(weight);
+    if (!g.boolean("options_ping", gw.options_ping)) return std::nullopt;
     c.gateways.push_back(std::move(gw));
   }
   if (!r.text("tech_prefix", c.tech_prefix, false, 16)) return std::nullopt;
@@ -394,7 +397,79 @@ std::optional<Carrier> carrier_from_json(const json::value& v, std::string& err)
     return r.fail("tech_prefix", "must contain only digits, '#', '*' and '+'"), std::nullopt;
   if (!r.boolean("e164_leading_plus", c.e164_leading_plus) || !r.hostname("from_domain", c.from_domain, false))
     return std::nullopt;
+  if (!r.text("auth_username", c.auth_username, false, 128) || !r.text("auth_password", c.auth_password, false, 128) ||
+      !r.text("auth_realm", c.auth_realm, false, 128))
+    return std::nullopt;
+  if (c.auth_username.empty() != c.auth_password.empty())
+    return r.fail(c.auth_username.empty() ? "auth_username" : "auth_password",
+                  "auth_username and auth_password go together"), std::nullopt;
+  for (std::string_view f : {"auth_username", "auth_password", "auth_realm"}) {
+    const std::string& val = f == "auth_username" ? c.auth_username : f == "auth_password" ? c.auth_password : c.auth_realm;
+    if (val.find_first_of("\"") != std::string::npos) return r.fail(f, "must not contain '\"' or '\\'"), std::nullopt;
+  }
+  long long max_calls = 0, max_cps = 0;
+  if (!r.integer("max_calls", max_calls, 0, 1000000) || !r.integer("max_cps", max_cps, 0, 100000)) return std::nullopt;
+  c.max_calls = static_cast<int>(max_calls);
+  c.max_cps = static_cast<int>(max_cps);
+  if (const json::value* sa = r.get("source_addresses")) {
+    if (!sa->is_array() || sa->get_array().size() > kMaxGateways)
+      return r.fail("source_addresses", "must be an array of at most " + std::to_string(kMaxGateways) + " IP addresses"),
+             std::nullopt;
+    for (const auto& a : sa->get_array()) {
+      if (!a.is_string()) return r.fail("source_addresses", "must contain IP addresses"), std::nullopt;
+      std::string_view ip = a.get_string();
+      if (boost::urls::parse_ipv4_address(ip)) c.source_addresses.emplace_back(ip);
+      else if (boost::urls::parse_ipv6_address(ip)) c.source_addresses.push_back(to_lower_ascii(ip));
+      else return r.fail("source_addresses", "must contain IP addresses"), std::nullopt;
+    }
+  }
+  for (std::string_view f : {"no_failover_codes", "failover_codes"}) {
+    const json::value* cv = r.get(f);
+    if (!cv) continue;
+    auto& out = f == "no_failover_codes" ? c.no_failover_codes : c.failover_codes;
+    out.clear();
+    if (!cv->is_array() || cv->get_array().size() > 64)
+      return r.fail(f, "must be an array of SIP status codes (300-699)"), std::nullopt;
+    for (const auto& n : cv->get_array()) {
+      if (!n.is_int64() || n.get_int64() < 300 || n.get_int64() > 699)
+        return r.fail(f, "must be an array of SIP status codes (300-699)"), std::nullopt;
+      out.push_back(static_cast<int>(n.get_int64()));
+    }
+  }
   return c;
+}
+
+std::optional<LcrRoute> lcr_route_from_json(const json::value& v, std::string& err) {
+  const json::object* o = as_object(v, err);
+  if (!o) return std::nullopt;
+  Reader r(*o, "", err);
+  LcrRoute l;
+  if (!r.only({"lcr_route_sid", "account_sid", "prefix", "carriers", "description"}) ||
+      !r.uuid("lcr_route_sid", l.lcr_route_sid, false) || !r.uuid("account_sid", l.account_sid, true) ||
+      !r.text("description", l.description, false, 128))
+    return std::nullopt;
+  if (const json::value* p = r.get("prefix")) {
+    if (!p->is_string()) return r.fail("prefix", "must be a string of digits"), std::nullopt;
+    std::string s(p->get_string());
+    if (!s.empty() && s.front() == '+') s.erase(0, 1);
+    if (s.size() > 20 || !std::all_of(s.begin(), s.end(), is_digit))
+      return r.fail("prefix", "must be a string of at most 20 digits (a leading '+' is ignored)"), std::nullopt;
+    l.prefix = s;
+  } else {
+    return r.fail("prefix", "is required"), std::nullopt;
+  }
+  const json::value* cs = r.get("carriers");
+  if (!cs || !cs->is_array() || cs->get_array().empty() || cs->get_array().size() > 16)
+    return r.fail("carriers", "must be a non-empty array of at most 16 carrier sids"), std::nullopt;
+  for (const auto& cv : cs->get_array()) {
+    if (!cv.is_string() || !is_uuid(cv.get_string()))
+      return r.fail("carriers", "must contain carrier sids (UUIDs)"), std::nullopt;
+    auto sid = to_lower_ascii(cv.get_string());
+    if (std::find(l.carriers.begin(), l.carriers.end(), sid) != l.carriers.end())
+      return r.fail("carriers", "must not repeat a carrier"), std::nullopt;
+    l.carriers.push_back(sid);
+  }
+  return l;
 }
 
 // Accepts either `password` (REST create/replace; hashed here) or a precomputed `ha1` (storage form, and seeds
@@ -461,11 +536,25 @@ json::object to_json(const Carrier& c) {
                                {"port", g.port},
                                {"transport", g.transport},
                                {"priority", g.priority},
-                               {"weight", g.weight}});
+                               {"weight", g.weight},
+                               {"options_ping", g.options_ping}});
   return {{"carrier_sid", opt(c.carrier_sid)}, {"account_sid", c.account_sid},
           {"name", c.name},                   {"gateways", std::move(gws)},
           {"tech_prefix", opt(c.tech_prefix)}, {"e164_leading_plus", c.e164_leading_plus},
-          {"from_domain", opt(c.from_domain)}};
+          {"from_domain", opt(c.from_domain)},
+          {"auth_username", opt(c.auth_username)},
+          {"auth_password", opt(c.auth_password)},
+          {"auth_realm", opt(c.auth_realm)},
+          {"max_calls", c.max_calls},
+          {"max_cps", c.max_cps},
+          {"source_addresses", json::value_from(c.source_addresses)},
+          {"no_failover_codes", json::value_from(c.no_failover_codes)},
+          {"failover_codes", json::value_from(c.failover_codes)}};
+}
+
+json::object to_json(const LcrRoute& l) {
+  return {{"lcr_route_sid", opt(l.lcr_route_sid)}, {"account_sid", l.account_sid}, {"prefix", l.prefix},
+          {"carriers", json::value_from(l.carriers)}, {"description", opt(l.description)}};
 }
 
 json::object to_json(const SipUser& u) {
@@ -494,6 +583,11 @@ json::object to_public_json(const SipUser& u) {
 
 json::object to_public_json(const PhoneNumber& p) { return to_json(p); }
 json::object to_public_json(const SipDomain& d) { return to_json(d); }
-json::object to_public_json(const Carrier& c) { return to_json(c); }
+json::object to_public_json(const Carrier& c) {
+  json::object o = to_json(c);
+  if (!c.auth_password.empty()) o["auth_password"] = "****";
+  return o;
+}
+json::object to_public_json(const LcrRoute& l) { return to_json(l); }
 
 }  // namespace dp::core

@@ -54,6 +54,7 @@ struct Gateway {
   std::string transport = "udp";  // udp | tcp | tls
   int priority = 0;               // lower first
   int weight = 1;
+  bool options_ping = false;  // Kamailio pings it with OPTIONS; skipped while it does not answer
 };
 
 struct Carrier {
@@ -64,6 +65,25 @@ struct Carrier {
   std::string tech_prefix;
   bool e164_leading_plus = false;  // keep/add '+' on the dialled number
   std::string from_domain;         // host part of the From on calls through this carrier
+  // Outbound digest credentials (answered per leg by Kamailio's inner hop). Never logged or returned.
+  std::string auth_username;
+  std::string auth_password;
+  std::string auth_realm;                        // empty: answer any realm the gateway challenges with
+  int max_calls = 0;                             // concurrent outbound calls; 0 = unlimited
+  int max_cps = 0;                               // new outbound calls per second; 0 = unlimited
+  std::vector<std::string> source_addresses;     // IPs that inbound calls from this carrier come from
+  std::vector<int> no_failover_codes{486, 600, 603};  // deliberate declines: never tried elsewhere
+  std::vector<int> failover_codes;               // extra codes that fail over (besides timeout, 408, 5xx)
+};
+
+// Least-cost routing: the longest `prefix` matching the dialled number (digits, no '+') wins; its carriers
+// are tried in order.
+struct LcrRoute {
+  std::string lcr_route_sid;
+  std::string account_sid;
+  std::string prefix;                 // digits; "" matches every number
+  std::vector<std::string> carriers;  // carrier sids, in order
+  std::string description;
 };
 
 struct SipUser {
@@ -85,6 +105,7 @@ std::optional<Application> application_from_json(const boost::json::value& v, st
 std::optional<PhoneNumber> phone_number_from_json(const boost::json::value& v, std::string& err);
 std::optional<SipDomain> sip_domain_from_json(const boost::json::value& v, std::string& err);
 std::optional<Carrier> carrier_from_json(const boost::json::value& v, std::string& err);
+std::optional<LcrRoute> lcr_route_from_json(const boost::json::value& v, std::string& err);
 // SIP users are created with a plain `password`, stored as ha1.
 std::optional<SipUser> sip_user_from_json(const boost::json::value& v, std::string& err);
 
@@ -94,6 +115,7 @@ boost::json::object to_json(const Application&);
 boost::json::object to_json(const PhoneNumber&);
 boost::json::object to_json(const SipDomain&);
 boost::json::object to_json(const Carrier&);
+boost::json::object to_json(const LcrRoute&);
 boost::json::object to_json(const SipUser&);
 // API form: secrets redacted (webhook_secret shown as "****" + last 4, hook passwords and ha1 omitted).
 boost::json::object to_public_json(const Account&);
@@ -107,7 +129,8 @@ std::string normalize_number(const std::string& n);  // strips a leading '+', sp
 // Entities without secrets: same as to_json, so generic code can call to_public_json on every kind.
 boost::json::object to_public_json(const PhoneNumber&);
 boost::json::object to_public_json(const SipDomain&);
-boost::json::object to_public_json(const Carrier&);
+boost::json::object to_public_json(const Carrier&);  // auth_password masked as "****"
+boost::json::object to_public_json(const LcrRoute&);
 
 // Format checks used by the validators (exposed for the REST layer and tests).
 bool is_uuid(std::string_view s);      // 8-4-4-4-12 hex digits, either case
