@@ -2,6 +2,7 @@
 
 #include "app/ids.hpp"
 #include "app/verbs.hpp"
+#include "core/carrier_select.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio.hpp>
@@ -16,6 +17,9 @@ using core::CallState;
 using core::Transition;
 
 namespace {
+
+// Kamailio's own ring timer fires this long after dialplane's, in case no instance could.
+constexpr long long kRingBackstopMs = 1500;
 
 std::string str(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
@@ -93,24 +97,33 @@ json::object reject_decision(int code, std::string_view reason, const std::strin
 
 CallFlow::CallFlow(Deps d) : d_(std::move(d)) {}
 
-void CallFlow::dispatch(const CallState& c, const Transition& t) {
+void CallFlow::record(const CallState& c, const Transition& t) {
   for (const auto& n : t.webhooks) {
-    if (auto* p = n.payload.if_contains("parent_call_sid")) {
-      auto status = str(n.payload, "call_status");
-      if (core::is_final(core::call_status_from_string(status).value_or(core::CallStatus::Trying)))
-        d_.metrics.leg(c, n.payload);
-      (void)p;
-    }
-    d_.hooks.notify(c.account_sid, c.call_sid, n);
+    if (!n.payload.contains("parent_call_sid")) continue;
+    auto status = str(n.payload, "call_status");
+    if (core::is_final(core::call_status_from_string(status).value_or(core::CallStatus::Trying)))
+      d_.metrics.leg(c, n.payload);
   }
-  if (t.action_hook) {
-    d_.metrics.dial_ended(str(t.action_payload, "dial_call_status"));
-    // When the caller is still waiting, the decision path sends the actionHook itself and reads its verbs.
-    if (!t.action_response_matters)
-      d_.hooks.notify(c.account_sid, c.call_sid,
-                      {core::Notification::Kind::Action, *t.action_hook, t.action_payload});
-  }
+  if (t.action_hook) d_.metrics.dial_ended(str(t.action_payload, "dial_call_status"));
   if (t.call_ended) d_.metrics.call_ended(core::to_string(c.status));
+}
+
+asio::awaitable<bool> CallFlow::commit(const CallStore::Versioned& cur, const Transition& t) {
+  const auto& c = cur.state;
+  // Webhooks are queued in the same atomic write as the state: a crash after the commit cannot lose them.
+  // Their ids (call, version, index) are stable, so a re-send carries the same Idempotency-Key.
+  std::vector<std::string> jobs;
+  auto id = [&](std::size_t i) { return c.call_sid + "-" + std::to_string(cur.version + 1) + "-" + std::to_string(i); };
+  for (const auto& n : t.webhooks) jobs.push_back(Outbox::job(id(jobs.size()), c.account_sid, n));
+  // When the caller is still waiting, the decision path sends the actionHook itself and reads its verbs.
+  if (t.action_hook && !t.action_response_matters)
+    jobs.push_back(Outbox::job(id(jobs.size()), c.account_sid,
+                               {core::Notification::Kind::Action, *t.action_hook, t.action_payload}));
+  bool ok = co_await d_.calls.commit(c, cur.version, t.call_ended, t.timers, jobs, epoch_ms());
+  if (!ok) co_return false;
+  record(c, t);
+  if (!jobs.empty()) d_.outbox.kick(c.call_sid);
+  co_return true;
 }
 
 template <typename F>
@@ -120,16 +133,8 @@ asio::awaitable<std::optional<Transition>> CallFlow::update(const std::string& s
     if (!cur) co_return std::nullopt;
     Transition t = fn(cur->state);
     if (!t.changed) co_return t;
-    // Awaited values go into locals: GCC 12 mis-compiles co_await inside conditions.
-    bool ok = false;
-    if (t.call_ended)
-      ok = co_await d_.calls.remove(cur->state, cur->version);
-    else
-      ok = co_await d_.calls.save(cur->state, cur->version);
-    if (ok) {
-      dispatch(cur->state, t);
-      co_return t;
-    }
+    bool ok = co_await commit(*cur, t);
+    if (ok) co_return t;
     log::debug("call_state_conflict", {{"call_sid", sid}});
   }
   throw std::runtime_error("call state stayed contended");
@@ -193,6 +198,7 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
     c.caller_name = str(req, "from_name");
     c.originating_sip_ip = str(req, "src_ip");
     c.node = str(req, "node");
+    if (auto cseq = str(req, "cseq"); !cseq.empty()) c.cseq = cseq;
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;
     c.created_at = wall_now();
@@ -289,19 +295,65 @@ asio::awaitable<std::vector<core::Contact>> CallFlow::registered_contacts(const 
   co_return out;
 }
 
+// Carrier selection (trunk, number owner, LCR, inbound, default) and the leg plan of Kamailio's inner hop, which
+// tries the carriers' gateways in order and answers digest challenges (docs/carriers.md). Credentials stay in
+// Redis; the branch only carries an opaque token.
+static asio::awaitable<void> plan_inner_hop(ProvisioningStore& prov, const CallState& c, const core::Account& acct,
+                                     const json::object& target, core::TargetFacts& f, int ttl_s) {
+  auto type = str(target, "type");
+  json::object plan{{"call_sid", c.call_sid}, {"dial", c.dial ? c.dial->seq + 1 : 1}, {"type", type}};
+  if (type == "sip") {
+    auto* a = target.if_contains("auth");
+    if (!a || !a->is_object()) co_return;
+    auto user = str(a->as_object(), "username");
+    auto pass = str(a->as_object(), "password");
+    if (user.empty() || pass.empty()) co_return;
+    auto proxy = str(target, "proxy");
+    if (!proxy.empty() && proxy.rfind("sip:", 0) != 0 && proxy.rfind("sips:", 0) != 0) proxy = "sip:" + proxy;
+    plan["uri"] = str(target, "sipUri");
+    plan["dst"] = proxy;
+    plan["auth_user"] = user;
+    plan["auth_pass"] = pass;
+  } else {
+    core::SelectionInput in;
+    in.number = str(target, "number");
+    in.trunk = str(target, "trunk");
+    if (!in.trunk.empty()) in.trunk_carrier = co_await prov.carrier_by_name(c.account_sid, in.trunk);
+    auto all = co_await prov.carriers_of(c.account_sid);
+    for (auto& car : all) in.carriers[car.carrier_sid] = std::move(car);
+    in.lcr_routes = co_await prov.lcr_routes(c.account_sid);
+    if (in.trunk.empty() && in.lcr_routes.empty()) {
+      auto owner = co_await prov.phone_number(c.from);
+      if (owner && !owner->carrier_sid.empty())
+        if (auto it = in.carriers.find(owner->carrier_sid); it != in.carriers.end()) in.number_owner = it->second;
+    }
+    in.inbound_ip = c.originating_sip_ip;
+    in.default_carrier_sid = acct.default_carrier_sid;
+    auto sel = core::select_carriers(in);
+    if (!sel.error.empty()) {
+      f.error = sel.error;
+      co_return;
+    }
+    f.carrier = sel.carriers.front();
+    json::array sids;
+    for (const auto& car : sel.carriers) sids.push_back(json::value(car.carrier_sid));
+    plan["number"] = in.number;
+    plan["carriers"] = std::move(sids);
+    plan["source"] = sel.source;
+    log::info("carriers_selected", {{"call_sid", c.call_sid}, {"source", sel.source},
+                                    {"carriers", std::to_string(sel.carriers.size())}});
+  }
+  f.leg_token = new_uuid();
+  co_await prov.put_leg_plan(f.leg_token, plan, ttl_s);
+}
+
 asio::awaitable<core::TargetFacts> CallFlow::target_facts(const CallState& c, const core::Account& acct,
                                                           const json::object& target) {
   core::TargetFacts f;
   auto type = str(target, "type");
   try {
-    if (type == "phone") {
-      auto trunk = str(target, "trunk");
-      if (!trunk.empty()) {
-        f.carrier = co_await d_.prov.carrier_by_name(c.account_sid, trunk);
-        if (!f.carrier) f.error = "carrier " + trunk + " not found";
-      } else if (!acct.default_carrier_sid.empty()) {
-        f.carrier = co_await d_.prov.carrier(acct.default_carrier_sid);
-      }
+    if (type == "phone" || type == "sip") {
+      co_await plan_inner_hop(d_.prov, c, acct, target, f, d_.cfg.call_ttl_s);
     } else if (type == "user") {
       f.contacts = co_await registered_contacts(c.node, core::user_aor(target, acct.sip_realm));
     }
@@ -330,6 +382,7 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Ver
   d.verb = verb;
   d.started_at = now;
   d.timeout_s = static_cast<int>(std::clamp<long long>(integer(verb, "timeout", 60), 1, 86400));
+  d.time_limit_s = static_cast<int>(std::clamp<long long>(integer(verb, "timeLimit", 0), 0, 7 * 86400));
 
   json::array branches;
   // Each decision costs tm one blind branch; the rest of its 31 are shared by every dial of the call.
@@ -388,28 +441,29 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Ver
     t.action_hook = ended.action_hook;
     t.action_payload = ended.action_payload;
     t.action_response_matters = true;
-    bool saved = co_await d_.calls.save(c, cur.version);
+    bool saved = co_await commit(cur, t);
     if (!saved) throw std::runtime_error("call changed while dialling");
-    dispatch(c, t);
     log::info("dial_failed_at_once", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)}});
     co_await run_action_hook(c.call_sid, c.account_sid, t);
     co_return std::nullopt;
   }
 
   c.branches_used += 1 + static_cast<int>(branches.size());
-  bool saved = co_await d_.calls.save(c, cur.version);
+  // dialplane enforces the ring timeout; Kamailio's own INVITE timer stays as a backstop a little later.
+  t.timers.push_back({core::timer_id("ring", c.call_sid, c.dial->seq),
+                      static_cast<long long>(now * 1000) + c.dial->timeout_s * 1000LL});
+  bool saved = co_await commit(cur, t);
   if (!saved) {
     // The caller hung up (or another instance changed the call) while targets were looked up.
     co_return reject_decision(487, "Request Terminated", "");
   }
-  dispatch(c, t);
   log::info("dial_started", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)},
                              {"legs", std::to_string(c.dial->legs.size())},
                              {"branches", std::to_string(branches.size())}});
   co_return json::object{{"action", "fork"},
                          {"call_sid", c.call_sid},
                          {"dial", c.dial->seq},
-                         {"ring_ms", static_cast<long long>(c.dial->timeout_s) * 1000},
+                         {"ring_ms", static_cast<long long>(c.dial->timeout_s) * 1000 + kRingBackstopMs},
                          {"branches", std::move(branches)}};
 }
 
@@ -417,8 +471,9 @@ asio::awaitable<void> CallFlow::run_action_hook(const std::string& sid, const st
                                                 const Transition& t) {
   if (!t.action_hook) co_return;
   // The leg status webhooks of this dial go first, as in jambonz.
-  co_await d_.hooks.flush(sid, std::chrono::milliseconds(d_.cfg.webhook_timeout_ms));
-  auto res = co_await d_.hooks.request(account_sid, *t.action_hook, t.action_payload, "action");
+  co_await d_.outbox.flush(sid, std::chrono::milliseconds(d_.cfg.webhook_timeout_ms));
+  std::string key = sid + "-action-" + str(t.action_payload, "dial_call_sid");
+  auto res = co_await d_.hooks.request(account_sid, *t.action_hook, t.action_payload, "action", key);
   if (!res.ok || !res.json || !res.json->is_array() || res.json->get_array().empty()) co_return;
   auto v = validate_verbs(*res.json);
   if (!v.ok()) {
@@ -457,7 +512,6 @@ asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
       if (!cur || !cur->state.dial || cur->state.dial->seq != seq || core::all_legs_final(cur->state)) break;
       if (std::chrono::steady_clock::now() >= deadline) break;
       asio::steady_timer timer(d_.ex, std::chrono::milliseconds(15));
-      auto armed = d_.metrics.timer_scope();
       co_await timer.async_wait(asio::use_awaitable);
     }
     double now = wall_now();
@@ -543,6 +597,61 @@ asio::awaitable<std::size_t> CallFlow::events(const json::object& batch) {
     }
   }
   co_return applied;
+}
+
+asio::awaitable<std::optional<long long>> CallFlow::on_timer(const std::string& id) {
+  auto ref = core::parse_timer_id(id);
+  if (!ref) co_return std::nullopt;
+  auto timeout = std::chrono::milliseconds(d_.cfg.rpc_timeout_ms);
+
+  if (ref->kind == "ring") {
+    std::string node, call_id, cseq;
+    bool ringing = false;
+    auto t = co_await update(ref->call_sid, [&](CallState& c) {
+      auto tr = core::on_ring_timer(c, ref->dial_seq);
+      ringing = c.dial && c.dial->seq == ref->dial_seq && !c.dial->ended && c.dial->winner < 0;
+      node = c.node;
+      call_id = c.call_id;
+      cseq = c.cseq;
+      return tr;
+    });
+    if (!t || !ringing) co_return std::nullopt;
+    log::info("ring_timeout", {{"call_sid", ref->call_sid}, {"dial", std::to_string(ref->dial_seq)}});
+    // Kamailio cancels every branch; its failure_route then asks /kamailio/dial-failed, which reports
+    // no-answer/487 because the dial is marked as timed out.
+    json::array params{call_id, cseq};
+    try {
+      co_await d_.rpc.call(node, "tm.cancel", std::move(params), timeout);
+      d_.metrics.rpc("tm.cancel", true);
+    } catch (const std::exception& e) {
+      // The transaction may have ended meanwhile; Kamailio's own timer is the backstop anyway.
+      d_.metrics.rpc("tm.cancel", false);
+      log::warn("ring_cancel_failed", {{"call_sid", ref->call_sid}, {"error", e.what()}});
+    }
+    co_return std::nullopt;
+  }
+
+  if (ref->kind == "limit") {
+    auto cur = co_await d_.calls.load(ref->call_sid);
+    if (!cur || !cur->state.dial || cur->state.dial->seq != ref->dial_seq ||
+        cur->state.status != core::CallStatus::InProgress)
+      co_return std::nullopt;
+    const auto& c = cur->state;
+    if (c.h_entry < 0 || c.h_id < 0) co_return epoch_ms() + 100;  // dialog ids not reported yet
+    log::info("time_limit_reached", {{"call_sid", c.call_sid}, {"limit_s", std::to_string(c.dial->time_limit_s)}});
+    // Both sides get a BYE; dialog:end then completes the call and sends the actionHook.
+    json::array params{c.h_entry, c.h_id, "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n"};
+    try {
+      co_await d_.rpc.call(c.node, "dlg.end_dlg", std::move(params), timeout);
+      d_.metrics.rpc("dlg.end_dlg", true);
+    } catch (const io::RpcError& e) {
+      d_.metrics.rpc("dlg.end_dlg", false);
+      if (e.code != 404) throw;  // retried when the lease runs out
+      // 404: the dialog already ended; its dialog_end event finishes the call.
+    }
+    co_return std::nullopt;
+  }
+  co_return std::nullopt;
 }
 
 }  // namespace dp::app

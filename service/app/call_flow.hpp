@@ -4,6 +4,7 @@
 #include "app/call_store.hpp"
 #include "app/config.hpp"
 #include "app/metrics.hpp"
+#include "app/outbox.hpp"
 #include "app/provisioning_store.hpp"
 #include "app/webhooks.hpp"
 #include "core/dial_machine.hpp"
@@ -27,6 +28,7 @@ class CallFlow {
     Webhooks& hooks;
     io::KamailioRpc& rpc;
     Metrics& metrics;
+    Outbox& outbox;
   };
   explicit CallFlow(Deps d);
 
@@ -35,6 +37,8 @@ class CallFlow {
   boost::asio::awaitable<boost::json::object> dial_failed(const boost::json::object& req);
   // Events (§2). Returns how many were applied (duplicates and strays are skipped).
   boost::asio::awaitable<std::size_t> events(const boost::json::object& batch);
+  // A Redis timer of a call is due (TimerService). Returns a retry time when it must fire again later.
+  boost::asio::awaitable<std::optional<long long>> on_timer(const std::string& id);
 
  private:
   // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject).
@@ -57,7 +61,9 @@ class CallFlow {
   // Returns nullopt when the call does not exist.
   template <typename F>
   boost::asio::awaitable<std::optional<core::Transition>> update(const std::string& sid, F&& fn);
-  void dispatch(const core::CallState& c, const core::Transition& t);
+  // Atomically writes a transition (state or deletion, timers, outbox jobs); false on a version conflict.
+  boost::asio::awaitable<bool> commit(const CallStore::Versioned& cur, const core::Transition& t);
+  void record(const core::CallState& c, const core::Transition& t);  // metrics of a committed transition
 
   Deps d_;
 };

@@ -68,6 +68,10 @@ const std::vector<Option>& options() {
        int_opt(&Config::call_ttl_s, 60, 7 * 86400)},
       {"event-barrier-ms", "MS", "how long a failed dial waits for its legs' queued events",
        int_opt(&Config::event_barrier_ms, 0, 5000)},
+      {"timer-poll-ms", "MS", "how often this instance looks for due timers in Redis",
+       int_opt(&Config::timer_poll_ms, 1, 1000)},
+      {"drain-seconds", "SECONDS", "after SIGTERM, keep serving in-flight calls this long before exiting",
+       int_opt(&Config::drain_seconds, 0, 300)},
       {"webhook-insecure-tls", nullptr, "do not verify webhook servers' TLS certificates",
        [](Config& c, const std::string&) {
          c.webhook_verify_tls = false;

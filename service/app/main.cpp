@@ -4,6 +4,8 @@
 #include "app/config.hpp"
 #include "app/internal_api.hpp"
 #include "app/metrics.hpp"
+#include "app/outbox.hpp"
+#include "app/timer_service.hpp"
 #include "app/provisioning_store.hpp"
 #include "app/rest_api.hpp"
 #include "app/seed.hpp"
@@ -17,6 +19,7 @@
 
 #include <boost/asio.hpp>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -108,9 +111,13 @@ int main(int argc, char** argv) {
     app::ProvisioningStore prov(redis, cfg->redis_prefix);
     app::CallStore calls(redis, cfg->redis_prefix, cfg->call_ttl_s);
     app::Webhooks hooks(ex, http, prov, metrics, std::chrono::milliseconds(cfg->webhook_timeout_ms));
-    app::CallFlow flow({ex, *cfg, calls, prov, hooks, rpc, metrics});
+    app::Outbox outbox(ex, redis, hooks, cfg->redis_prefix);
+    app::CallFlow flow({ex, *cfg, calls, prov, hooks, rpc, metrics, outbox});
+    app::TimerService timers(
+        ex, redis, cfg->redis_prefix, metrics, [&flow](const std::string& id) { return flow.on_timer(id); },
+        std::chrono::milliseconds(cfg->timer_poll_ms));
     app::InternalApi internal(flow, redis);
-    app::Health health(ex, redis, rpc, metrics, app::health_options(*cfg, [&hooks] { return hooks.queued(); }));
+    app::Health health(ex, redis, rpc, metrics, app::health_options(*cfg, [&outbox] { return outbox.active(); }));
     internal.set_health(&health);
     health.start();
     app::RestApi rest(prov, cfg->api_keys);
@@ -133,16 +140,50 @@ int main(int argc, char** argv) {
       });
     }
 
+    asio::co_spawn(ioc, timers.run(), asio::detached);
+    asio::co_spawn(ioc, outbox.run(std::chrono::milliseconds(200)), asio::detached);
+
+    // SIGTERM: turn not-ready at once (the load balancer stops sending new calls; a new INVITE that still
+    // arrives gets HTTP 503 so the balancer re-sends it elsewhere), stop claiming timers (the other
+    // instances fire them), keep serving the calls' events for --drain-seconds, let in-flight webhooks
+    // finish, then exit. A second signal exits at once.
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code&, int sig) {
-      log::info("shutdown", {{"signal", std::to_string(sig)}});
-      internal.set_draining(true);
-      health.stop();
-      internal_srv.stop();
-      api_srv.stop();
-      redis.stop();
-      ioc.stop();
-    });
+    bool draining = false;
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int sig) {
+          if (ec) return;
+          if (draining) {
+            log::warn("shutdown_forced", {{"signal", std::to_string(sig)}});
+            ioc.stop();
+            return;
+          }
+          draining = true;
+          log::info("draining", {{"signal", std::to_string(sig)}, {"seconds", std::to_string(cfg->drain_seconds)}});
+          internal.set_draining(true);
+          timers.stop();
+          outbox.stop();
+          signals.async_wait(on_signal);
+          asio::co_spawn(
+              ioc,
+              [&]() -> asio::awaitable<void> {
+                asio::steady_timer t(ioc);
+                t.expires_after(std::chrono::seconds(cfg->drain_seconds));
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                internal_srv.stop();
+                api_srv.stop();
+                // In-flight timer actions and webhook deliveries get a bounded time to finish.
+                for (int i = 0; i < 100 && (timers.in_flight() > 0 || outbox.active() > 0); ++i) {
+                  t.expires_after(std::chrono::milliseconds(50));
+                  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                }
+                log::info("shutdown", {{"instance", cfg->instance_id}});
+                health.stop();
+                redis.stop();
+                ioc.stop();
+              },
+              asio::detached);
+        };
+    signals.async_wait(on_signal);
     log::info("started", {{"instance", cfg->instance_id}, {"internal", cfg->internal_listen},
                           {"api", cfg->api_listen}, {"metrics", cfg->metrics_listen}});
     ioc.run();

@@ -1,5 +1,7 @@
 #include "app/metrics.hpp"
 
+#include <algorithm>
+
 #include "app/config.hpp"
 #include "core/dial_plan.hpp"
 #include "core/log.hpp"
@@ -120,10 +122,13 @@ struct Metrics::Impl {
           .Help("Calls with state in Redis (all instances; polled)").Register(*reg);
   prometheus::Family<prometheus::Gauge>& queue =
       prometheus::BuildGauge().Name("dialplane_webhook_queue")
-          .Help("Status/action webhooks queued in this instance").Register(*reg);
+          .Help("Calls whose webhook outbox this instance is delivering").Register(*reg);
+  prometheus::Family<prometheus::Histogram>& timer_lateness =
+      prometheus::BuildHistogram().Name("dialplane_timer_lateness_seconds")
+          .Help("How late a Redis timer fired after it was due").Register(*reg);
   prometheus::Family<prometheus::Gauge>& timers =
       prometheus::BuildGauge().Name("dialplane_pending_timers")
-          .Help("Timers armed in this instance (failed-dial event barrier, webhook flush waits)").Register(*reg);
+          .Help("Ring-timeout and timeLimit timers pending in Redis (shared by all instances)").Register(*reg);
   prometheus::Family<prometheus::Gauge>& dep_up =
       prometheus::BuildGauge().Name("dialplane_dependency_up")
           .Help("1 when the dependency answered the last probe (redis, kamailio)").Register(*reg);
@@ -254,7 +259,12 @@ void Metrics::redis_command(std::string_view op, bool ok, double seconds) {
 
 void Metrics::active_calls(double n) { impl_->active.Add({}).Set(n); }
 void Metrics::webhook_queue(double n) { impl_->queue.Add({}).Set(n); }
-void Metrics::pending_timers_add(int delta) { impl_->timers_gauge.Increment(delta); }
+void Metrics::pending_timers(double n) { impl_->timers_gauge.Set(n); }
+
+void Metrics::timer_fired(std::string_view kind, double lateness_s) {
+  static const prometheus::Histogram::BucketBoundaries kLateness{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3, 10};
+  impl_->timer_lateness.Add({{"kind", std::string(kind)}}, kLateness).Observe(std::max(0.0, lateness_s));
+}
 
 void Metrics::dependency_up(std::string_view dependency, bool up) {
   impl_->dep_up.Add({{"dependency", bounded(dependency)}}).Set(up ? 1 : 0);

@@ -52,18 +52,10 @@ class Metrics {
   void redis_command(std::string_view op, bool ok, double seconds);
   void active_calls(double n);
   void webhook_queue(double n);
-  void pending_timers_add(int delta);
-  // RAII: counts one armed dialplane timer (event barrier, webhook flush) while alive.
-  class TimerScope {
-   public:
-    explicit TimerScope(Metrics* m) : m_(m) { if (m_) m_->pending_timers_add(1); }
-    ~TimerScope() { if (m_) m_->pending_timers_add(-1); }
-    TimerScope(const TimerScope&) = delete;
-    TimerScope& operator=(const TimerScope&) = delete;
-   private:
-    Metrics* m_;
-  };
-  [[nodiscard]] TimerScope timer_scope() { return TimerScope(this); }
+  // Timers (ring timeouts, timeLimits) pending in Redis, shared by every instance.
+  void pending_timers(double n);
+  // A timer fired `lateness_s` after it was due (kind: ring|limit).
+  void timer_fired(std::string_view kind, double lateness_s);
   // Readiness inputs, exported as dialplane_dependency_up{dependency} and dialplane_ready.
   void dependency_up(std::string_view dependency, bool up);
   void ready(bool ready, bool draining);

@@ -43,7 +43,8 @@ asio::awaitable<std::string> Webhooks::secret_for(const std::string& account_sid
 }
 
 asio::awaitable<HookResult> Webhooks::request(const std::string& account_sid, const core::Hook& hook,
-                                              const json::object& payload, std::string_view kind) {
+                                              const json::object& payload, std::string_view kind,
+                                              const std::string& idempotency_key) {
   HookResult out;
   io::HttpRequest req;
   req.url = hook.url;
@@ -57,6 +58,7 @@ asio::awaitable<HookResult> Webhooks::request(const std::string& account_sid, co
     req.headers.emplace_back("Content-Type", "application/json");
   }
   req.headers.emplace_back("Accept", "application/json");
+  if (!idempotency_key.empty()) req.headers.emplace_back("Idempotency-Key", idempotency_key);
   std::string secret;
   try {
     secret = co_await secret_for(account_sid);
@@ -92,45 +94,6 @@ asio::awaitable<HookResult> Webhooks::request(const std::string& account_sid, co
   else
     log::debug("webhook_sent", {{"kind", kind}, {"url", loggable_url(hook.url)}, {"status", std::to_string(out.status)}});
   co_return out;
-}
-
-void Webhooks::notify(const std::string& account_sid, const std::string& call_sid, core::Notification n) {
-  auto& q = queues_[call_sid];
-  bool idle = q.empty();
-  q.push_back({account_sid, std::move(n)});
-  ++queued_;
-  if (idle) asio::co_spawn(ex_, drain(call_sid), asio::detached);
-}
-
-asio::awaitable<void> Webhooks::flush(const std::string& call_sid, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (queues_.count(call_sid) && std::chrono::steady_clock::now() < deadline) {
-    asio::steady_timer t(ex_, std::chrono::milliseconds(5));
-    auto armed = metrics_.timer_scope();
-    co_await t.async_wait(asio::use_awaitable);
-  }
-}
-
-asio::awaitable<void> Webhooks::drain(std::string call_sid) {
-  for (;;) {
-    auto it = queues_.find(call_sid);
-    if (it == queues_.end() || it->second.empty()) {
-      if (it != queues_.end()) queues_.erase(it);
-      co_return;
-    }
-    Job job = it->second.front();  // copy: the deque may grow while we wait
-    std::string_view kind = job.n.kind == core::Notification::Kind::Action ? "action" : "call_status";
-    try {
-      co_await request(job.account_sid, job.n.hook, job.n.payload, kind);
-    } catch (const std::exception& e) {
-      log::error("webhook_crashed", {{"call_sid", call_sid}, {"error", e.what()}});
-    }
-    auto again = queues_.find(call_sid);
-    if (again != queues_.end() && !again->second.empty()) {
-      again->second.pop_front();
-      --queued_;
-    }
-  }
 }
 
 }  // namespace dp::app

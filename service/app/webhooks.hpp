@@ -29,24 +29,13 @@ class Webhooks {
   Webhooks(boost::asio::any_io_executor ex, io::HttpClient& http, ProvisioningStore& store, Metrics& metrics,
            std::chrono::milliseconds timeout);
 
-  // One request whose answer matters (call_hook, actionHook).
+  // One webhook request. `idempotency_key` (when set) goes into an Idempotency-Key header, the same on
+  // every re-send of the same notification, so apps can de-duplicate.
   boost::asio::awaitable<HookResult> request(const std::string& account_sid, const core::Hook& hook,
-                                             const boost::json::object& payload, std::string_view kind);
-
-  // Fire-and-forget notifications, delivered one at a time per call in the order given.
-  void notify(const std::string& account_sid, const std::string& call_sid, core::Notification n);
-
-  // Waits (at most `limit`) until the call's queued notifications have been sent.
-  boost::asio::awaitable<void> flush(const std::string& call_sid, std::chrono::milliseconds limit);
-
-  std::size_t queued() const { return queued_; }
+                                             const boost::json::object& payload, std::string_view kind,
+                                             const std::string& idempotency_key = {});
 
  private:
-  struct Job {
-    std::string account_sid;
-    core::Notification n;
-  };
-  boost::asio::awaitable<void> drain(std::string call_sid);
   boost::asio::awaitable<std::string> secret_for(const std::string& account_sid);
 
   boost::asio::any_io_executor ex_;
@@ -54,8 +43,6 @@ class Webhooks {
   ProvisioningStore& store_;
   Metrics& metrics_;
   std::chrono::milliseconds timeout_;
-  std::unordered_map<std::string, std::deque<Job>> queues_;
-  std::size_t queued_ = 0;
   struct CachedSecret {
     std::string secret;
     std::chrono::steady_clock::time_point expires;

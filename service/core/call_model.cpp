@@ -131,9 +131,15 @@ Leg leg_from_json(const json::object& o) {
 json::object to_json(const Dial& d) {
   json::array legs;
   for (const auto& l : d.legs) legs.push_back(to_json(l));
-  return {{"seq", d.seq},       {"verb", d.verb},       {"legs", std::move(legs)},
-          {"winner", d.winner}, {"ended", d.ended},     {"started_at", d.started_at},
-          {"timeout_s", d.timeout_s}};
+  return {{"seq", d.seq},
+          {"verb", d.verb},
+          {"legs", std::move(legs)},
+          {"winner", d.winner},
+          {"ended", d.ended},
+          {"ring_timed_out", d.ring_timed_out},
+          {"started_at", d.started_at},
+          {"timeout_s", d.timeout_s},
+          {"time_limit_s", d.time_limit_s}};
 }
 
 Dial dial_from_json(const json::object& o) {
@@ -144,8 +150,10 @@ Dial dial_from_json(const json::object& o) {
     for (const auto& l : v->get_array()) d.legs.push_back(leg_from_json(l.as_object()));
   d.winner = static_cast<int>(integer(o, "winner", -1));
   if (auto* v = o.if_contains("ended"); v && v->is_bool()) d.ended = v->get_bool();
+  if (auto* v = o.if_contains("ring_timed_out"); v && v->is_bool()) d.ring_timed_out = v->get_bool();
   d.started_at = num(o, "started_at");
   d.timeout_s = static_cast<int>(integer(o, "timeout_s", 60));
+  d.time_limit_s = static_cast<int>(integer(o, "time_limit_s", 0));
   return d;
 }
 
@@ -160,6 +168,7 @@ json::object to_json(const CallState& c) {
                  {"caller_name", c.caller_name},
                  {"originating_sip_ip", c.originating_sip_ip},
                  {"node", c.node},
+                 {"cseq", c.cseq},
                  {"call_hook", hook_json(c.call_hook)},
                  {"call_status_hook", hook_json(c.call_status_hook)},
                  {"status", to_string(c.status)},
@@ -191,6 +200,8 @@ CallState call_state_from_json(const json::value& v) {
   c.caller_name = str(o, "caller_name");
   c.originating_sip_ip = str(o, "originating_sip_ip");
   c.node = str(o, "node");
+  c.cseq = str(o, "cseq");
+  if (c.cseq.empty()) c.cseq = "1";
   c.call_hook = hook_of(o, "call_hook");
   c.call_status_hook = hook_of(o, "call_status_hook");
   c.status = status(o, "status");

@@ -43,8 +43,10 @@ struct Dial {
   std::vector<Leg> legs;
   int winner = -1;
   bool ended = false;
+  bool ring_timed_out = false;  // dialplane's ring timer cancelled the dial
   double started_at = 0;
   int timeout_s = 60;
+  int time_limit_s = 0;  // 0 = none
 };
 
 struct CallState {
@@ -58,6 +60,7 @@ struct CallState {
   std::string caller_name;
   std::string originating_sip_ip;
   std::string node;  // JSON-RPC URL of the Kamailio that owns the call
+  std::string cseq = "1";  // CSeq number of the caller's INVITE (tm.cancel needs it)
   Hook call_hook;
   Hook call_status_hook;
   CallStatus status = CallStatus::Trying;

@@ -39,7 +39,33 @@ std::optional<Hook> resolve_hook(const json::value* hook, const Hook& call_hook)
   return h;
 }
 
+std::string timer_id(std::string_view kind, const std::string& call_sid, int dial_seq) {
+  return std::string(kind) + "|" + call_sid + "|" + std::to_string(dial_seq);
+}
+
+std::optional<TimerRef> parse_timer_id(std::string_view id) {
+  auto a = id.find('|');
+  auto b = id.rfind('|');
+  if (a == std::string_view::npos || b == a) return std::nullopt;
+  TimerRef r;
+  r.kind = std::string(id.substr(0, a));
+  r.call_sid = std::string(id.substr(a + 1, b - a - 1));
+  try {
+    r.dial_seq = std::stoi(std::string(id.substr(b + 1)));
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (r.call_sid.empty()) return std::nullopt;
+  return r;
+}
+
 namespace {
+
+long long to_ms(double ts) { return static_cast<long long>(std::llround(ts * 1000.0)); }
+
+void cancel_timer(Transition& t, std::string_view kind, const CallState& c, int seq) {
+  t.timers.push_back({timer_id(kind, c.call_sid, seq), 0});
+}
 
 long long duration_s(double from, double to) {
   if (from <= 0 || to < from) return 0;
@@ -90,6 +116,7 @@ void end_dial(Transition& t, CallState& c, std::string_view status, int sip, con
   d.ended = true;
   t.changed = true;
   t.action_response_matters = response_matters;
+  cancel_timer(t, "ring", c, d.seq);
   const json::value* hook = nullptr;
   if (d.verb.is_object()) hook = d.verb.as_object().if_contains("actionHook");
   t.action_hook = resolve_hook(hook, c.call_hook);
@@ -185,6 +212,10 @@ Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std
       c.sip_reason = "OK";
       c.answered_at = ts;
       push_parent_status(t, c, ts);
+      cancel_timer(t, "ring", c, d->seq);
+      // timeLimit counts from the answer (jambonz starts it when the bridge is made).
+      if (d->time_limit_s > 0)
+        t.timers.push_back({timer_id("limit", c.call_sid, d->seq), to_ms(ts) + d->time_limit_s * 1000LL});
     }
     return t;
   }
@@ -248,6 +279,7 @@ Transition on_dialog_end(CallState& c, double ts) {
   c.status = CallStatus::Completed;
   c.ended_at = ts;
   t.call_ended = true;
+  cancel_timer(t, "limit", c, d.seq);
   // The caller's leg ends with the callee's on a proxy, so the actionHook's verbs have no call to run on.
   if (!d.ended) end_dial(t, c, "completed", 200, win.call_sid, false, ts);
   push_parent_status(t, c, ts);
@@ -271,6 +303,7 @@ Transition on_caller_cancel(CallState& c, double ts) {
   c.sip_reason = "Request Terminated";
   c.ended_at = ts;
   t.call_ended = true;
+  if (c.dial) cancel_timer(t, "ring", c, c.dial->seq);
   t.changed = true;
   push_parent_status(t, c, ts);
   return t;
@@ -281,6 +314,7 @@ Transition on_dial_failed(CallState& c, int dial_seq, int leg_idx, int code, con
   Transition t;
   Dial* d = active_dial(c, dial_seq);
   if (!d) return t;
+  ring_timeout = ring_timeout || d->ring_timed_out;
   for (auto& l : d->legs) {
     if (is_final(l.status)) continue;
     bool changed = ring_timeout ? set_leg(l, CallStatus::NoAnswer, 487, "Request Terminated", ts)
@@ -304,6 +338,15 @@ Transition on_dial_failed(CallState& c, int dial_seq, int leg_idx, int code, con
     if (Leg* l = leg_at(*d, leg_idx)) sid = l->call_sid;
   }
   end_dial(t, c, status, sip, sid, true, ts);
+  return t;
+}
+
+Transition on_ring_timer(CallState& c, int dial_seq) {
+  Transition t;
+  Dial* d = active_dial(c, dial_seq);
+  if (!d || d->winner >= 0 || d->ring_timed_out) return t;
+  d->ring_timed_out = true;
+  t.changed = true;
   return t;
 }
 

@@ -18,6 +18,21 @@ struct Notification {
   boost::json::object payload;
 };
 
+// A timer to add (due_ms > 0) or cancel (due_ms == 0), saved atomically with the state.
+struct TimerOp {
+  std::string id;
+  long long due_ms = 0;
+};
+
+// Timer ids: "<kind>|<call_sid>|<dial seq>". Kinds: ring (dial timeout), limit (timeLimit).
+std::string timer_id(std::string_view kind, const std::string& call_sid, int dial_seq);
+struct TimerRef {
+  std::string kind;
+  std::string call_sid;
+  int dial_seq = 0;
+};
+std::optional<TimerRef> parse_timer_id(std::string_view id);
+
 struct Transition {
   bool changed = false;     // state must be saved
   bool call_ended = false;  // the call is over: state can be deleted once webhooks are queued
@@ -26,6 +41,7 @@ struct Transition {
   std::optional<Hook> action_hook;
   boost::json::object action_payload;
   bool action_response_matters = false;  // the caller is still waiting: run the verbs it returns
+  std::vector<TimerOp> timers;
 };
 
 // Resolves a jambonz hook value (URL string or {url, method, username, password}) against the
@@ -51,6 +67,10 @@ Transition on_caller_cancel(CallState& c, double ts);
 // legs still not final take that outcome (or no-answer/487 on a ring timeout).
 Transition on_dial_failed(CallState& c, int dial_seq, int leg, int code, const std::string& reason,
                           bool ring_timeout, double ts);
+
+// The dial's ring timer fired: returns true (and marks the dial) when the dial is still ringing and
+// Kamailio must cancel it. The failed dial that follows is then reported as no-answer/487.
+Transition on_ring_timer(CallState& c, int dial_seq);
 
 // True when every leg of the current dial reached a final status.
 bool all_legs_final(const CallState& c);

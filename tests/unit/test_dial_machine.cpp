@@ -242,6 +242,59 @@ TEST_SUITE("dial machine") {
     CHECK(sanitize_header_value(std::string(300, 'x')).size() == 200);
   }
 
+  TEST_CASE("timers: the answer cancels the ring timer and starts timeLimit; the end cancels it") {
+    auto c = make_call(2);
+    c.dial->time_limit_s = 3;
+    auto ans = on_reply(c, 1, 0, 200, "OK", true, 100.25);
+    REQUIRE(ans.timers.size() == 2);
+    CHECK(ans.timers[0].id == "ring|parent-sid|1");
+    CHECK(ans.timers[0].due_ms == 0);
+    CHECK(ans.timers[1].id == "limit|parent-sid|1");
+    CHECK(ans.timers[1].due_ms == 103250);
+    auto end = on_dialog_end(c, 103.3);
+    bool cancels_limit = false;
+    for (const auto& op : end.timers) cancels_limit |= op.id == "limit|parent-sid|1" && op.due_ms == 0;
+    CHECK(cancels_limit);
+  }
+
+  TEST_CASE("timers: no timeLimit, no limit timer; a failed dial cancels its ring timer") {
+    auto c = make_call(1);
+    auto ans = on_reply(c, 1, 0, 200, "OK", true, 1);
+    REQUIRE(ans.timers.size() == 1);
+    auto c2 = make_call(1);
+    auto f = on_dial_failed(c2, 1, 0, 486, "Busy Here", false, 2);
+    REQUIRE(f.timers.size() == 1);
+    CHECK(f.timers[0].id == "ring|parent-sid|1");
+    CHECK(f.timers[0].due_ms == 0);
+  }
+
+  TEST_CASE("dialplane's ring timer marks the dial, and the failure that follows is no-answer/487") {
+    auto c = make_call(2);
+    on_reply(c, 1, 0, 180, "Ringing", false, 1);
+    CHECK(on_ring_timer(c, 1).changed);
+    CHECK(!on_ring_timer(c, 1).changed);  // idempotent: a second firing does nothing
+    CHECK(!on_ring_timer(c, 2).changed);  // another dial's timer
+    // Kamailio's CANCEL makes the legs answer 487 and the fork fail with 487, not flagged as a timeout
+    auto f = on_dial_failed(c, 1, 0, 487, "Request Terminated", false, 4);
+    CHECK(f.action_payload.at("dial_call_status") == "no-answer");
+    CHECK(f.action_payload.at("dial_sip_status") == 487);
+    auto answered = make_call(1);
+    on_reply(answered, 1, 0, 200, "OK", true, 1);
+    CHECK(!on_ring_timer(answered, 1).changed);  // too late: somebody answered
+  }
+
+  TEST_CASE("timer ids round trip") {
+    auto id = timer_id("limit", "abc-123", 2);
+    CHECK(id == "limit|abc-123|2");
+    auto r = parse_timer_id(id);
+    REQUIRE(r);
+    CHECK(r->kind == "limit");
+    CHECK(r->call_sid == "abc-123");
+    CHECK(r->dial_seq == 2);
+    CHECK(!parse_timer_id("garbage"));
+    CHECK(!parse_timer_id("ring||x"));
+  }
+
   TEST_CASE("state survives a JSON round trip") {
     auto c = make_call(2);
     on_reply(c, 1, 0, 200, "OK", true, 3);
