@@ -1,5 +1,6 @@
 #include "app/internal_api.hpp"
 
+#include "app/leg_api.hpp"
 #include "core/log.hpp"
 
 namespace dp::app {
@@ -30,18 +31,21 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
                                                                 {"draining", draining_.load()}}));
   }
   bool known = req.path == "/kamailio/invite" || req.path == "/kamailio/dial-failed" ||
-               req.path == "/kamailio/events";
+               req.path == "/kamailio/events" || req.path == "/kamailio/leg";
   if (!known) co_return ServerResponse::error(404, "not found");
   if (req.method != "POST") co_return ServerResponse::error(405, "use POST");
   auto body = parse_object(req.body);
   if (!body) co_return ServerResponse::error(400, "body must be a JSON object");
 
   if (req.path == "/kamailio/invite") {
-    if (draining_) {
-      co_return ServerResponse::json(
-          200, json::serialize(reject_decision(503, "Service Unavailable", x_reason("dialplane instance draining"))));
-    }
+    // Not a SIP decision: HTTP 503 lets the load balancer re-send the INVITE to a live instance (with a
+    // single instance, Kamailio answers the caller 503 itself).
+    if (draining_) co_return ServerResponse::error(503, "dialplane instance draining");
     auto decision = co_await flow_.invite(*body);
+    co_return ServerResponse::json(200, json::serialize(decision));
+  }
+  if (req.path == "/kamailio/leg") {
+    auto decision = co_await leg_decision(redis_, *body);
     co_return ServerResponse::json(200, json::serialize(decision));
   }
   if (req.path == "/kamailio/dial-failed") {

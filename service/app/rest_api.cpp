@@ -1,5 +1,7 @@
 #include "app/rest_api.hpp"
 
+#include "app/ids.hpp"
+#include "core/carrier_select.hpp"
 #include "core/log.hpp"
 
 #include <openssl/crypto.h>
@@ -80,6 +82,16 @@ awaitable<std::optional<std::string>> check_refs(RefResolver& r, const core::Sip
 
 awaitable<std::optional<std::string>> check_refs(RefResolver& r, const core::Carrier& c) {
   co_return co_await need_account(r, c.account_sid);
+}
+
+awaitable<std::optional<std::string>> check_refs(RefResolver& r, const core::LcrRoute& l) {
+  auto e = co_await need_account(r, l.account_sid);
+  if (e) co_return e;
+  for (const auto& sid : l.carriers) {
+    e = co_await need_carrier(r, "carriers", sid, l.account_sid);
+    if (e) co_return e;
+  }
+  co_return std::nullopt;
 }
 
 // A user may only live in its own account's realm or SIP domains; otherwise one customer could register
@@ -225,6 +237,21 @@ struct SipUserKind {
   }
 };
 
+struct LcrRouteKind {
+  using T = core::LcrRoute;
+  static constexpr const char* kind = "lcr_route";
+  static constexpr bool generated = true;
+  static std::optional<T> parse(const json::value& v, std::string& e) { return core::lcr_route_from_json(v, e); }
+  static std::optional<std::string> key_from_path(std::string_view p) { return uuid_key(p); }
+  static void fill_from_path(json::object& o, std::string_view p) { fill(o, "lcr_route_sid", p); }
+  static std::string& sid(T& t) { return t.lcr_route_sid; }
+  static std::string id(const T& t) { return t.lcr_route_sid; }
+  static std::string key(const T& t) { return t.lcr_route_sid; }
+  static const char* id_field() { return "lcr_route_sid"; }
+  static std::string parent_account(const T& t) { return t.account_sid; }
+  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.lcr_route(k); }
+};
+
 // What must go before an entity can be deleted: (kind, field that refers to it).
 struct Dependent {
   const char* kind;
@@ -234,9 +261,10 @@ struct Dependent {
 std::vector<Dependent> dependents(std::string_view kind) {
   if (kind == "account")
     return {{"application", "account_sid"}, {"phone_number", "account_sid"}, {"sip_domain", "account_sid"},
-            {"carrier", "account_sid"},     {"sip_user", "account_sid"}};
+            {"carrier", "account_sid"},     {"sip_user", "account_sid"},      {"lcr_route", "account_sid"}};
   if (kind == "application") return {{"phone_number", "application_sid"}, {"sip_domain", "application_sid"}};
-  if (kind == "carrier") return {{"phone_number", "carrier_sid"}, {"account", "default_carrier_sid"}};
+  if (kind == "carrier")
+    return {{"phone_number", "carrier_sid"}, {"account", "default_carrier_sid"}, {"lcr_route", "carriers"}};
   if (kind == "sip_domain") return {{"sip_user", "domain"}};
   return {};
 }
@@ -258,7 +286,10 @@ awaitable<std::optional<std::string>> in_use(ProvisioningStore& store, std::stri
     auto rows = co_await store.list(d.kind);
     for (const auto& o : rows) {
       auto it = o.find(d.field);
-      if (it != o.end() && it->value().is_string() && it->value().get_string() == key)
+      bool refers = it != o.end() && it->value().is_string() && it->value().get_string() == key;
+      if (it != o.end() && it->value().is_array())  // lcr_route.carriers
+        for (const auto& v : it->value().get_array()) refers = refers || (v.is_string() && v.get_string() == key);
+      if (refers)
         co_return std::string(kind) + " " + key + " is in use by " + d.kind + " " + describe(d.kind, o);
     }
   }
@@ -357,6 +388,16 @@ awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
   path.remove_prefix(4);
   std::string_view coll = path.substr(0, path.find('/'));
   std::string id;
+  if (coll == "Carriers" && path.size() > 16 && path.substr(path.size() - 7) == "/health") {
+    if (req.method != "GET") co_return method_not_allowed("GET");
+    std::string sid(path.substr(coll.size() + 1, path.size() - coll.size() - 8));
+    try {
+      co_return co_await carrier_health(sid);
+    } catch (const std::exception& e) {
+      log::error("rest_internal_error", {{"path", req.path}, {"error", e.what()}});
+    }
+    co_return error_response(503, "storage unavailable");
+  }
   if (coll.size() < path.size()) {
     id = std::string(path.substr(coll.size() + 1));
     if (!id.empty() && id.back() == '/') id.pop_back();
@@ -369,6 +410,7 @@ awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
     if (coll == "SipDomains") co_return co_await dispatch<SipDomainKind>(req, id);
     if (coll == "Carriers") co_return co_await dispatch<CarrierKind>(req, id);
     if (coll == "SipUsers") co_return co_await dispatch<SipUserKind>(req, id);
+    if (coll == "LcrRoutes") co_return co_await dispatch<LcrRouteKind>(req, id);
     co_return error_response(404, "not found");
   } catch (const io::RedisError& e) {
     log::error("rest_storage_error", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
@@ -383,6 +425,27 @@ awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
     log::error("rest_internal_error", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
     co_return error_response(500, "internal error");
   }
+}
+
+awaitable<io::ServerResponse> RestApi::carrier_health(const std::string& sid) {
+  if (!core::is_uuid(sid)) co_return error_response(404, "carrier not found");
+  auto c = co_await store_.carrier(sid);
+  if (!c) co_return error_response(404, "carrier not found");
+  auto health = co_await store_.gateway_health();
+  double now = wall_now();
+  json::array gws;
+  for (const auto& g : c->gateways) {
+    auto key = core::gateway_key(g);
+    std::optional<core::GatewayHealth> h;
+    if (auto it = health.find(key); it != health.end()) h = core::parse_gateway_health(it->second);
+    std::string state = !g.options_ping ? "not_monitored" : !h ? "unknown" : h->state;
+    if (h && now - h->updated > core::kHealthStaleS) state = "stale";
+    json::object o{{"gateway", key}, {"options_ping", g.options_ping}, {"state", state},
+                   {"usable", core::gateway_usable(h, now)}};
+    if (h) o["updated"] = h->updated;
+    gws.push_back(std::move(o));
+  }
+  co_return json_response(200, json::object{{"carrier_sid", c->carrier_sid}, {"name", c->name}, {"gateways", gws}});
 }
 
 template <class K>

@@ -34,6 +34,7 @@ boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, cons
 boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::SipDomain&);
 boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::Carrier&);
 boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::SipUser&);
+boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::LcrRoute&);
 
 class RestApi {
  public:
@@ -45,6 +46,8 @@ class RestApi {
   bool authorized(const io::ServerRequest& req) const;
   template <class K>
   boost::asio::awaitable<io::ServerResponse> dispatch(io::ServerRequest& req, const std::string& id);
+  // GET /v1/Carriers/<sid>/health: each gateway's OPTIONS state as last reported by Kamailio.
+  boost::asio::awaitable<io::ServerResponse> carrier_health(const std::string& sid);
 
   ProvisioningStore& store_;
   std::vector<std::array<unsigned char, 32>> key_digests_;  // SHA-256 of each key, compared in constant time

@@ -120,7 +120,11 @@ void end_dial(Transition& t, CallState& c, std::string_view status, int sip, con
   const json::value* hook = nullptr;
   if (d.verb.is_object()) hook = d.verb.as_object().if_contains("actionHook");
   t.action_hook = resolve_hook(hook, c.call_hook);
-  if (t.action_hook) t.action_payload = action_payload(c, status, sip, sid, ts);
+  if (!t.action_hook) return;
+  t.action_payload = action_payload(c, status, sip, sid, ts);
+  // Beyond jambonz: say why the dial failed (e.g. "no route for +33…", "user not registered").
+  for (const auto& l : d.legs)
+    if (l.call_sid == sid && !l.sip_reason.empty()) t.action_payload["dial_sip_reason"] = l.sip_reason;
 }
 
 const Leg* last_final_leg(const Dial& d) {

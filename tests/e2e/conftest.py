@@ -786,3 +786,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
     f: Optional[SippFactory] = getattr(item, "dp_sipp", None)
     if f is not None:
         rep.sections.append(("sipp parties", "\n".join(s.describe() for s in f.all) + f"\n(traces in {f.dir})"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# carriers (issue 4): an account of its own, without a default carrier, so selection and "no route" are exact
+# ---------------------------------------------------------------------------------------------------------
+@dataclass
+class CarrierAccount:
+    stack: Stack
+    account_sid: str
+    application_sid: str
+    numbers: list[str]
+
+    def take(self) -> str:
+        if not self.numbers:
+            raise RuntimeError("out of carrier-test numbers")
+        return self.numbers.pop(0)
+
+    def carrier(self, name: str, gateways: list[dict], **props: Any) -> str:
+        return self.stack.create("/v1/Carriers", {"account_sid": self.account_sid, "name": name,
+                                                  "gateways": gateways, **props})
+
+    def lcr(self, prefix: str, carriers: list[str]) -> str:
+        return self.stack.create("/v1/LcrRoutes", {"account_sid": self.account_sid, "prefix": prefix,
+                                                   "carriers": carriers})
+
+
+@pytest.fixture(scope="session")
+def carrier_account(full_stack: Stack) -> CarrierAccount:
+    rx = full_stack.webhook
+    assert rx is not None
+    acct = full_stack.create("/v1/Accounts", {"name": "e2e-carriers", "webhook_secret": WEBHOOK_SECRET,
+                                               "sip_realm": "carriers." + SIP_REALM})
+    app = full_stack.create("/v1/Applications", {
+        "account_sid": acct, "name": "e2e carriers app",
+        "call_hook": {"url": rx.url("/callHook"), "method": "POST"},
+        "call_status_hook": {"url": rx.url("/callStatus"), "method": "POST"}})
+    numbers = [f"+1555300{i:04d}" for i in range(1, 41)]
+    for n in numbers:
+        full_stack.create("/v1/PhoneNumbers", {"number": n, "account_sid": acct, "application_sid": app})
+    return CarrierAccount(full_stack, acct, app, numbers)

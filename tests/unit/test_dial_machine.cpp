@@ -127,6 +127,7 @@ TEST_SUITE("dial machine") {
     CHECK(t.action_payload.at("dial_call_status") == "failed");
     CHECK(t.action_payload.at("dial_sip_status") == 404);
     CHECK(t.action_payload.at("dial_call_sid") == "leg-1");
+    CHECK(t.action_payload.at("dial_sip_reason") == "Not Found");
     CHECK(c.dial->ended);
   }
 

@@ -220,6 +220,59 @@ TEST_CASE("carrier") {
   CHECK(bad(R"("gateways":[{"host":"1.2.3.4"}],"from_domain":"a b"})") == "from_domain: must be a hostname");
 }
 
+TEST_CASE("carrier: credentials, limits, source addresses, failover codes, OPTIONS ping") {
+  std::string err;
+  auto c = carrier_from_json(J(R"({"account_sid":"0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f01","name":"auth",
+        "gateways":[{"host":"127.0.0.1","options_ping":true}],"auth_username":"u","auth_password":"secret-pw",
+        "auth_realm":"r.example","max_calls":2,"max_cps":5,"source_addresses":["192.0.2.1","2001:DB8::1"],
+        "no_failover_codes":[486,603],"failover_codes":[404]})"), err);
+  REQUIRE(c);
+  CHECK(c->gateways[0].options_ping);
+  CHECK(c->max_calls == 2);
+  CHECK(c->max_cps == 5);
+  CHECK(c->source_addresses == std::vector<std::string>{"192.0.2.1", "2001:db8::1"});
+  CHECK(c->no_failover_codes == std::vector<int>{486, 603});
+  CHECK(c->failover_codes == std::vector<int>{404});
+  CHECK(to_json(*c).at("auth_password") == "secret-pw");        // storage form keeps it
+  CHECK(to_public_json(*c).at("auth_password") == "****");      // the API never shows it
+  auto back = carrier_from_json(to_json(*c), err);
+  REQUIRE(back);
+  CHECK(back->auth_password == "secret-pw");
+  CHECK(back->gateways[0].options_ping);
+  auto d = carrier_from_json(J(R"({"account_sid":"0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f01","name":"d",
+        "gateways":[{"host":"127.0.0.1"}]})"), err);
+  REQUIRE(d);
+  CHECK(d->no_failover_codes == std::vector<int>{486, 600, 603});
+  CHECK_FALSE(d->gateways[0].options_ping);
+
+  const char* pre = R"({"account_sid":"0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f01","name":"c","gateways":[{"host":"h.example"}],)";
+  auto bad = [&](const std::string& rest) { return err_of(carrier_from_json, (std::string(pre) + rest).c_str()); };
+  CHECK(bad(R"("auth_username":"u"})") == "auth_password: auth_username and auth_password go together");
+  CHECK(bad(R"("max_calls":-1})") == "max_calls: must be an integer between 0 and 1000000");
+  CHECK(bad(R"("source_addresses":["host.example"]})") == "source_addresses: must contain IP addresses");
+  CHECK(bad(R"("no_failover_codes":[200]})") == "no_failover_codes: must be an array of SIP status codes (300-699)");
+}
+
+TEST_CASE("lcr route") {
+  std::string err;
+  auto l = lcr_route_from_json(J(R"({"account_sid":"0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f01","prefix":"+44",
+        "carriers":["0F4C1A52-7A0E-4C43-9D1B-2B7D3E5A6F02","0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f03"]})"), err);
+  REQUIRE(l);
+  CHECK(l->prefix == "44");
+  CHECK(l->carriers[0] == "0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f02");
+  auto back = lcr_route_from_json(to_json(*l), err);
+  REQUIRE(back);
+  CHECK(back->carriers.size() == 2);
+  const char* pre = R"({"account_sid":"0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f01",)";
+  auto bad = [&](const std::string& rest) { return err_of(lcr_route_from_json, (std::string(pre) + rest).c_str()); };
+  CHECK(bad(R"("carriers":["0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f03"]})") == "prefix: is required");
+  CHECK(bad(R"("prefix":"44x","carriers":["0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f03"]})") ==
+        "prefix: must be a string of at most 20 digits (a leading '+' is ignored)");
+  CHECK(bad(R"("prefix":"44","carriers":[]})") == "carriers: must be a non-empty array of at most 16 carrier sids");
+  CHECK(bad(R"("prefix":"44","carriers":["0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f03","0f4c1a52-7a0e-4c43-9d1b-2b7d3e5a6f03"]})") ==
+        "carriers: must not repeat a carrier");
+}
+
 TEST_CASE("sip user") {
   std::string err;
   auto u = sip_user_from_json(J(R"({"username":"alice","domain":"Demo.Dialplane.Local",

@@ -1,0 +1,576 @@
+#!/usr/bin/env python3
+"""dialplane benchmark (issue 3): sipp through the whole stack on 127.0.0.1, bounded in calls and time.
+
+Stack: Redis, rtpengine, N dialplane instances (default 2) behind HAProxy, Kamailio (run-kamailio.sh) whose
+--dialplane-url is HAProxy, and the customer's app played by HAProxy itself (static JSON answers: the app is
+never the bottleneck). Run through bench/run-bench.sh; every option is an environment variable (see README.md).
+
+Phases, printed as one report:
+  1. dialplane: rising call rates (BENCH_RATES, default 50,100,200,400 cps; calls per step =
+     min(BENCH_MAX_CALLS, rate * BENCH_STEP_SECONDS)); stops at the first step with a failed call.
+     Per step: sipp's successful/failed calls and retransmissions, decision latency p50/p99 from dialplane's own
+     histogram dialplane_decision_seconds{kind="invite"} (delta over the step, summed over instances).
+  2. static: the same Kamailio restarted with WITH_STATIC_ROUTE (fork to the UAS, no HTTP decision), same steps.
+  3. hold: BENCH_HOLD_CALLS calls (default 500) with timeLimit BENCH_HOLD_SECONDS (20) held at once: pending
+     timers (dialplane_pending_timers), dialplane RSS and Redis used_memory per call, BYE lateness vs timeLimit
+     (from sipp's traces) and dialplane_timer_lateness_seconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+LO = "127.0.0.1"
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+BASE = env_int("BENCH_PORT_BASE", 36000)
+RTP_MIN = env_int("BENCH_RTP_MIN", 34000)
+RTP_MAX = env_int("BENCH_RTP_MAX", 35999)
+RATES = [int(x) for x in os.environ.get("BENCH_RATES", "50,100,200,400").split(",") if x]
+STEP_SECONDS = env_int("BENCH_STEP_SECONDS", 8)
+MAX_CALLS = env_int("BENCH_MAX_CALLS", 2000)
+HOLD_CALLS = env_int("BENCH_HOLD_CALLS", 500)
+HOLD_RATE = env_int("BENCH_HOLD_RATE", 100)
+HOLD_SECONDS = env_int("BENCH_HOLD_SECONDS", 20)
+INSTANCES = env_int("BENCH_INSTANCES", 2)
+SKIP_STATIC = os.environ.get("BENCH_SKIP_STATIC") == "1"
+SKIP_HOLD = os.environ.get("BENCH_SKIP_HOLD") == "1"
+BIN = Path(os.environ.get("DIALPLANE_BIN", ROOT / "build" / "dialplane"))
+API_KEY = "bench-key"
+
+P = {"redis": BASE, "ng": BASE + 1, "sip": BASE + 10, "rpc": BASE + 11, "lb": BASE + 20, "stats": BASE + 23,
+     "app": BASE + 30, "uas": BASE + 90, "uac": BASE + 91, "uac_media": BASE + 100, "uas_media": BASE + 110}
+DP = [(BASE + 40 + 10 * i, BASE + 41 + 10 * i, BASE + 42 + 10 * i) for i in range(INSTANCES)]  # internal, api, metrics
+
+PROCS: list[subprocess.Popen] = []
+RUN: Path = Path(tempfile.mkdtemp(prefix="dp-bench-"))
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def spawn(name: str, argv: list[str], env: Optional[dict] = None) -> subprocess.Popen:
+    fh = open(RUN / f"{name}.log", "ab")
+    p = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=RUN,
+                         env={**os.environ, **(env or {})}, start_new_session=True)
+    fh.close()
+    PROCS.append(p)
+    return p
+
+
+def stop(p: subprocess.Popen, grace: float = 5) -> None:
+    if p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(3)
+    except ProcessLookupError:
+        pass
+
+
+def stop_all() -> None:
+    for p in reversed(PROCS):
+        stop(p, 3)
+
+
+atexit.register(stop_all)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+
+
+def wait_until(pred: Any, timeout: float, what: str, proc: Optional[subprocess.Popen] = None) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            r = pred()
+            if r:
+                return r
+        except Exception:  # noqa: BLE001 - probing services that are starting
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"bench: {what}: process exited {proc.returncode} (logs in {RUN})")
+        time.sleep(0.1)
+    raise SystemExit(f"bench: timed out waiting for {what} (logs in {RUN})")
+
+
+def http(method: str, url: str, body: Any = None, headers: Optional[dict] = None, timeout: float = 5) -> tuple[int, str]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={**(headers or {}),
+                                                                        **({"Content-Type": "application/json"} if data else {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def port_free(port: int, udp: bool = False) -> bool:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+    try:
+        s.bind((LO, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def redis(*args: str) -> str:
+    return subprocess.run(["redis-cli", "-h", LO, "-p", str(P["redis"]), "--raw", *args], capture_output=True,
+                          text=True, timeout=10).stdout.strip()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# metrics
+# ---------------------------------------------------------------------------------------------------------
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
+
+
+def scrape(port: int) -> list[tuple[str, dict, float]]:
+    st, text = http("GET", f"http://{LO}:{port}/metrics", timeout=5)
+    out = []
+    for line in text.splitlines():
+        m = _SAMPLE.match(line)
+        if not m or line.startswith("#"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        try:
+            out.append((m.group(1), labels, float(m.group(3))))
+        except ValueError:
+            pass
+    return out
+
+
+def histogram(name: str, match: dict) -> dict[float, float]:
+    """Cumulative bucket counts {le: count} of a histogram, summed over every instance and matching series."""
+    out: dict[float, float] = {}
+    for _, _, mport in DP:
+        for n, labels, v in scrape(mport):
+            if n == name + "_bucket" and all(labels.get(k) == x for k, x in match.items()):
+                le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+                out[le] = out.get(le, 0) + v
+    return out
+
+
+def gauge(name: str, agg: str = "max") -> float:
+    vals = [v for _, _, mport in DP for n, _, v in scrape(mport) if n == name]
+    if not vals:
+        return float("nan")
+    return max(vals) if agg == "max" else sum(vals)
+
+
+def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
+    """Prometheus-style histogram_quantile over the delta of two scrapes (linear within a bucket)."""
+    les = sorted(after)
+    d = [(le, after[le] - before.get(le, 0)) for le in les]
+    total = d[-1][1] if d else 0
+    if total <= 0:
+        return float("nan")
+    rank = q * total
+    prev_le, prev_c = 0.0, 0.0
+    for le, c in d:
+        if c >= rank:
+            if le == float("inf"):
+                return prev_le
+            return prev_le + (le - prev_le) * ((rank - prev_c) / (c - prev_c) if c > prev_c else 1)
+        prev_le, prev_c = le, c
+    return prev_le
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the stack
+# ---------------------------------------------------------------------------------------------------------
+UAS_URI = f"sip:bench@{LO}:{P['uas']}"
+DP_PROCS: list[subprocess.Popen] = []
+KAM: list[subprocess.Popen] = []
+
+
+def write_app_files() -> None:
+    call = [{"verb": "dial", "timeout": 20, "target": [{"type": "sip", "sipUri": UAS_URI}],
+             "actionHook": f"http://{LO}:{P['app']}/action"}]
+    hold = [{"verb": "dial", "timeout": 20, "timeLimit": HOLD_SECONDS, "target": [{"type": "sip", "sipUri": UAS_URI}],
+             "actionHook": f"http://{LO}:{P['app']}/action"}]
+    (RUN / "call.json").write_text(json.dumps(call))
+    (RUN / "hold.json").write_text(json.dumps(hold))
+    (RUN / "empty.json").write_text("")
+
+
+def start_haproxy() -> None:
+    tmpl = (ROOT / "tests" / "e2e" / "haproxy-test.cfg.in").read_text()
+    servers = "\n".join(f"    server dp{i + 1} {LO}:{ip} check" for i, (ip, _, _) in enumerate(DP))
+    cfg = tmpl.replace("@INTERNAL_PORT@", str(P["lb"])).replace("@STATS_PORT@", str(P["stats"])) \
+        .replace("@SERVERS@", servers)
+    cfg = cfg.replace("    option httplog\n", "    option httplog\n    option dontlog-normal\n")
+    # the customer's app: static answers, so the app server never limits the benchmark
+    cfg += f"""
+frontend bench_app
+    bind {LO}:{P['app']}
+    mode http
+    http-request return status 200 content-type application/json file {RUN / 'call.json'} if {{ path /call }}
+    http-request return status 200 content-type application/json file {RUN / 'hold.json'} if {{ path /hold }}
+    http-request return status 204 if {{ path /status }}
+    http-request return status 200 content-type application/json file {RUN / 'empty.json'}
+"""
+    path = RUN / "haproxy.cfg"
+    path.write_text(cfg)
+    chk = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True)
+    if chk.returncode != 0:
+        raise SystemExit(f"bench: haproxy -c failed:\n{chk.stdout}{chk.stderr}")
+    p = spawn("haproxy", ["haproxy", "-db", "-f", str(path)])
+    wait_until(lambda: http("GET", f"http://{LO}:{P['stats']}/stats;csv")[0] == 200, 10, "haproxy", p)
+
+
+def lb_up() -> int:
+    _, text = http("GET", f"http://{LO}:{P['stats']}/stats;csv", timeout=2)
+    return sum(1 for l in text.splitlines() if l.startswith("dialplane_internal,dp") and ",UP," in l)
+
+
+def start_dialplane() -> None:
+    for i, (ip, api, met) in enumerate(DP):
+        p = spawn(f"dialplane-{i + 1}", [str(BIN), "--internal-listen", f"{LO}:{ip}", "--api-listen", f"{LO}:{api}",
+                                         "--metrics-listen", f"{LO}:{met}", "--api-key", API_KEY,
+                                         "--redis-host", LO, "--redis-port", str(P["redis"]), "--log-level", "warn",
+                                         "--instance-id", f"bench-{i + 1}"])
+        DP_PROCS.append(p)
+        wait_until(lambda: http("GET", f"http://{LO}:{ip}/healthz")[0] == 200, 15, f"dialplane {i + 1}", p)
+
+
+def provision() -> None:
+    api = f"http://{LO}:{DP[0][1]}/v1"
+    hdr = {"Authorization": f"Bearer {API_KEY}"}
+
+    def create(path: str, body: dict) -> str:
+        st, text = http("POST", api + path, body, hdr)
+        if st not in (200, 201):
+            raise SystemExit(f"bench: POST {path} -> {st} {text}")
+        return json.loads(text)["sid"]
+    acct = create("/Accounts", {"name": "bench", "webhook_secret": "bench-secret", "sip_realm": "bench.test"})
+    for app_path, number in (("/call", "+15550001000"), ("/hold", "+15550002000")):
+        app = create("/Applications", {"account_sid": acct, "name": f"bench {app_path}",
+                                       "call_hook": f"http://{LO}:{P['app']}{app_path}",
+                                       "call_status_hook": f"http://{LO}:{P['app']}/status"})
+        create("/PhoneNumbers", {"number": number, "account_sid": acct, "application_sid": app})
+
+
+def start_kamailio(static: bool) -> subprocess.Popen:
+    argv = ["bash", str(ROOT / "kamailio-cfg" / "run-kamailio.sh"), "--foreground", "--ip", LO,
+            "--sip-port", str(P["sip"]), "--rpc-port", str(P["rpc"]), "--dialplane-url", f"http://{LO}:{P['lb']}",
+            "--rtpengine", f"udp:{LO}:{P['ng']}", "--redis", f"{LO}:{P['redis']}", "--run-dir", str(RUN / "kamailio"),
+            "--shm", "1024", "--pkg", "32", "--log-level", "1"]
+    if static:
+        argv += ["--define", "WITH_STATIC_ROUTE", "--define", f'STATIC_URI="{UAS_URI}"']
+    p = spawn("kamailio-static" if static else "kamailio", argv)
+    KAM.append(p)
+    wait_until(lambda: options_ok(P["sip"]), 20, "kamailio OPTIONS", p)
+    return p
+
+
+def options_ok(port: int) -> bool:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((LO, 0))
+    s.settimeout(0.5)
+    lp = s.getsockname()[1]
+    s.sendto((f"OPTIONS sip:{LO}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {LO}:{lp};branch=z9hG4bKb{lp}\r\n"
+              f"From: <sip:b@{LO}>;tag=b{lp}\r\nTo: <sip:{LO}:{port}>\r\nCall-ID: bench-{lp}\r\nCSeq: 1 OPTIONS\r\n"
+              "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), (LO, port))
+    try:
+        return s.recv(65535).startswith(b"SIP/2.0")
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def start_base() -> None:
+    spawn("redis", ["redis-server", "--bind", LO, "--port", str(P["redis"]), "--save", "", "--appendonly", "no",
+                    "--dir", str(RUN)])
+    wait_until(lambda: redis("PING") == "PONG", 10, "redis")
+    p = spawn("rtpengine", ["bash", str(ROOT / "rtpengine" / "run-rtpengine.sh"), "--foreground", "--ip", LO,
+                            "--ng-port", str(P["ng"]), "--port-min", str(RTP_MIN), "--port-max", str(RTP_MAX),
+                            "--log-level", "3", "--run-dir", str(RUN / "rtpengine")])
+
+    def ng_ping() -> bool:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.5)
+        s.sendto(b"b1 d7:command4:pinge", (LO, P["ng"]))
+        try:
+            return b"pong" in s.recv(1000)
+        finally:
+            s.close()
+    wait_until(ng_ping, 15, "rtpengine", p)
+    write_app_files()
+    start_dialplane()
+    provision()
+    start_haproxy()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sipp
+# ---------------------------------------------------------------------------------------------------------
+def uas() -> subprocess.Popen:
+    """One UAS for the whole run: 180, 50 ms, 200 (the pause keeps 180 and 200 in order through Kamailio)."""
+    p = spawn("uas", ["sipp", "-sf", str(ROOT / "tests" / "e2e" / "sipp" / "uas_answer.xml"), "-i", LO,
+                      "-p", str(P["uas"]), "-mp", str(P["uas_media"]), "-d", "50", "-nostdin", "-max_retrans", "4",
+                      "-timeout", "3600s", "-trace_err", "-error_file", str(RUN / "uas.err")])
+    wait_until(lambda: not port_free(P["uas"], udp=True), 5, "sipp UAS", p)
+    return p
+
+
+def run_uac(name: str, scenario: Path, number: str, rate: int, calls: int, hold_ms: int = 0,
+            trace: bool = False, bound_s: Optional[float] = None) -> dict:
+    stat = RUN / f"{name}.csv"
+    argv = ["sipp", f"{LO}:{P['sip']}", "-sf", str(scenario), "-s", number, "-key", "from_user", "+15559990000",
+            "-i", LO, "-p", str(P["uac"]), "-mp", str(P["uac_media"]), "-r", str(rate), "-rp", "1000",
+            "-m", str(calls), "-l", str(max(calls, 1)), "-d", str(hold_ms), "-nostdin", "-max_retrans", "4",
+            "-timeout", f"{int(bound_s or calls / rate + 30)}s", "-timeout_error", "-trace_stat", "-stf", str(stat),
+            "-fd", "1", "-trace_err", "-error_file", str(RUN / f"{name}.err")]
+    if trace:
+        argv += ["-trace_msg", "-message_file", str(RUN / f"{name}.msg")]
+    t0 = time.time()
+    p = spawn(name, argv)
+    try:
+        rc = p.wait((bound_s or calls / rate + 30) + 15)
+    except subprocess.TimeoutExpired:
+        stop(p)
+        rc = -1
+    el = time.time() - t0
+    row = {}
+    try:
+        lines = [l for l in stat.read_text().splitlines() if l.strip()]
+        hdr = lines[0].rstrip(";").split(";")
+        vals = lines[-1].rstrip(";").split(";")
+        row = dict(zip(hdr, vals))
+    except (OSError, IndexError):
+        pass
+
+    def col(k: str) -> int:
+        try:
+            return int(row.get(k, "0") or 0)
+        except ValueError:
+            return 0
+    return {"rc": rc, "elapsed": el, "ok": col("SuccessfulCall(C)"), "failed": col("FailedCall(C)"),
+            "retrans": col("Retransmissions(C)"), "created": col("TotalCallCreated"), "calls": calls, "rate": rate}
+
+
+def ramp(label: str, static: bool) -> list[dict]:
+    results = []
+    for rate in RATES:
+        calls = min(MAX_CALLS, rate * STEP_SECONDS)
+        h0 = {} if static else histogram("dialplane_decision_seconds", {"kind": "invite"})
+        r = run_uac(f"{label}-{rate}", ROOT / "tests" / "e2e" / "sipp" / "uac_call.xml", "+15550001000", rate, calls)
+        if not static:
+            time.sleep(1.5)  # the last decisions land in the histogram
+            h1 = histogram("dialplane_decision_seconds", {"kind": "invite"})
+            r["p50_ms"] = quantile(0.5, h0, h1) * 1000
+            r["p99_ms"] = quantile(0.99, h0, h1) * 1000
+            r["decisions"] = (h1.get(float("inf"), 0) - h0.get(float("inf"), 0))
+        r["pass"] = r["rc"] == 0 and r["failed"] == 0 and r["ok"] == calls
+        results.append(r)
+        log(f"{label} {rate} cps x {calls}: ok={r['ok']} failed={r['failed']} retrans={r['retrans']} rc={r['rc']} "
+            + (f"decision p50={r['p50_ms']:.2f}ms p99={r['p99_ms']:.2f}ms" if not static else ""))
+        if not r["pass"]:
+            break
+        time.sleep(2)  # let rtpengine/Kamailio settle between steps
+    return results
+
+
+def hold_phase() -> dict:
+    scen = HERE / "sipp" / "uac_hold_until_bye.xml"
+    pids = [p.pid for p in DP_PROCS]
+    redis("MEMORY", "PURGE")
+    mem0 = int(re.search(r"used_memory:(\d+)", redis("INFO", "memory")).group(1))
+    rss0 = sum(rss_kb(pid) for pid in pids)
+    lat0 = histogram("dialplane_timer_lateness_seconds", {"kind": "limit"})
+    t_start = time.time()
+    res: dict[str, Any] = {}
+    import threading
+    holder: dict[str, Any] = {}
+
+    def run() -> None:
+        holder["r"] = run_uac("hold", scen, "+15550002000", HOLD_RATE, HOLD_CALLS, trace=True,
+                              bound_s=HOLD_CALLS / HOLD_RATE + HOLD_SECONDS + 30)
+    th = threading.Thread(target=run)
+    th.start()
+    # all calls placed and answered, well before the first timeLimit fires
+    peak_at = t_start + HOLD_CALLS / HOLD_RATE + 2
+    time.sleep(max(0.0, peak_at - time.time()))
+    res["pending_timers"] = gauge("dialplane_pending_timers")
+    res["active_calls"] = gauge("dialplane_active_calls", "max")
+    res["redis_keys"] = int(redis("DBSIZE") or 0)
+    mem1 = int(re.search(r"used_memory:(\d+)", redis("INFO", "memory")).group(1))
+    rss1 = sum(rss_kb(pid) for pid in pids)
+    res["redis_bytes_per_call"] = (mem1 - mem0) / HOLD_CALLS
+    res["rss_kb_before"], res["rss_kb_held"] = rss0, rss1
+    res["rss_kb_per_call"] = (rss1 - rss0) / HOLD_CALLS
+    res["zcard_timers"] = int(redis("ZCARD", "dp:timers") or 0)
+    log(f"hold: {HOLD_CALLS} calls up: pending timers {res['pending_timers']}, dp:timers {res['zcard_timers']}, "
+        f"Redis +{(mem1 - mem0) / 1024:.0f} KiB, dialplane RSS {rss0 / 1024:.1f} -> {rss1 / 1024:.1f} MiB")
+    th.join()
+    r = holder["r"]
+    res.update(r)
+    lat1 = histogram("dialplane_timer_lateness_seconds", {"kind": "limit"})
+    res["timer_late_p50_ms"] = quantile(0.5, lat0, lat1) * 1000
+    res["timer_late_p99_ms"] = quantile(0.99, lat0, lat1) * 1000
+    # BYE lateness from the caller's trace: BYE received - 200 received - timeLimit
+    late = []
+    msgs = parse_trace(RUN / "hold.msg")
+    for cid, evs in msgs.items():
+        ok = next((t for d, fl, cs, t in evs if d == "received" and fl.startswith("SIP/2.0 200") and cs == "INVITE"), None)
+        bye = next((t for d, fl, cs, t in evs if d == "received" and fl.startswith("BYE ")), None)
+        if ok and bye:
+            late.append(bye - ok - HOLD_SECONDS)
+    late.sort()
+    res["bye_count"] = len(late)
+    if late:
+        res["bye_late_p50_ms"] = late[len(late) // 2] * 1000
+        res["bye_late_p99_ms"] = late[min(len(late) - 1, int(len(late) * 0.99))] * 1000
+        res["bye_late_max_ms"] = late[-1] * 1000
+    time.sleep(2)
+    res["pending_after"] = gauge("dialplane_pending_timers")
+    return res
+
+
+_SEP = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)")
+
+
+def parse_trace(path: Path) -> dict[str, list[tuple[str, str, str, float]]]:
+    import datetime as dt
+    out: dict[str, list] = {}
+    if not path.exists():
+        return out
+    block: list[str] = []
+    stamp = None
+
+    def flush() -> None:
+        if stamp is None or not block:
+            return
+        d = "received" if any("message received" in l for l in block[:3]) else "sent"
+        lines = [l.strip() for l in block]
+        i = next((k for k, l in enumerate(lines) if l and "message " not in l), None)
+        if i is None:
+            return
+        first = lines[i]
+        cid = next((l.split(":", 1)[1].strip() for l in lines if l.lower().startswith(("call-id:", "i:"))), "?")
+        cseq = next((l.split()[-1] for l in lines if l.lower().startswith("cseq:")), "")
+        out.setdefault(cid, []).append((d, first, cseq, dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()))
+    for line in path.read_text(errors="replace").split("\n"):
+        m = _SEP.match(line)
+        if m:
+            flush()
+            stamp, block = m.group(1), []
+        else:
+            block.append(line)
+    flush()
+    return out
+
+
+def best(results: list[dict]) -> int:
+    ok = [r["rate"] for r in results if r["pass"]]
+    return max(ok) if ok else 0
+
+
+def main() -> int:
+    for t in ("redis-server", "redis-cli", "rtpengine", "kamailio", "sipp", "haproxy"):
+        if not shutil.which(t) and not os.path.exists(f"/usr/sbin/{t}"):
+            raise SystemExit(f"bench: {t} not installed (scripts/install-deps.sh)")
+    if not os.access(BIN, os.X_OK):
+        raise SystemExit(f"bench: {BIN} not found (build it, or set DIALPLANE_BIN)")
+    busy = [f"{k} {v}" for k, v in P.items() if not port_free(v) or not port_free(v, udp=True)]
+    busy += [f"dialplane {p}" for t in DP for p in t if not port_free(p)]
+    busy += [f"RTP {p}" for p in (RTP_MIN, RTP_MAX) if not port_free(p, udp=True)]
+    if busy:
+        raise SystemExit(f"bench: ports in use: {busy} (another bench or test_scale run? BENCH_PORT_BASE/BENCH_RTP_MIN)")
+    log(f"run dir {RUN}; dialplane {BIN}; {INSTANCES} instance(s) behind HAProxy; rates {RATES} cps; "
+        f"<= {MAX_CALLS} calls/step ({STEP_SECONDS} s); hold {HOLD_CALLS} calls x {HOLD_SECONDS} s")
+    start_base()
+    u = uas()
+    start_kamailio(static=False)
+    wait_until(lambda: lb_up() == INSTANCES, 10, "HAProxy: every dialplane instance UP")
+    dp_res = ramp("dialplane", static=False)
+    hold = {} if SKIP_HOLD else hold_phase()
+    stop(KAM.pop())
+    static_res: list[dict] = []
+    if not SKIP_STATIC:
+        wait_until(lambda: port_free(P["sip"], udp=True) and port_free(P["rpc"]), 10, "Kamailio port released")
+        start_kamailio(static=True)
+        static_res = ramp("static", static=True)
+    stop(u)
+    report(dp_res, static_res, hold)
+    return 0
+
+
+def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
+    cpu = os.cpu_count()
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    print("\n=== dialplane benchmark ===")
+    print(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane); "
+          f"commit {commit}; binary {BIN}")
+    print(f"steps: {RATES} cps, calls/step = min({MAX_CALLS}, rate x {STEP_SECONDS} s); call = INVITE, 180, 50 ms, "
+          "200, ACK, BYE (media anchored in rtpengine)")
+    print("\n| path | cps | calls | ok | failed | retrans | decision p50 ms | decision p99 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, rows in (("dialplane", dp_res), ("static", static_res)):
+        for r in rows:
+            p50 = f"{r['p50_ms']:.2f}" if "p50_ms" in r else "-"
+            p99 = f"{r['p99_ms']:.2f}" if "p99_ms" in r else "-"
+            print(f"| {label} | {r['rate']} | {r['calls']} | {r['ok']} | {r['failed']} | {r['retrans']} | {p50} | {p99} |")
+    b_dp, b_st = best(dp_res), best(static_res)
+    print(f"\nsustained with 0 failures: dialplane {b_dp} cps, static route {b_st if static_res else 'not run'} cps"
+          + (f", ratio {b_dp / b_st:.2f}" if b_st else "")
+          + (f" (highest step tried: {max(RATES)} cps — a ceiling above it was not probed)"
+             if b_dp == max(RATES) and (not static_res or b_st == max(RATES)) else ""))
+    if hold:
+        print(f"\nheld calls: {hold.get('calls')} calls with timeLimit {HOLD_SECONDS} s, placed at {HOLD_RATE} cps")
+        print(f"  pending timers while held (dialplane_pending_timers): {hold.get('pending_timers'):.0f}; "
+              f"dp:timers ZCARD {hold.get('zcard_timers')}; active calls gauge {hold.get('active_calls'):.0f}")
+        print(f"  Redis used_memory per held call: {hold.get('redis_bytes_per_call', 0):.0f} bytes "
+              f"({hold.get('redis_keys')} keys)")
+        print(f"  dialplane RSS (sum of {INSTANCES}): {hold['rss_kb_before'] / 1024:.1f} MiB idle -> "
+              f"{hold['rss_kb_held'] / 1024:.1f} MiB held = {hold.get('rss_kb_per_call', 0):.1f} KiB per call")
+        print(f"  ended by timeLimit: {hold.get('bye_count')}/{hold.get('calls')} (sipp ok={hold.get('ok')} "
+              f"failed={hold.get('failed')}); BYE after answer - {HOLD_SECONDS} s: "
+              f"p50 {hold.get('bye_late_p50_ms', float('nan')):.0f} ms, p99 {hold.get('bye_late_p99_ms', float('nan')):.0f} ms, "
+              f"max {hold.get('bye_late_max_ms', float('nan')):.0f} ms")
+        print(f"  timer lateness at dialplane (dialplane_timer_lateness_seconds{{kind=limit}}): "
+              f"p50 {hold.get('timer_late_p50_ms', float('nan')):.1f} ms, p99 {hold.get('timer_late_p99_ms', float('nan')):.1f} ms; "
+              f"pending timers after: {hold.get('pending_after'):.0f}")
+    print(f"\nlogs and sipp stats: {RUN}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+// POST /kamailio/leg: the next attempt of a leg that goes through Kamailio's inner hop (carrier failover,
+// per-leg digest auth). See docs/internal-protocol.md §1 and docs/carriers.md.
+#pragma once
+#include "io/redis_client.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+
+namespace dp::app {
+
+// Answers {"action":"attempt",...} or {"action":"reply","code","reason"}. Never throws for bad input.
+boost::asio::awaitable<boost::json::object> leg_decision(io::RedisClient& redis, const boost::json::object& req);
+
+}  // namespace dp::app
