@@ -3,6 +3,7 @@
 #include "app/ids.hpp"
 #include "app/verbs.hpp"
 #include "core/carrier_select.hpp"
+#include "core/json_get.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio.hpp>
@@ -21,33 +22,9 @@ namespace {
 // Kamailio's own ring timer fires this long after dialplane's, in case no instance could.
 constexpr long long kRingBackstopMs = 1500;
 
-std::string str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-long long integer(const json::object& o, std::string_view k, long long dflt) {
-  auto* v = o.if_contains(k);
-  if (!v) return dflt;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<long long>(v->get_uint64());
-  if (v->is_double()) return static_cast<long long>(v->get_double());
-  if (v->is_string()) {
-    char* end = nullptr;
-    auto s = std::string(v->get_string());
-    long long n = std::strtoll(s.c_str(), &end, 10);
-    return end && *end == '\0' && !s.empty() ? n : dflt;
-  }
-  return dflt;
-}
-
-bool boolean(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  if (!v) return false;
-  if (v->is_bool()) return v->get_bool();
-  if (v->is_string()) return v->get_string() == "true" || v->get_string() == "1";
-  return integer(o, k, 0) != 0;
-}
+using core::jget::boolean;
+using core::jget::integer;
+using core::jget::str;
 
 // Kamailio stamps events with $TV(Sn): "sec.usec".
 double event_ts(const json::object& ev) {
@@ -96,6 +73,13 @@ json::object reject_decision(int code, std::string_view reason, const std::strin
 }
 
 CallFlow::CallFlow(Deps d) : d_(std::move(d)) {}
+
+json::object CallFlow::observed(std::string_view kind, std::chrono::steady_clock::time_point started,
+                                json::object decision) {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  d_.metrics.decision(kind, str(decision, "action"), secs);
+  return decision;
+}
 
 void CallFlow::record(const CallState& c, const Transition& t) {
   for (const auto& n : t.webhooks) {
@@ -150,11 +134,7 @@ asio::awaitable<json::object> CallFlow::reject_call(const std::string& sid, int 
 
 asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
   auto started = std::chrono::steady_clock::now();
-  auto finish = [&](json::object decision) {
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    d_.metrics.decision("invite", str(decision, "action"), secs);
-    return decision;
-  };
+  auto finish = [&](json::object decision) { return observed("invite", started, std::move(decision)); };
   try {
     CallState c;
     c.call_id = str(req, "call_id");
@@ -491,11 +471,7 @@ asio::awaitable<void> CallFlow::run_action_hook(const std::string& sid, const st
 
 asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
   auto started = std::chrono::steady_clock::now();
-  auto finish = [&](json::object decision) {
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    d_.metrics.decision("dial_failed", str(decision, "action"), secs);
-    return decision;
-  };
+  auto finish = [&](json::object decision) { return observed("dial_failed", started, std::move(decision)); };
   int code = static_cast<int>(integer(req, "code", 480));
   auto reason = str(req, "reason");
   try {

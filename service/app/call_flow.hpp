@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -64,6 +65,9 @@ class CallFlow {
   // Atomically writes a transition (state or deletion, timers, outbox jobs); false on a version conflict.
   boost::asio::awaitable<bool> commit(const CallStore::Versioned& cur, const core::Transition& t);
   void record(const core::CallState& c, const core::Transition& t);  // metrics of a committed transition
+  // Records a decision's latency and returns it.
+  boost::json::object observed(std::string_view kind, std::chrono::steady_clock::time_point started,
+                               boost::json::object decision);
 
   Deps d_;
 };

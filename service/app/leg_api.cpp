@@ -6,6 +6,7 @@
 #include "core/carrier_select.hpp"
 #include "core/dial_machine.hpp"
 #include "core/dial_plan.hpp"
+#include "core/json_get.hpp"
 #include "core/log.hpp"
 
 namespace dp::app {
@@ -20,19 +21,8 @@ constexpr const char* kPrefix = "dp:";
 constexpr int kLegPlanTtlS = 6 * 3600;
 constexpr int kSlotTtlS = 6 * 3600;  // a slot whose call vanished without a trace expires at the latest then
 
-std::string str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-long long num(const json::object& o, std::string_view k, long long d = 0) {
-  auto* v = o.if_contains(k);
-  if (!v) return d;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<long long>(v->get_uint64());
-  if (v->is_string()) return std::atoll(std::string(v->get_string()).c_str());
-  if (v->is_bool()) return v->get_bool() ? 1 : 0;
-  return d;
-}
+using core::jget::str;
+long long num(const json::object& o, std::string_view k, long long d = 0) { return core::jget::integer(o, k, d); }
 
 json::object reply(int code, const std::string& reason) {
   return {{"action", "reply"}, {"code", code}, {"reason", core::sanitize_header_value(reason, 100)}};

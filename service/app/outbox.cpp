@@ -1,5 +1,6 @@
 #include "app/outbox.hpp"
 
+#include "core/json_get.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio.hpp>
@@ -18,18 +19,6 @@ if redis.call('LLEN', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[2]) re
 return 1
 )lua";
 
-core::Hook hook_of(const json::object& o) {
-  core::Hook h;
-  auto s = [&](std::string_view k) {
-    auto* v = o.if_contains(k);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-  };
-  h.url = s("url");
-  h.method = s("method");
-  h.username = s("username");
-  h.password = s("password");
-  return h;
-}
 }  // namespace
 
 Outbox::Outbox(asio::any_io_executor ex, io::RedisClient& redis, Webhooks& hooks, std::string prefix)
@@ -39,9 +28,7 @@ std::string Outbox::job(const std::string& id, const std::string& account_sid, c
   json::object o{{"id", id},
                  {"kind", n.kind == core::Notification::Kind::Action ? "action" : "call_status"},
                  {"account_sid", account_sid},
-                 {"hook",
-                  {{"url", n.hook.url}, {"method", n.hook.method}, {"username", n.hook.username},
-                   {"password", n.hook.password}}},
+                 {"hook", core::hook_to_json(n.hook, false)},
                  {"payload", n.payload}};
   return json::serialize(o);
 }
@@ -81,7 +68,7 @@ asio::awaitable<void> Outbox::drain(std::string call_sid) {
           id = std::string(o.at("id").as_string());
           account_sid = std::string(o.at("account_sid").as_string());
           kind = std::string(o.at("kind").as_string());
-          hook = hook_of(o.at("hook").as_object());
+          hook = core::jget::hook(o.at("hook").as_object());
           payload = o.at("payload").as_object();
           ok = true;
         } catch (const std::exception&) {

@@ -1,5 +1,7 @@
 #include "core/call_model.hpp"
 
+#include "core/json_get.hpp"
+
 namespace dp::core {
 
 namespace json = boost::json;
@@ -64,43 +66,15 @@ std::string_view default_reason(int code) {
 }
 
 namespace {
-std::string str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-double num(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  if (!v) return 0;
-  if (v->is_double()) return v->get_double();
-  if (v->is_int64()) return static_cast<double>(v->get_int64());
-  if (v->is_uint64()) return static_cast<double>(v->get_uint64());
-  return 0;
-}
-long long integer(const json::object& o, std::string_view k, long long dflt) {
-  auto* v = o.if_contains(k);
-  if (!v) return dflt;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<long long>(v->get_uint64());
-  if (v->is_double()) return static_cast<long long>(v->get_double());
-  return dflt;
-}
+using jget::str;
+double num(const json::object& o, std::string_view k) { return jget::number(o, k); }
+long long integer(const json::object& o, std::string_view k, long long dflt) { return jget::integer(o, k, dflt); }
 CallStatus status(const json::object& o, std::string_view k) {
   return call_status_from_string(str(o, k)).value_or(CallStatus::Failed);
 }
 Hook hook_of(const json::object& o, std::string_view k) {
-  Hook h;
-  if (auto* v = o.if_contains(k); v && v->is_object()) {
-    const auto& ho = v->get_object();
-    h.url = str(ho, "url");
-    h.method = str(ho, "method");
-    if (h.method.empty()) h.method = "POST";
-    h.username = str(ho, "username");
-    h.password = str(ho, "password");
-  }
-  return h;
-}
-json::object hook_json(const Hook& h) {
-  return {{"url", h.url}, {"method", h.method}, {"username", h.username}, {"password", h.password}};
+  auto* v = o.if_contains(k);
+  return v && v->is_object() ? jget::hook(v->get_object()) : Hook{};
 }
 }  // namespace
 
@@ -169,8 +143,8 @@ json::object to_json(const CallState& c) {
                  {"originating_sip_ip", c.originating_sip_ip},
                  {"node", c.node},
                  {"cseq", c.cseq},
-                 {"call_hook", hook_json(c.call_hook)},
-                 {"call_status_hook", hook_json(c.call_status_hook)},
+                 {"call_hook", hook_to_json(c.call_hook, false)},
+                 {"call_status_hook", hook_to_json(c.call_status_hook, false)},
                  {"status", to_string(c.status)},
                  {"sip_status", c.sip_status},
                  {"sip_reason", c.sip_reason},

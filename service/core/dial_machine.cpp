@@ -1,5 +1,7 @@
 #include "core/dial_machine.hpp"
 
+#include "core/json_get.hpp"
+
 #include <boost/url/parse.hpp>
 #include <cmath>
 
@@ -13,15 +15,7 @@ std::optional<Hook> resolve_hook(const json::value* hook, const Hook& call_hook)
   if (hook->is_string()) {
     h.url = std::string(hook->get_string());
   } else if (hook->is_object()) {
-    const auto& o = hook->get_object();
-    auto s = [&](std::string_view k) {
-      auto* v = o.if_contains(k);
-      return v && v->is_string() ? std::string(v->get_string()) : std::string();
-    };
-    h.url = s("url");
-    h.method = s("method").empty() ? "POST" : s("method");
-    h.username = s("username");
-    h.password = s("password");
+    h = jget::hook(hook->get_object());
   } else {
     return std::nullopt;
   }

@@ -1,5 +1,6 @@
 #include "core/dial_plan.hpp"
 
+#include "core/json_get.hpp"
 #include "core/sip_headers.hpp"
 
 #include <algorithm>
@@ -12,10 +13,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string str(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using jget::str;
 
 std::string dedupe_key(const json::object& t) {
   auto type = str(t, "type");

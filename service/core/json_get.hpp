@@ -1,0 +1,64 @@
+// Lenient readers for JSON objects from our own stores and from Kamailio: a missing or mistyped field
+// gives the default instead of throwing. (REST and app input is validated elsewhere, strictly.)
+#pragma once
+#include "core/provisioning.hpp"
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+namespace dp::core::jget {
+
+inline std::string str(const boost::json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// Integers may arrive as JSON numbers of any kind or as decimal strings (Kamailio pseudo-variables).
+inline long long integer(const boost::json::object& o, std::string_view k, long long dflt = 0) {
+  auto* v = o.if_contains(k);
+  if (!v) return dflt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<long long>(v->get_uint64());
+  if (v->is_double()) return static_cast<long long>(v->get_double());
+  if (v->is_bool()) return v->get_bool() ? 1 : 0;
+  if (v->is_string()) {
+    std::string s(v->get_string());
+    char* end = nullptr;
+    long long n = std::strtoll(s.c_str(), &end, 10);
+    return !s.empty() && end && *end == '\0' ? n : dflt;
+  }
+  return dflt;
+}
+
+inline double number(const boost::json::object& o, std::string_view k, double dflt = 0) {
+  auto* v = o.if_contains(k);
+  if (!v) return dflt;
+  if (v->is_double()) return v->get_double();
+  if (v->is_int64()) return static_cast<double>(v->get_int64());
+  if (v->is_uint64()) return static_cast<double>(v->get_uint64());
+  if (v->is_string()) return std::strtod(std::string(v->get_string()).c_str(), nullptr);
+  return dflt;
+}
+
+inline bool boolean(const boost::json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v) return false;
+  if (v->is_bool()) return v->get_bool();
+  if (v->is_string()) return v->get_string() == "true" || v->get_string() == "1";
+  return integer(o, k, 0) != 0;
+}
+
+// A hook object {url, method, username, password} as stored (method defaults to POST).
+inline Hook hook(const boost::json::object& o) {
+  Hook h;
+  h.url = str(o, "url");
+  h.method = str(o, "method");
+  if (h.method.empty()) h.method = "POST";
+  h.username = str(o, "username");
+  h.password = str(o, "password");
+  return h;
+}
+
+}  // namespace dp::core::jget
