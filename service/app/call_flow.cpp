@@ -623,8 +623,12 @@ asio::awaitable<std::optional<long long>> CallFlow::on_timer(const std::string& 
     } catch (const io::RpcError& e) {
       d_.metrics.rpc("dlg.end_dlg", false);
       if (e.code != 404) throw;  // retried when the lease runs out
-      // 404: the dialog already ended; its dialog_end event finishes the call.
+      // 404: the dialog already ended.
     }
+    // Close the call here rather than wait for dialog:end: Kamailio 5.6.3 does not always run that event
+    // route for dialogs ended over JSON-RPC. A dialog_end that still arrives finds the call gone.
+    double now = wall_now();
+    co_await update(c.call_sid, [&](CallState& s) { return core::on_dialog_end(s, now); });
     co_return std::nullopt;
   }
   co_return std::nullopt;

@@ -464,6 +464,12 @@ def zcard(st: ScaleStack, key: str) -> int:
     return int(out) if out.isdigit() else -1
 
 
+def dialog_end_count(st: ScaleStack, call_ids: list[str]) -> int:
+    """How many of these calls have a dialog_end event in Kamailio's WITH_DEBUG log ("event queued: ...")."""
+    ends = [l for l in st.log("kamailio").read_text(errors="replace").splitlines() if '"ev":"dialog_end"' in l]
+    return sum(1 for c in call_ids if any(f'"call_id":"{c}"' in l for l in ends))
+
+
 def post_events(inst: Instance, batch: dict) -> tuple[int, Any]:
     s, body, _ = http("POST", inst.url("/kamailio/events"), batch, timeout=5)
     return s, body
@@ -527,7 +533,10 @@ def test_2_kill9_instance_timers_survive(st: ScaleStack, sp: SippFactory) -> Non
           f"first INVITE; HAProxy: {haproxy_servers(st)}", file=sys.stderr)
 
     rc_c = caller.wait(45)
-    rc_u = uas.wait(20)
+    try:
+        rc_u: Optional[int] = uas.wait(8)
+    except AssertionError:  # a callee that never got its BYE waits for it until its own timeout
+        rc_u = None
     calls_c, calls_u = calls_of(caller), calls_of(uas)
     rows, problems = [], []
     for cid, msgs in calls_c.items():
@@ -553,8 +562,13 @@ def test_2_kill9_instance_timers_survive(st: ScaleStack, sp: SippFactory) -> Non
     assert rc_c == 0 and rc_u == 0, f"sipp: {caller.describe()}\n{uas.describe()}"
 
     cids = list(calls_c)
-    rx.wait_for(lambda _: all(hooks_for_callid(rx, "actionHook", c) for c in cids), 10,
-                f"an actionHook for each of the {n} calls")
+    try:
+        rx.wait_for(lambda _: all(hooks_for_callid(rx, "actionHook", c) for c in cids), 10,
+                    f"an actionHook for each of the {n} calls")
+    except AssertionError:
+        missing = [c for c in cids if not hooks_for_callid(rx, "actionHook", c)]
+        raise AssertionError(f"no actionHook within 10 s for {len(missing)} of {n} calls: {missing}; Kamailio queued a "
+                             f"dialog_end event for {dialog_end_count(st, missing)} of them") from None
     time.sleep(4)  # an outbox lease (3 s) of the killed instance would re-send by now
     problems, notes = exactly_once_report(rx, cids)
     for c in cids:
@@ -802,9 +816,11 @@ def test_5_sigterm_drains_and_other_instance_finishes(st: ScaleStack, sp: SippFa
           f"{len(calls_a)} answered-app + {len(calls_t)} timeout-app calls; notes: {notes}", file=sys.stderr)
 
     assert len(calls_a) == 5 and len(calls_t) == 5, f"calls placed: {len(calls_a)} + {len(calls_t)}"
-    assert s_inv == 503, (f"POST /kamailio/invite to the draining instance answered HTTP {s_inv} {b_inv}; the contract "
-                          "is HTTP 503 so HAProxy re-sends the INVITE to another instance")
-    assert exited is not None and t_exit <= 10.5, f"A still running {t_exit:.1f}s after SIGTERM (bound ~10 s)"
+    if s_inv != 503:
+        problems.append(f"POST /kamailio/invite to the draining instance answered HTTP {s_inv} {b_inv}; the contract "
+                        "is HTTP 503 so HAProxy re-sends the INVITE to another instance")
+    if exited is None or t_exit > 10.5:
+        problems.append(f"A still running {t_exit:.1f}s after SIGTERM (bound ~10 s)")
     assert not problems, f"{len(problems)} problem(s) after SIGTERM:\n  " + "\n  ".join(problems) + \
         st.instance_logs(15, grep="level=error")
     assert c_ans.rc == 0 and c_to.rc == 0, f"{c_ans.describe()}\n{c_to.describe()}"
