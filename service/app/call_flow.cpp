@@ -249,7 +249,6 @@ asio::awaitable<json::object> CallFlow::run_verbs(const std::string& sid) {
       if (reason.empty()) reason = std::string(core::default_reason(code));
       std::string hdrs;
       if (auto* h = verb.if_contains("headers"); h && h->is_object()) hdrs = render_verb_headers(h->get_object());
-      // Save the popped verb list first so a concurrent event sees a consistent call.
       co_return co_await reject_call(sid, code, reason, hdrs);
     }
     co_return co_await reject_call(sid, 480, "Temporarily Unavailable",

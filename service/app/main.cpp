@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
 
     app::ProvisioningStore prov(redis, cfg->redis_prefix);
     app::CallStore calls(redis, cfg->redis_prefix, cfg->call_ttl_s);
-    app::Webhooks hooks(ex, http, prov, metrics, std::chrono::milliseconds(cfg->webhook_timeout_ms));
+    app::Webhooks hooks(http, prov, metrics, std::chrono::milliseconds(cfg->webhook_timeout_ms));
     app::Outbox outbox(ex, redis, hooks, cfg->redis_prefix);
     app::CallFlow flow({ex, *cfg, calls, prov, hooks, rpc, metrics, outbox});
     app::TimerService timers(

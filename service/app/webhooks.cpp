@@ -26,9 +26,8 @@ std::string loggable_url(const std::string& url) {
 }
 }  // namespace
 
-Webhooks::Webhooks(asio::any_io_executor ex, io::HttpClient& http, ProvisioningStore& store, Metrics& metrics,
-                   std::chrono::milliseconds timeout)
-    : ex_(std::move(ex)), http_(http), store_(store), metrics_(metrics), timeout_(timeout) {}
+Webhooks::Webhooks(io::HttpClient& http, ProvisioningStore& store, Metrics& metrics, std::chrono::milliseconds timeout)
+    : http_(http), store_(store), metrics_(metrics), timeout_(timeout) {}
 
 asio::awaitable<std::string> Webhooks::secret_for(const std::string& account_sid) {
   auto now = std::chrono::steady_clock::now();

@@ -1,5 +1,5 @@
-// Sends the application's webhooks: jambonz payloads, Jambonz-Signature with the account's secret,
-// basic auth, and in-order delivery of each call's status notifications.
+// Sends one application webhook: jambonz payload, Jambonz-Signature with the account's secret, basic auth,
+// Idempotency-Key. Delivery order and retries across instances are the Outbox's job.
 #pragma once
 #include "app/metrics.hpp"
 #include "app/provisioning_store.hpp"
@@ -9,8 +9,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 #include <chrono>
-#include <deque>
-#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -26,8 +24,7 @@ struct HookResult {
 
 class Webhooks {
  public:
-  Webhooks(boost::asio::any_io_executor ex, io::HttpClient& http, ProvisioningStore& store, Metrics& metrics,
-           std::chrono::milliseconds timeout);
+  Webhooks(io::HttpClient& http, ProvisioningStore& store, Metrics& metrics, std::chrono::milliseconds timeout);
 
   // One webhook request. `idempotency_key` (when set) goes into an Idempotency-Key header, the same on
   // every re-send of the same notification, so apps can de-duplicate.
@@ -38,7 +35,6 @@ class Webhooks {
  private:
   boost::asio::awaitable<std::string> secret_for(const std::string& account_sid);
 
-  boost::asio::any_io_executor ex_;
   io::HttpClient& http_;
   ProvisioningStore& store_;
   Metrics& metrics_;
