@@ -603,7 +603,10 @@ def _start_dialplane(stack: Stack) -> None:
     wait_until(lambda: http("GET", url, timeout=1)[0] == 200, 15, f"dialplane GET {url} -> 200", alive=proc, log=log)
 
 
-def _start_kamailio(stack: Stack) -> None:
+def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int = DECISION_TIMEOUT_MS,
+                    debug: "bool | None" = None) -> None:
+    """Kamailio via run-kamailio.sh on the stack's ports. `debug` (default: $DP_E2E_KAM_DEBUG, on) adds
+    WITH_DEBUG, which logs every decision, reply and event; `defines` are extra cfg defines."""
     p = stack.ports
     script = ROOT / "kamailio-cfg" / "run-kamailio.sh"
     if not script.exists():
@@ -613,10 +616,14 @@ def _start_kamailio(stack: Stack) -> None:
     argv = ["bash", str(script), "--foreground", "--ip", LOOPBACK, "--sip-port", str(p.kamailio_sip),
             "--rpc-port", str(p.kamailio_rpc), "--dialplane-url", f"http://{LOOPBACK}:{p.dp_internal}",
             "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--redis", f"{LOOPBACK}:{p.redis}",
-            "--decision-timeout", str(DECISION_TIMEOUT_MS), "--run-dir", str(stack.run_dir / "kamailio"),
+            "--decision-timeout", str(decision_timeout_ms), "--run-dir", str(stack.run_dir / "kamailio"),
             "--shm", "128", "--pkg", "16", "--log-level", os.environ.get("DP_E2E_KAM_LOG_LEVEL", "2")]
-    if os.environ.get("DP_E2E_KAM_DEBUG", "1") == "1":
-        argv += ["--define", "WITH_DEBUG"]  # Kamailio logs every decision, reply and event
+    if debug is None:
+        debug = os.environ.get("DP_E2E_KAM_DEBUG", "1") == "1"
+    if debug:
+        argv += ["--define", "WITH_DEBUG"]
+    for d in defines:
+        argv += ["--define", d]
     proc = spawn(argv, log)
     stack.services["kamailio"] = Service("kamailio", proc, log)
     wait_until(lambda: sip_options_probe(p.kamailio_sip), 20, f"Kamailio answering OPTIONS on {p.kamailio_sip}",

@@ -25,8 +25,9 @@ from typing import Any, Optional
 
 import pytest
 
-from conftest import (DECISION_TIMEOUT_MS, LOOPBACK, ROOT, WEBHOOK_SECRET, Ports, Service, SippFactory, Stack,
-                      _kill_group, _provision, _start_dialplane, _start_redis, _start_rtpengine, http, sip_options_probe,
+from conftest import (LOOPBACK, ROOT, WEBHOOK_SECRET, Ports, Service, SippFactory, Stack,
+                      _kill_group, _provision, _start_dialplane, _start_kamailio, _start_redis, _start_rtpengine, http,
+                      sip_options_probe,
                       spawn, tail, wait_until)
 from webhook_receiver import WebhookReceiver
 
@@ -48,21 +49,6 @@ class CompactPorts(Ports):
         self._sip = self.base + 100 + (self._sip - self.base - 100 + 1) % 500
         self._media = self.base + 1500 + (self._media - self.base - 1500 + 4) % 500
         return sip, media
-
-
-def _start_kamailio_with_prometheus(stack: Stack) -> None:
-    """conftest._start_kamailio plus the WITH_PROMETHEUS define (xhttp_prom /metrics on the RPC port)."""
-    p = stack.ports
-    log = stack.log("kamailio")
-    argv = ["bash", str(ROOT / "kamailio-cfg" / "run-kamailio.sh"), "--foreground", "--ip", LOOPBACK,
-            "--sip-port", str(p.kamailio_sip), "--rpc-port", str(p.kamailio_rpc),
-            "--dialplane-url", f"http://{LOOPBACK}:{p.dp_internal}", "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}",
-            "--redis", f"{LOOPBACK}:{p.redis}", "--decision-timeout", str(DECISION_TIMEOUT_MS),
-            "--run-dir", str(stack.run_dir / "kamailio"), "--shm", "128", "--pkg", "16", "--define", "WITH_PROMETHEUS"]
-    proc = spawn(argv, log)
-    stack.services["kamailio"] = Service("kamailio", proc, log)
-    wait_until(lambda: sip_options_probe(p.kamailio_sip), 20, f"Kamailio answering OPTIONS on {p.kamailio_sip}",
-               alive=proc, log=log)
 
 
 def _start_prometheus(stack: Stack) -> None:
@@ -107,7 +93,7 @@ def obs() -> Any:
             _start_dialplane(st)
         if not st.errors:
             _provision(st)
-            _start_kamailio_with_prometheus(st)
+            _start_kamailio(st, defines=("WITH_PROMETHEUS",), debug=False)  # xhttp_prom /metrics on the RPC port
             _start_prometheus(st)
         for name in ("redis", "rtpengine", "dialplane", "kamailio", "prometheus"):
             if name in st.errors:

@@ -41,7 +41,7 @@ from typing import Any, Optional
 import pytest
 
 from conftest import (LOOPBACK, ROOT, WEBHOOK_SECRET, WEBHOOK_TIMEOUT_MS, API_KEY, Ports, Service, SipMsg, Sipp,
-                      SippFactory, Stack, _kill_group, _provision, _start_redis, _start_rtpengine, http,
+                      SippFactory, Stack, _kill_group, _provision, _start_kamailio, _start_redis, _start_rtpengine, http,
                       port_free_tcp, sip_options_probe, spawn, tail, wait_until)
 from webhook_receiver import Request, WebhookReceiver
 
@@ -249,20 +249,6 @@ def haproxy_servers(st: ScaleStack) -> dict[str, str]:
             if len(r) > ix_st and r[ix_px] == "dialplane_internal" and r[ix_sv].startswith("dp")}
 
 
-def start_kamailio(st: ScaleStack) -> None:
-    p = st.ports
-    log = st.log("kamailio")
-    argv = ["bash", str(ROOT / "kamailio-cfg" / "run-kamailio.sh"), "--foreground", "--ip", LOOPBACK,
-            "--sip-port", str(p.kamailio_sip), "--rpc-port", str(p.kamailio_rpc),
-            "--dialplane-url", f"http://{LOOPBACK}:{p.dp_internal}", "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}",
-            "--redis", f"{LOOPBACK}:{p.redis}", "--decision-timeout", str(KAM_DECISION_TIMEOUT_MS),
-            "--run-dir", str(st.run_dir / "kamailio"), "--shm", "128", "--pkg", "16", "--define", "WITH_DEBUG"]
-    proc = spawn(argv, log)
-    st.services["kamailio"] = Service("kamailio", proc, log)
-    wait_until(lambda: sip_options_probe(p.kamailio_sip), 20, f"Kamailio answering OPTIONS on {p.kamailio_sip}",
-               alive=proc, log=log)
-
-
 def ensure_all_up(st: ScaleStack, timeout: float = 15) -> None:
     """Restarts what an earlier test stopped (Redis, an instance) and waits until HAProxy sees both instances UP."""
     if st.services["redis"].proc.poll() is not None:
@@ -307,7 +293,8 @@ def scale() -> Any:
         start_haproxy(st)
         if "haproxy" in st.errors:
             pytest.fail(f"haproxy is not available: {st.errors['haproxy']}", pytrace=False)
-        start_kamailio(st)
+        # WITH_DEBUG: test 1 reads the dialog events Kamailio queued from its log
+        _start_kamailio(st, decision_timeout_ms=KAM_DECISION_TIMEOUT_MS, debug=True)
         ensure_all_up(st, 20)
         yield st
         failed = False
