@@ -196,6 +196,22 @@ def wait_until(pred: Callable[[], Any], timeout: float, what: str, interval: flo
         time.sleep(interval)
 
 
+class CompactPorts(Ports):
+    """The harness's layout squeezed into 2000 ports, for suites that run a stack of their own beside the
+    main one: services base..+99, sipp SIP +100..+599, rtpengine RTP +1000..+1499, sipp media +1500..+1999."""
+
+    def __init__(self, base: int) -> None:
+        super().__init__(base)
+        self.rtp_min, self.rtp_max = base + 1000, base + 1499
+        self._sip, self._media = base + 100, base + 1500
+
+    def sipp(self) -> tuple[int, int]:
+        sip, media = self._sip, self._media
+        self._sip = self.base + 100 + (self._sip - self.base - 100 + 1) % 500
+        self._media = self.base + 1500 + (self._media - self.base - 1500 + 4) % 500
+        return sip, media
+
+
 def port_free_udp(port: int) -> bool:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import pytest
 
-from conftest import (LOOPBACK, ROOT, WEBHOOK_SECRET, Ports, Service, SippFactory, Stack,
+from conftest import (LOOPBACK, ROOT, CompactPorts, WEBHOOK_SECRET, Service, SippFactory, Stack,
                       _kill_group, _provision, _start_dialplane, _start_kamailio, _start_redis, _start_rtpengine, http,
                       sip_options_probe,
                       spawn, tail, wait_until)
@@ -34,21 +34,12 @@ from webhook_receiver import WebhookReceiver
 OBS_BASE = int(os.environ.get("DP_OBS_PORT_BASE", "30000"))
 
 
-class CompactPorts(Ports):
-    """The harness's layout squeezed into 2000 ports: services base..+99, Prometheus +40, sipp SIP +100..+599,
-    rtpengine RTP +1000..+1499, sipp media +1500..+1999."""
+class ObsPorts(CompactPorts):
+    """conftest's compact layout plus Prometheus at base+40."""
 
     def __init__(self, base: int) -> None:
         super().__init__(base)
         self.prometheus = base + 40
-        self.rtp_min, self.rtp_max = base + 1000, base + 1499
-        self._sip, self._media = base + 100, base + 1500
-
-    def sipp(self) -> tuple[int, int]:
-        sip, media = self._sip, self._media
-        self._sip = self.base + 100 + (self._sip - self.base - 100 + 1) % 500
-        self._media = self.base + 1500 + (self._media - self.base - 1500 + 4) % 500
-        return sip, media
 
 
 def _start_prometheus(stack: Stack) -> None:
@@ -77,7 +68,7 @@ def _start_prometheus(stack: Stack) -> None:
 
 @pytest.fixture(scope="module")
 def obs() -> Any:
-    ports = CompactPorts(OBS_BASE)
+    ports = ObsPorts(OBS_BASE)
     run_dir = Path(tempfile.mkdtemp(prefix=f"dp-obs-{OBS_BASE}-"))
     print(f"\n[obs] run dir {run_dir}, port base {OBS_BASE}", file=sys.stderr)
     st = Stack(ports, run_dir)

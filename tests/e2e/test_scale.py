@@ -40,7 +40,7 @@ from typing import Any, Optional
 
 import pytest
 
-from conftest import (LOOPBACK, ROOT, WEBHOOK_SECRET, WEBHOOK_TIMEOUT_MS, API_KEY, Ports, Service, SipMsg, Sipp,
+from conftest import (LOOPBACK, ROOT, CompactPorts, WEBHOOK_SECRET, WEBHOOK_TIMEOUT_MS, API_KEY, Service, SipMsg, Sipp,
                       SippFactory, Stack, _kill_group, _provision, _start_kamailio, _start_redis, _start_rtpengine, http,
                       port_free_tcp, sip_options_probe, spawn, tail, wait_until)
 from webhook_receiver import Request, WebhookReceiver
@@ -55,21 +55,13 @@ FINAL = {"completed", "busy", "no-answer", "failed"}
 # ---------------------------------------------------------------------------------------------------------
 # ports, scenarios
 # ---------------------------------------------------------------------------------------------------------
-class ScalePorts(Ports):
+class ScalePorts(CompactPorts):
     def __init__(self, base: int) -> None:
         super().__init__(base)
         self.dp_internal = base + 20  # HAProxy: what Kamailio talks to
         self.haproxy_stats = base + 23
         self.instances = {"A": (base + 40, base + 41, base + 42), "B": (base + 50, base + 51, base + 52)}
         self.dp_api, self.dp_metrics = base + 41, base + 42  # provisioning through instance A's REST API
-        self.rtp_min, self.rtp_max = base + 1000, base + 1499
-        self._sip, self._media = base + 100, base + 1500
-
-    def sipp(self) -> tuple[int, int]:
-        sip, media = self._sip, self._media
-        self._sip = self.base + 100 + (self._sip - self.base - 100 + 1) % 500
-        self._media = self.base + 1500 + (self._media - self.base - 1500 + 4) % 500
-        return sip, media
 
     def fixed(self) -> list[tuple[str, int, str]]:
         out = [x for x in super().fixed() if x[2] not in ("dialplane REST", "dialplane metrics")]
