@@ -2,6 +2,7 @@
 
 #include "app/ids.hpp"
 #include "app/verbs.hpp"
+#include "core/registrations.hpp"
 #include "core/carrier_select.hpp"
 #include "core/json_get.hpp"
 #include "core/log.hpp"
@@ -45,18 +46,30 @@ std::string host_of_uri(const std::string& uri) {
   return rest.substr(0, end);
 }
 
+struct CallerReply {
+  int code = 480;
+  std::string reason = "Temporarily Unavailable";
+  std::string hdrs;
+};
+
 // The reply a caller gets when the app ends after a dial that failed: the callee's failure where it
-// means something to the caller (busy, not found, declined), otherwise 480.
-std::pair<int, std::string> caller_reply_after_dial(const CallState& c) {
-  if (c.dial && !c.dial->legs.empty()) {
-    const core::Leg* last = nullptr;
-    for (const auto& l : c.dial->legs)
-      if (core::is_final(l.status) && (!last || l.final_at >= last->final_at)) last = &l;
-    if (last && last->sip_status >= 400 && last->sip_status < 700 && last->sip_status != 487 &&
-        last->sip_status != 408)
-      return {last->sip_status, last->sip_reason};
+// means something to the caller (busy, not found, declined), otherwise 480. A leg that dialplane failed
+// itself (never sent: not registered, no route, no targets) gets a standard reason phrase and says why in
+// an X-Reason.
+CallerReply caller_reply_after_dial(const CallState& c) {
+  CallerReply r;
+  if (!c.dial || c.dial->legs.empty()) return r;
+  const core::Leg* last = nullptr;
+  for (const auto& l : c.dial->legs)
+    if (core::is_final(l.status) && (!last || l.final_at >= last->final_at)) last = &l;
+  if (!last) return r;
+  bool local = last->branches == 0;
+  if (last->sip_status >= 400 && last->sip_status < 700 && last->sip_status != 487 && last->sip_status != 408) {
+    r.code = last->sip_status;
+    r.reason = local ? std::string(core::default_reason(r.code)) : last->sip_reason;
   }
-  return {480, "Temporarily Unavailable"};
+  if (local && !last->sip_reason.empty()) r.hdrs = x_reason(last->sip_reason);
+  return r;
 }
 
 }  // namespace
@@ -116,6 +129,7 @@ asio::awaitable<std::optional<Transition>> CallFlow::update(const std::string& s
     auto cur = co_await d_.calls.load(sid);
     if (!cur) co_return std::nullopt;
     Transition t = fn(cur->state);
+    core::keep_status_order(cur->state, t);
     if (!t.changed) co_return t;
     bool ok = co_await commit(*cur, t);
     if (ok) co_return t;
@@ -139,6 +153,9 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
     CallState c;
     c.call_id = str(req, "call_id");
     if (c.call_id.empty()) co_return finish(reject_decision(400, "Bad Request", x_reason("missing Call-ID")));
+    if (auto cseq = str(req, "cseq"); !cseq.empty()) c.cseq = cseq;
+    auto resumed = co_await resume_invite(c.call_id, c.cseq);
+    if (resumed) co_return finish(std::move(*resumed));
     auto ruri_user = str(req, "ruri_user");
     auto to_user = str(req, "to_user");
 
@@ -178,7 +195,6 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
     c.caller_name = str(req, "from_name");
     c.originating_sip_ip = str(req, "src_ip");
     c.node = str(req, "node");
-    if (auto cseq = str(req, "cseq"); !cseq.empty()) c.cseq = cseq;
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;
     c.created_at = wall_now();
@@ -187,29 +203,7 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
       co_return finish(reject_decision(500, "Server Internal Error", x_reason("duplicate call")));
     log::info("call_new", {{"call_sid", c.call_sid}, {"call_id", c.call_id}, {"from", c.from}, {"to", c.to}});
 
-    auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, core::parent_payload(c, wall_now()), "call_hook");
-    std::optional<std::string> refusal;
-    core::AppValidation v;
-    if (!res.ok) {
-      refusal = "call_hook failed: " + res.error;
-    } else if (!res.json) {
-      refusal = "call_hook returned no application";
-    } else {
-      v = validate_verbs(*res.json);
-      if (!v.ok()) refusal = *v.error;
-    }
-    if (refusal) {
-      auto decided = co_await reject_call(c.call_sid, 480, "Temporarily Unavailable", x_reason(*refusal));
-      co_return finish(std::move(decided));
-    }
-    auto upd = co_await update(c.call_sid, [&](CallState& s) {
-      s.pending_verbs = v.verbs;
-      Transition t;
-      t.changed = true;
-      return t;
-    });
-    if (!upd) co_return finish(reject_decision(487, "Request Terminated", ""));
-    auto decided = co_await run_verbs(c.call_sid);
+    auto decided = co_await run_app(c);
     co_return finish(std::move(decided));
   } catch (const io::RedisError& e) {
     d_.metrics.redis_error();
@@ -221,15 +215,59 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
   }
 }
 
+asio::awaitable<std::optional<json::object>> CallFlow::resume_invite(const std::string& call_id,
+                                                                     const std::string& cseq) {
+  // Kamailio re-sends an INVITE decision only when the instance that took it died (HAProxy, empty
+  // response): the same Call-ID and CSeq with a call still unanswered is that attempt's work, not a new call.
+  auto sid = co_await d_.calls.sid_for_call_id(call_id);
+  if (!sid) co_return std::nullopt;
+  auto cur = co_await d_.calls.load(*sid);
+  if (!cur || cur->state.cseq != cseq || cur->state.status != core::CallStatus::Trying) co_return std::nullopt;
+  const auto& c = cur->state;
+  log::info("invite_resumed", {{"call_sid", c.call_sid}, {"app_loaded", c.app_loaded ? "true" : "false"}});
+  if (!c.app_loaded) co_return co_await run_app(c);
+  if (core::resume_decision(c, 0) == core::Resume::ReplayFork) co_return c.dial->fork;
+  co_return co_await run_verbs(c.call_sid);
+}
+
+asio::awaitable<json::object> CallFlow::run_app(const CallState& c) {
+  auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, core::parent_payload(c, wall_now()), "call_hook",
+                                       c.call_sid + "-call_hook");
+  std::optional<std::string> refusal;
+  core::AppValidation v;
+  if (!res.ok) {
+    refusal = "call_hook failed: " + res.error;
+  } else if (!res.json) {
+    refusal = "call_hook returned no application";
+  } else {
+    v = validate_verbs(*res.json);
+    if (!v.ok()) refusal = *v.error;
+  }
+  if (refusal) co_return co_await reject_call(c.call_sid, 480, "Temporarily Unavailable", x_reason(*refusal));
+  auto upd = co_await update(c.call_sid, [&](CallState& s) {
+    s.app_loaded = true;
+    s.pending_verbs = v.verbs;
+    Transition t;
+    t.changed = true;
+    return t;
+  });
+  if (!upd) co_return reject_decision(487, "Request Terminated", "");
+  co_return co_await run_verbs(c.call_sid);
+}
+
 asio::awaitable<json::object> CallFlow::run_verbs(const std::string& sid) {
   for (;;) {
     auto cur = co_await d_.calls.load(sid);
     if (!cur) co_return reject_decision(487, "Request Terminated", "");
     auto& c = cur->state;
+    if (c.dial && c.dial->action_pending) {
+      co_await run_action_hook(c);
+      continue;
+    }
     if (c.pending_verbs.empty()) {
       if (c.dial) {
-        auto [code, reason] = caller_reply_after_dial(c);
-        co_return co_await reject_call(sid, code, reason, "");
+        auto r = caller_reply_after_dial(c);
+        co_return co_await reject_call(sid, r.code, r.reason, r.hdrs);
       }
       // jambonz answers an unanswered caller 603 when the app has nothing more to do.
       co_return co_await reject_call(sid, 603, "Decline", "");
@@ -240,7 +278,7 @@ asio::awaitable<json::object> CallFlow::run_verbs(const std::string& sid) {
     if (name == "dial") {
       auto decision = co_await start_dial(std::move(*cur), verb);
       if (decision) co_return *decision;
-      continue;  // no leg could be tried: the actionHook ran, go on with whatever verbs are pending now
+      continue;  // no leg could be tried: the dial ended at once, its actionHook runs next
     }
     if (name == "hangup" || name == "sip:decline") {
       int code = name == "hangup" ? 603 : static_cast<int>(integer(verb, "status", 603));
@@ -265,11 +303,12 @@ asio::awaitable<std::vector<core::Contact>> CallFlow::registered_contacts(const 
     auto result = co_await d_.rpc.call(node, "ul.lookup", std::move(params),
                                        std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
     d_.metrics.rpc("ul.lookup", true);
-    collect_contacts(result, out);
+    out = core::contacts_from_ul_lookup(result);
   } catch (const io::RpcError& e) {
-    // 404 = AoR not registered: the leg fails with 404, not an error.
-    d_.metrics.rpc("ul.lookup", e.code == 404);
-    if (e.code != 404) throw;
+    // Nobody registered: the leg fails with 404, not an error.
+    bool absent = core::ul_lookup_not_registered(e.code, e.message);
+    d_.metrics.rpc("ul.lookup", absent);
+    if (!absent) throw;
   }
   co_return out;
 }
@@ -406,24 +445,25 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Ver
                             core::child_payload(c, leg, now)});
 
   if (branches.empty()) {
-    // Nothing to ring: the dial ends at once with the last failure (an empty target list counts as 404).
+    // Nothing to ring: the dial ends at once with the last failure. An empty target list (jambonz's schema
+    // allows it) is a failed dial too: 404, and the caller's reply says why in an X-Reason.
     if (c.dial->legs.empty()) {
       core::Leg none;
       none.status = core::CallStatus::Failed;
       none.sip_status = 404;
-      none.sip_reason = "no targets";
+      none.sip_reason = "dial has no targets";
       none.final_at = now;
       c.dial->legs.push_back(none);
     }
     auto ended = core::on_dial_failed(c, c.dial->seq, -1, 480, "Temporarily Unavailable", false, now);
     for (auto& w : ended.webhooks) t.webhooks.push_back(std::move(w));
-    t.action_hook = ended.action_hook;
+    t.timers.insert(t.timers.end(), ended.timers.begin(), ended.timers.end());
+    t.action_hook = ended.action_hook;  // counted by record(); run_verbs sends it
     t.action_payload = ended.action_payload;
     t.action_response_matters = true;
     bool saved = co_await commit(cur, t);
     if (!saved) throw std::runtime_error("call changed while dialling");
     log::info("dial_failed_at_once", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)}});
-    co_await run_action_hook(c.call_sid, c.account_sid, t);
     co_return std::nullopt;
   }
 
@@ -431,6 +471,12 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Ver
   // dialplane enforces the ring timeout; Kamailio's own INVITE timer stays as a backstop a little later.
   t.timers.push_back({core::timer_id("ring", c.call_sid, c.dial->seq),
                       static_cast<long long>(now * 1000) + c.dial->timeout_s * 1000LL});
+  auto branch_count = branches.size();
+  c.dial->fork = {{"action", "fork"},
+                  {"call_sid", c.call_sid},
+                  {"dial", c.dial->seq},
+                  {"ring_ms", static_cast<long long>(c.dial->timeout_s) * 1000 + kRingBackstopMs},
+                  {"branches", std::move(branches)}};
   bool saved = co_await commit(cur, t);
   if (!saved) {
     // The caller hung up (or another instance changed the call) while targets were looked up.
@@ -438,34 +484,32 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Ver
   }
   log::info("dial_started", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)},
                              {"legs", std::to_string(c.dial->legs.size())},
-                             {"branches", std::to_string(branches.size())}});
-  co_return json::object{{"action", "fork"},
-                         {"call_sid", c.call_sid},
-                         {"dial", c.dial->seq},
-                         {"ring_ms", static_cast<long long>(c.dial->timeout_s) * 1000 + kRingBackstopMs},
-                         {"branches", std::move(branches)}};
+                             {"branches", std::to_string(branch_count)}});
+  co_return c.dial->fork;
 }
 
-asio::awaitable<void> CallFlow::run_action_hook(const std::string& sid, const std::string& account_sid,
-                                                const Transition& t) {
-  if (!t.action_hook) co_return;
-  // The leg status webhooks of this dial go first, as in jambonz.
-  co_await d_.outbox.flush(sid, std::chrono::milliseconds(d_.cfg.webhook_timeout_ms));
-  std::string key = sid + "-action-" + str(t.action_payload, "dial_call_sid");
-  auto res = co_await d_.hooks.request(account_sid, *t.action_hook, t.action_payload, "action", key);
-  if (!res.ok || !res.json || !res.json->is_array() || res.json->get_array().empty()) co_return;
-  auto v = validate_verbs(*res.json);
-  if (!v.ok()) {
-    // jambonz logs an invalid actionHook answer and continues with the next verb.
-    log::warn("action_hook_invalid_verbs", {{"call_sid", sid}, {"error", *v.error}});
-    co_return;
+asio::awaitable<void> CallFlow::run_action_hook(const CallState& c) {
+  const auto& d = *c.dial;
+  const json::value* hook_value = d.verb.is_object() ? d.verb.get_object().if_contains("actionHook") : nullptr;
+  auto hook = core::resolve_hook(hook_value, c.call_hook);
+  json::array verbs;
+  if (hook) {
+    // The leg status webhooks of this dial go first, as in jambonz.
+    co_await d_.outbox.flush(c.call_sid, std::chrono::milliseconds(d_.cfg.webhook_timeout_ms));
+    // The stored payload and this key are the same for every attempt, so a re-sent request that resumes
+    // the work of a dead instance sends the very same webhook.
+    std::string key = c.call_sid + "-dial-" + std::to_string(d.seq) + "-action";
+    auto res = co_await d_.hooks.request(c.account_sid, *hook, d.action_payload, "action", key);
+    if (res.ok && res.json && res.json->is_array() && !res.json->get_array().empty()) {
+      auto v = validate_verbs(*res.json);
+      if (v.ok())
+        verbs = v.verbs;
+      else  // jambonz logs an invalid actionHook answer and continues with the next verb.
+        log::warn("action_hook_invalid_verbs", {{"call_sid", c.call_sid}, {"error", *v.error}});
+    }
   }
-  co_await update(sid, [&](CallState& c) {
-    c.pending_verbs = v.verbs;
-    Transition u;
-    u.changed = true;
-    return u;
-  });
+  int seq = d.seq;
+  co_await update(c.call_sid, [&](CallState& s) { return core::on_action_answered(s, seq, verbs); });
 }
 
 asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
@@ -490,15 +534,25 @@ asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
       co_await timer.async_wait(asio::use_awaitable);
     }
     double now = wall_now();
-    std::string account_sid;
+    std::optional<json::object> replay;
     auto t = co_await update(sid, [&](CallState& c) {
-      account_sid = c.account_sid;
-      return core::on_dial_failed(c, seq, leg, code, reason, timeout, now);
+      replay.reset();  // the update may run again after a conflict
+      auto tr = core::on_dial_failed(c, seq, leg, code, reason, timeout, now);
+      // Nothing changed: an earlier attempt of this request (Kamailio re-sent it when the instance that
+      // took it died) already ended the dial. Finish its work instead of starting over.
+      if (!tr.changed && core::resume_decision(c, seq) == core::Resume::ReplayFork) replay = c.dial->fork;
+      return tr;
     });
     if (!t) co_return finish(reject_decision(code >= 300 ? code : 480, reason, ""));
-    log::info("dial_ended", {{"call_sid", sid}, {"dial", std::to_string(seq)},
-                             {"status", str(t->action_payload, "dial_call_status")}});
-    co_await run_action_hook(sid, account_sid, *t);
+    if (replay) {
+      log::info("dial_fork_replayed", {{"call_sid", sid}, {"dial", std::to_string(seq + 1)}});
+      co_return finish(std::move(*replay));
+    }
+    if (t->changed)
+      log::info("dial_ended", {{"call_sid", sid}, {"dial", std::to_string(seq)},
+                               {"status", str(t->action_payload, "dial_call_status")}});
+    else
+      log::info("dial_failed_resumed", {{"call_sid", sid}, {"dial", std::to_string(seq)}});
     auto decided = co_await run_verbs(sid);
     co_return finish(std::move(decided));
   } catch (const io::RedisError& e) {
@@ -537,11 +591,9 @@ asio::awaitable<std::size_t> CallFlow::events(const json::object& batch) {
       int leg = static_cast<int>(integer(ev, "leg", -1));
       bool fresh = false;
       auto t = co_await update(sid, [&](CallState& c) {
-        // At-least-once delivery from Kamailio: skip what this node already reported.
-        if (seq >= 0) {
-          if (auto* last = c.event_seq.if_contains(source); last && last->is_int64() && seq <= last->get_int64())
-            return Transition{};
-        }
+        fresh = false;
+        bool first = seq < 0 || core::first_delivery(c, source, seq);
+        if (!first) return Transition{};
         Transition t;
         if (type == "reply")
           t = core::on_reply(c, dial, leg, static_cast<int>(integer(ev, "code", 0)), str(ev, "reason"),
@@ -555,10 +607,7 @@ asio::awaitable<std::size_t> CallFlow::events(const json::object& batch) {
         else if (type == "cancel" || type == "caller_gone")
           t = core::on_caller_cancel(c, ts);
         fresh = true;
-        if (seq >= 0 && !t.call_ended) {
-          c.event_seq[source] = seq;
-          t.changed = true;
-        }
+        if (seq >= 0) t.changed = true;  // the remembered seq must be saved
         return t;
       });
       d_.metrics.event(type, t && fresh);
@@ -603,6 +652,11 @@ asio::awaitable<std::optional<long long>> CallFlow::on_timer(const std::string& 
       d_.metrics.rpc("tm.cancel", false);
       log::warn("ring_cancel_failed", {{"call_sid", ref->call_sid}, {"error", e.what()}});
     }
+    co_return std::nullopt;
+  }
+
+  if (ref->kind == "hold") {
+    co_await update(ref->call_sid, [&](CallState& c) { return core::on_hold_timer(c); });
     co_return std::nullopt;
   }
 

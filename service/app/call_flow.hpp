@@ -42,6 +42,11 @@ class CallFlow {
   boost::asio::awaitable<std::optional<long long>> on_timer(const std::string& id);
 
  private:
+  // A re-sent INVITE decision (same Call-ID and CSeq, call still unanswered): finishes that attempt's work.
+  boost::asio::awaitable<std::optional<boost::json::object>> resume_invite(const std::string& call_id,
+                                                                            const std::string& cseq);
+  // Fetches the app from the call_hook (same Idempotency-Key on every attempt) and runs it.
+  boost::asio::awaitable<boost::json::object> run_app(const core::CallState& c);
   // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject).
   boost::asio::awaitable<boost::json::object> run_verbs(const std::string& sid);
   // Starts a dial. Returns the fork decision, or nullopt when no leg could be sent (the dial already
@@ -52,9 +57,9 @@ class CallFlow {
                                                          const boost::json::object& target);
   boost::asio::awaitable<std::vector<core::Contact>> registered_contacts(const std::string& node,
                                                                          const std::string& aor);
-  // Calls the actionHook of an ended dial and, if it returns valid verbs, makes them the call's pending verbs.
-  boost::asio::awaitable<void> run_action_hook(const std::string& sid, const std::string& account_sid,
-                                               const core::Transition& t);
+  // Calls the pending actionHook of the call's failed dial and, if it returns valid verbs, makes them the
+  // call's pending verbs (once, whichever instance gets there first).
+  boost::asio::awaitable<void> run_action_hook(const core::CallState& c);
   boost::asio::awaitable<boost::json::object> reject_call(const std::string& sid, int code,
                                                           const std::string& reason, const std::string& hdrs);
 

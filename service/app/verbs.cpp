@@ -34,41 +34,4 @@ std::string render_verb_headers(const json::object& headers) {
   return core::render_headers(core::header_list(v));
 }
 
-namespace {
-std::string field(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  if (!v || !v->is_string()) return {};
-  std::string s(v->get_string());
-  return s == "[not set]" ? std::string() : s;
-}
-}  // namespace
-
-// ul.lookup returns {"AoR":…, "Contacts":[{"Contact":{"Address":…, "Received":…, "Path":…}}]}; walk it
-// generically so small format differences between Kamailio versions do not matter.
-void collect_contacts(const json::value& v, std::vector<core::Contact>& out) {
-  if (v.is_array()) {
-    for (const auto& e : v.get_array()) collect_contacts(e, out);
-    return;
-  }
-  if (!v.is_object()) return;
-  const auto& o = v.get_object();
-  auto addr = field(o, "Address");
-  if (!addr.empty()) {
-    core::Contact c;
-    c.uri = addr;
-    c.dst = field(o, "Received");
-    if (c.dst.empty()) {
-      // A Path means the contact is reached through another proxy: send to its first hop.
-      auto path = field(o, "Path");
-      if (!path.empty()) {
-        auto lt = path.find('<'), gt = path.find('>');
-        if (lt != std::string::npos && gt != std::string::npos && gt > lt) c.dst = path.substr(lt + 1, gt - lt - 1);
-      }
-    }
-    out.push_back(std::move(c));
-    return;
-  }
-  for (const auto& [k, child] : o) collect_contacts(child, out);
-}
-
 }  // namespace dp::app

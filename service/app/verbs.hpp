@@ -1,11 +1,9 @@
 // Glue between webhook answers and the pure validators: jambonz validation, then dialplane's header rules.
 #pragma once
-#include "core/dial_plan.hpp"
 #include "core/verb_validation.hpp"
 
 #include <boost/json.hpp>
 #include <string>
-#include <vector>
 
 namespace dp::app {
 
@@ -14,8 +12,5 @@ core::AppValidation validate_verbs(const boost::json::value& app);
 
 // Headers of a hangup / sip:decline verb, rendered for the caller's final reply (invalid ones dropped).
 std::string render_verb_headers(const boost::json::object& headers);
-
-// Pulls registered contacts out of Kamailio's `ul.lookup` answer.
-void collect_contacts(const boost::json::value& ul_lookup_result, std::vector<core::Contact>& out);
 
 }  // namespace dp::app

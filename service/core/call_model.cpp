@@ -113,7 +113,10 @@ json::object to_json(const Dial& d) {
           {"ring_timed_out", d.ring_timed_out},
           {"started_at", d.started_at},
           {"timeout_s", d.timeout_s},
-          {"time_limit_s", d.time_limit_s}};
+          {"time_limit_s", d.time_limit_s},
+          {"fork", d.fork},
+          {"action_pending", d.action_pending},
+          {"action_payload", d.action_payload}};
 }
 
 Dial dial_from_json(const json::object& o) {
@@ -128,6 +131,9 @@ Dial dial_from_json(const json::object& o) {
   d.started_at = num(o, "started_at");
   d.timeout_s = static_cast<int>(integer(o, "timeout_s", 60));
   d.time_limit_s = static_cast<int>(integer(o, "time_limit_s", 0));
+  if (auto* v = o.if_contains("fork"); v && v->is_object()) d.fork = v->get_object();
+  if (auto* v = o.if_contains("action_pending"); v && v->is_bool()) d.action_pending = v->get_bool();
+  if (auto* v = o.if_contains("action_payload"); v && v->is_object()) d.action_payload = v->get_object();
   return d;
 }
 
@@ -154,8 +160,10 @@ json::object to_json(const CallState& c) {
                  {"h_entry", c.h_entry},
                  {"h_id", c.h_id},
                  {"branches_used", c.branches_used},
+                 {"app_loaded", c.app_loaded},
                  {"pending_verbs", c.pending_verbs},
-                 {"event_seq", c.event_seq}};
+                 {"event_seq", c.event_seq},
+                 {"held_status", c.held_status}};
   if (c.dial) o["dial"] = to_json(*c.dial);
   return o;
 }
@@ -187,8 +195,10 @@ CallState call_state_from_json(const json::value& v) {
   c.h_entry = integer(o, "h_entry", -1);
   c.h_id = integer(o, "h_id", -1);
   c.branches_used = static_cast<int>(integer(o, "branches_used", 0));
+  if (auto* p = o.if_contains("app_loaded"); p && p->is_bool()) c.app_loaded = p->get_bool();
   if (auto* p = o.if_contains("pending_verbs"); p && p->is_array()) c.pending_verbs = p->get_array();
   if (auto* p = o.if_contains("event_seq"); p && p->is_object()) c.event_seq = p->get_object();
+  if (auto* p = o.if_contains("held_status"); p && p->is_array()) c.held_status = p->get_array();
   if (auto* d = o.if_contains("dial"); d && d->is_object()) c.dial = dial_from_json(d->get_object());
   return c;
 }

@@ -47,6 +47,13 @@ struct Dial {
   double started_at = 0;
   int timeout_s = 60;
   int time_limit_s = 0;  // 0 = none
+  // The fork decision sent to Kamailio for this dial, kept until its first reply event: a decision request
+  // that Kamailio re-sends (the instance that took it died) gets the same fork again.
+  boost::json::object fork;
+  // The dial failed and the caller is waiting on its actionHook: what it answers runs next. Kept (with the
+  // exact payload) until that answer is applied, so whichever instance takes a re-sent request resumes it.
+  bool action_pending = false;
+  boost::json::object action_payload;
 };
 
 struct CallState {
@@ -72,10 +79,14 @@ struct CallState {
   long long h_entry = -1;
   long long h_id = -1;
   int branches_used = 0;             // tm branches used by this transaction (limit 31)
+  bool app_loaded = false;           // the call_hook answered with a valid app (pending_verbs holds it)
   boost::json::array pending_verbs;  // verbs after the current dial
   std::optional<Dial> dial;
-  // Event de-duplication: highest event seq applied per Kamailio "node|boot".
+  // Event de-duplication: the last event seqs applied per Kamailio "node|boot" (see first_delivery).
   boost::json::object event_seq;
+  // call_status_hook payloads held back after an answer that came without any ringing: a provisional
+  // reply reported late (another Kamailio worker queued it after the 200) still goes out first.
+  boost::json::array held_status;
 };
 
 boost::json::object to_json(const Leg&);

@@ -119,6 +119,10 @@ void end_dial(Transition& t, CallState& c, std::string_view status, int sip, con
   // Beyond jambonz: say why the dial failed (e.g. "no route for +33…", "user not registered").
   for (const auto& l : d.legs)
     if (l.call_sid == sid && !l.sip_reason.empty()) t.action_payload["dial_sip_reason"] = l.sip_reason;
+  if (response_matters) {
+    d.action_pending = true;
+    d.action_payload = t.action_payload;
+  }
 }
 
 const Leg* last_final_leg(const Dial& d) {
@@ -191,8 +195,21 @@ Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std
   Leg* leg = leg_at(*d, leg_idx);
   if (!leg || code <= 100) return t;
 
+  d->fork = {};  // Kamailio forked this dial: a re-sent decision request can no longer be about it
   if (code < 200) {
-    if (leg->status == CallStatus::InProgress) return t;
+    if (leg->status == CallStatus::InProgress) {
+      if (leg_idx == d->winner && !c.held_status.empty() && ts <= leg->answered_at) {
+        // A provisional queued behind its 200: report the ringing first, then the held answer.
+        Leg rang = *leg;
+        rang.status = status_for_sip(code, sdp);
+        rang.sip_status = code;
+        rang.sip_reason = reason.empty() ? std::string(default_reason(code)) : reason;
+        release_held(c, t);
+        t.webhooks.insert(t.webhooks.begin(),
+                          {Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, rang, ts)});
+      }
+      return t;
+    }
     if (set_leg(*leg, status_for_sip(code, sdp), code, reason, ts)) {
       t.changed = true;
       push_status(t, c, *leg, ts);
@@ -200,6 +217,7 @@ Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std
     return t;
   }
   if (code < 300) {
+    bool rang = leg->status != CallStatus::Trying;
     if (!set_leg(*leg, CallStatus::InProgress, code, reason, ts)) return t;
     t.changed = true;
     push_status(t, c, *leg, ts);
@@ -214,6 +232,12 @@ Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std
       // timeLimit counts from the answer (jambonz starts it when the bridge is made).
       if (d->time_limit_s > 0)
         t.timers.push_back({timer_id("limit", c.call_sid, d->seq), to_ms(ts) + d->time_limit_s * 1000LL});
+      if (!rang && c.held_status.empty()) {
+        for (auto& w : t.webhooks) c.held_status.push_back(std::move(w.payload));
+        t.webhooks.clear();
+        if (!c.held_status.empty())
+          t.timers.push_back({timer_id("hold", c.call_sid, d->seq), to_ms(ts) + kLateProvisionalHoldMs});
+      }
     }
     return t;
   }
@@ -288,6 +312,11 @@ Transition on_dialog_end(CallState& c, double ts) {
 Transition on_caller_cancel(CallState& c, double ts) {
   Transition t;
   if (is_final(c.status) || c.status == CallStatus::InProgress) return t;
+  // The parent's final state first: the actionHook below carries it.
+  c.status = CallStatus::NoAnswer;
+  c.sip_status = 487;
+  c.sip_reason = "Request Terminated";
+  c.ended_at = ts;
   if (c.dial && !c.dial->ended) {
     auto& d = *c.dial;
     for (auto& l : d.legs)
@@ -296,10 +325,6 @@ Transition on_caller_cancel(CallState& c, double ts) {
     end_dial(t, c, last ? to_string(last->status) : "no-answer", last ? last->sip_status : 487,
              last ? last->call_sid : std::string(), false, ts);
   }
-  c.status = CallStatus::NoAnswer;
-  c.sip_status = 487;
-  c.sip_reason = "Request Terminated";
-  c.ended_at = ts;
   t.call_ended = true;
   if (c.dial) cancel_timer(t, "ring", c, c.dial->seq);
   t.changed = true;
@@ -339,6 +364,49 @@ Transition on_dial_failed(CallState& c, int dial_seq, int leg_idx, int code, con
   return t;
 }
 
+void release_held(CallState& c, Transition& t) {
+  if (c.held_status.empty()) return;
+  std::vector<Notification> held;
+  for (auto& p : c.held_status)
+    if (p.is_object()) held.push_back({Notification::Kind::CallStatus, c.call_status_hook, std::move(p.get_object())});
+  c.held_status.clear();
+  t.webhooks.insert(t.webhooks.begin(), std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
+  if (c.dial) cancel_timer(t, "hold", c, c.dial->seq);
+  t.changed = true;
+}
+
+void keep_status_order(CallState& c, Transition& t) {
+  if (c.held_status.empty()) return;
+  if (t.call_ended || t.action_hook) return release_held(c, t);
+  // Still holding: later status webhooks queue up behind the held ones.
+  for (auto& w : t.webhooks) c.held_status.push_back(std::move(w.payload));
+  if (!t.webhooks.empty()) t.changed = true;
+  t.webhooks.clear();
+}
+
+Transition on_hold_timer(CallState& c) {
+  Transition t;
+  release_held(c, t);
+  return t;
+}
+
+Resume resume_decision(const CallState& c, int after_dial) {
+  if (c.dial && c.dial->seq > after_dial && !c.dial->ended && c.dial->winner < 0 && !c.dial->fork.empty())
+    return Resume::ReplayFork;
+  return Resume::RunVerbs;
+}
+
+Transition on_action_answered(CallState& c, int dial_seq, const json::array& verbs) {
+  Transition t;
+  if (!c.dial || c.dial->seq != dial_seq || !c.dial->action_pending) return t;
+  c.dial->action_pending = false;
+  c.dial->action_payload = {};
+  // jambonz: a non-empty verb array replaces the verbs after the dial; anything else continues with them.
+  if (!verbs.empty()) c.pending_verbs = verbs;
+  t.changed = true;
+  return t;
+}
+
 Transition on_ring_timer(CallState& c, int dial_seq) {
   Transition t;
   Dial* d = active_dial(c, dial_seq);
@@ -346,6 +414,17 @@ Transition on_ring_timer(CallState& c, int dial_seq) {
   d->ring_timed_out = true;
   t.changed = true;
   return t;
+}
+
+bool first_delivery(CallState& c, const std::string& source, long long seq) {
+  auto& slot = c.event_seq[source];
+  if (!slot.is_array()) slot = json::array{};  // also replaces the high-water mark older versions stored
+  auto& seen = slot.get_array();
+  for (const auto& v : seen)
+    if (v.is_int64() && v.get_int64() == seq) return false;
+  if (seen.size() >= kEventSeqWindow) seen.erase(seen.begin());
+  seen.push_back(seq);
+  return true;
 }
 
 bool all_legs_final(const CallState& c) {

@@ -24,7 +24,8 @@ struct TimerOp {
   long long due_ms = 0;
 };
 
-// Timer ids: "<kind>|<call_sid>|<dial seq>". Kinds: ring (dial timeout), limit (timeLimit).
+// Timer ids: "<kind>|<call_sid>|<dial seq>". Kinds: ring (dial timeout), limit (timeLimit), hold (releases
+// status webhooks held back after an answer without ringing).
 std::string timer_id(std::string_view kind, const std::string& call_sid, int dial_seq);
 struct TimerRef {
   std::string kind;
@@ -68,9 +69,40 @@ Transition on_caller_cancel(CallState& c, double ts);
 Transition on_dial_failed(CallState& c, int dial_seq, int leg, int code, const std::string& reason,
                           bool ring_timeout, double ts);
 
+// How long the status webhooks of an answer that came without any ringing wait for a provisional reply that
+// Kamailio reports late (two SIP workers can queue a back-to-back 180 and 200 in the wrong order).
+constexpr long long kLateProvisionalHoldMs = 200;
+
+// The hold timer fired: the held status webhooks go out.
+Transition on_hold_timer(CallState& c);
+// Puts the held status webhooks in front of the transition's webhooks.
+void release_held(CallState& c, Transition& t);
+// Applied to every transition before it is saved: while webhooks are held, later status webhooks are held
+// behind them; a transition that ends the dial or the call releases them all first.
+void keep_status_order(CallState& c, Transition& t);
+
+// What a decision request must do to finish the work of an earlier attempt of the same request (Kamailio
+// re-sends it when the instance that took it died): `after_dial` is the dial the request is about (0 for
+// the INVITE).
+enum class Resume {
+  RunVerbs,    // call the pending actionHook if any, then run the pending verbs
+  ReplayFork,  // a later dial was already started but Kamailio never got it: send the same fork again
+};
+Resume resume_decision(const CallState& c, int after_dial);
+
+// The actionHook of `dial_seq` answered (or failed: `verbs` empty): its verbs become the call's pending
+// verbs, once. Returns an unchanged transition when another attempt applied it first.
+Transition on_action_answered(CallState& c, int dial_seq, const boost::json::array& verbs);
+
 // The dial's ring timer fired: returns true (and marks the dial) when the dial is still ringing and
 // Kamailio must cancel it. The failed dial that follows is then reported as no-answer/487.
 Transition on_ring_timer(CallState& c, int dial_seq);
+
+// At-least-once delivery from Kamailio: returns false when event `seq` of `source` ("node|boot") was already
+// applied to this call, else remembers it. Keeps the last kEventSeqWindow seqs per source rather than a
+// high-water mark, so one bogus huge seq cannot silence the call's later events.
+constexpr std::size_t kEventSeqWindow = 32;
+bool first_delivery(CallState& c, const std::string& source, long long seq);
 
 // True when every leg of the current dial reached a final status.
 bool all_legs_final(const CallState& c);

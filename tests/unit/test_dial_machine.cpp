@@ -194,6 +194,124 @@ TEST_SUITE("dial machine") {
     CHECK(!on_caller_cancel(c, 3).changed);
   }
 
+  TEST_CASE("after a caller cancel the actionHook carries the parent's final state, not trying/100") {
+    auto c = make_call(1);
+    on_reply(c, 1, 0, 180, "Ringing", false, 1);
+    auto t = on_caller_cancel(c, 2);
+    REQUIRE(t.action_hook);
+    CHECK(t.action_payload.at("call_status") == "no-answer");
+    CHECK(t.action_payload.at("sip_status") == 487);
+    CHECK(t.action_payload.at("sip_reason") == "Request Terminated");
+  }
+
+  TEST_CASE("an answer without ringing holds its status webhooks; a late provisional goes out first") {
+    auto c = make_call(2);
+    auto ans = on_reply(c, 1, 0, 200, "OK", true, 10.000);
+    CHECK(ans.webhooks.empty());
+    CHECK(c.held_status.size() == 2);
+    CHECK(c.status == CallStatus::InProgress);
+    bool hold_timer = false;
+    for (const auto& op : ans.timers)
+      if (op.id == timer_id("hold", c.call_sid, 1)) hold_timer = op.due_ms == 10000 + kLateProvisionalHoldMs;
+    CHECK(hold_timer);
+    // the other leg is cancelled meanwhile: its status queues up behind the held ones
+    auto lost = on_reply(c, 1, 1, 487, "Request Terminated", false, 10.050);
+    keep_status_order(c, lost);
+    CHECK(lost.webhooks.empty());
+    CHECK(lost.changed);
+    CHECK(c.held_status.size() == 3);
+    // the 180 that Kamailio received just before the 200 is reported after it
+    auto late = on_reply(c, 1, 0, 180, "Ringing", false, 9.999);
+    CHECK(statuses(late) == std::vector<std::string>{"leg-0:ringing", "leg-0:in-progress", "parent-sid:in-progress",
+                                                     "leg-1:no-answer"});
+    CHECK(c.held_status.empty());
+    bool cancelled = false;
+    for (const auto& op : late.timers) cancelled |= op.id == timer_id("hold", c.call_sid, 1) && op.due_ms == 0;
+    CHECK(cancelled);
+    // a provisional that came after the answer is not a ringing
+    CHECK(on_reply(c, 1, 0, 180, "Ringing", false, 10.5).webhooks.empty());
+  }
+
+  TEST_CASE("held status webhooks go out when the hold timer fires, or before the call's end") {
+    auto c = make_call(1);
+    on_reply(c, 1, 0, 200, "OK", true, 10);
+    auto fired = on_hold_timer(c);
+    CHECK(statuses(fired) == std::vector<std::string>{"leg-0:in-progress", "parent-sid:in-progress"});
+    CHECK(!on_hold_timer(c).changed);
+
+    auto d = make_call(1);
+    on_reply(d, 1, 0, 200, "OK", true, 10);
+    auto end = on_dialog_end(d, 10.1);
+    keep_status_order(d, end);
+    auto sts = statuses(end);
+    REQUIRE(sts.size() == 4);
+    CHECK(sts[0] == "leg-0:in-progress");
+    CHECK(sts[1] == "parent-sid:in-progress");
+    CHECK(sts[2] == "leg-0:completed");
+    CHECK(sts[3] == "parent-sid:completed");
+  }
+
+  TEST_CASE("an answer after ringing is reported at once") {
+    auto c = make_call(1);
+    on_reply(c, 1, 0, 183, "Session Progress", true, 1);
+    auto ans = on_reply(c, 1, 0, 200, "OK", true, 1.001);
+    CHECK(statuses(ans) == std::vector<std::string>{"leg-0:in-progress", "parent-sid:in-progress"});
+    CHECK(c.held_status.empty());
+  }
+
+  TEST_CASE("a failed dial keeps its actionHook pending until its answer is applied, once") {
+    auto c = make_call(1);
+    auto f = on_dial_failed(c, 1, 0, 486, "Busy Here", false, 2);
+    REQUIRE(f.action_hook);
+    CHECK(c.dial->action_pending);
+    CHECK(c.dial->action_payload == f.action_payload);
+    // a re-sent request finds the dial ended: nothing changes, and it resumes with the pending actionHook
+    CHECK(!on_dial_failed(c, 1, 0, 486, "Busy Here", false, 3).changed);
+    CHECK(resume_decision(c, 1) == Resume::RunVerbs);
+    json::array verbs{json::object{{"verb", "hangup"}}};
+    auto a = on_action_answered(c, 1, verbs);
+    CHECK(a.changed);
+    CHECK(!c.dial->action_pending);
+    CHECK(c.pending_verbs == verbs);
+    // a second answer (another instance, same Idempotency-Key) is not applied again
+    CHECK(!on_action_answered(c, 1, json::array{json::object{{"verb", "dial"}}}).changed);
+    CHECK(c.pending_verbs == verbs);
+  }
+
+  TEST_CASE("an empty actionHook answer keeps the verbs after the dial") {
+    auto c = make_call(1);
+    c.pending_verbs.push_back(json::object{{"verb", "hangup"}});
+    on_dial_failed(c, 1, 0, 486, "Busy Here", false, 2);
+    CHECK(on_action_answered(c, 1, json::array{}).changed);
+    CHECK(c.pending_verbs.size() == 1);
+  }
+
+  TEST_CASE("a re-sent decision replays a started dial's fork until Kamailio reports on it") {
+    auto c = make_call(1);
+    c.dial->seq = 2;
+    c.dial->fork = {{"action", "fork"}, {"dial", 2}};
+    CHECK(resume_decision(c, 1) == Resume::ReplayFork);
+    CHECK(resume_decision(c, 2) == Resume::RunVerbs);  // a request about dial 2 itself
+    on_reply(c, 2, 0, 180, "Ringing", false, 1);
+    CHECK(c.dial->fork.empty());
+    CHECK(resume_decision(c, 1) == Resume::RunVerbs);
+  }
+
+  TEST_CASE("event de-duplication: a repeat is skipped, a huge seq silences nothing") {
+    auto c = make_call(1);
+    CHECK(first_delivery(c, "n|1", 5));
+    CHECK(!first_delivery(c, "n|1", 5));
+    CHECK(first_delivery(c, "n|2", 5));  // another boot of the node
+    CHECK(first_delivery(c, "n|1", 9223372036854775807LL));
+    CHECK(first_delivery(c, "n|1", 6));
+    CHECK(!first_delivery(c, "n|1", 6));
+    for (long long s = 100; s < 100 + static_cast<long long>(kEventSeqWindow) + 5; ++s) CHECK(first_delivery(c, "n|1", s));
+    CHECK(c.event_seq.at("n|1").as_array().size() == kEventSeqWindow);
+    // state written by older versions (a high-water mark) is replaced, not trusted
+    c.event_seq["old|1"] = 1000;
+    CHECK(first_delivery(c, "old|1", 3));
+  }
+
   TEST_CASE("verb id and customer data reach the payloads") {
     auto c = make_call(1, {{"verb", "dial"}, {"id", "d1"}, {"tag", {{"k", "v"}}}, {"actionHook", "http://a/b"}});
     auto t = on_reply(c, 1, 0, 486, "Busy Here", false, 1);
@@ -246,6 +364,7 @@ TEST_SUITE("dial machine") {
   TEST_CASE("timers: the answer cancels the ring timer and starts timeLimit; the end cancels it") {
     auto c = make_call(2);
     c.dial->time_limit_s = 3;
+    on_reply(c, 1, 0, 180, "Ringing", false, 99);
     auto ans = on_reply(c, 1, 0, 200, "OK", true, 100.25);
     REQUIRE(ans.timers.size() == 2);
     CHECK(ans.timers[0].id == "ring|parent-sid|1");
@@ -260,6 +379,7 @@ TEST_SUITE("dial machine") {
 
   TEST_CASE("timers: no timeLimit, no limit timer; a failed dial cancels its ring timer") {
     auto c = make_call(1);
+    on_reply(c, 1, 0, 180, "Ringing", false, 0.5);
     auto ans = on_reply(c, 1, 0, 200, "OK", true, 1);
     REQUIRE(ans.timers.size() == 1);
     auto c2 = make_call(1);
@@ -301,7 +421,16 @@ TEST_SUITE("dial machine") {
     on_reply(c, 1, 0, 200, "OK", true, 3);
     c.pending_verbs.push_back(json::object{{"verb", "hangup"}});
     c.event_seq["n|1"] = 42;
+    c.dial->fork = {{"action", "fork"}};
+    c.dial->action_pending = true;
+    c.dial->action_payload = {{"dial_call_status", "busy"}};
+    c.app_loaded = true;
+    REQUIRE(c.held_status.size() == 2);  // answered without ringing
     auto back = call_state_from_json(json::value(to_json(c)));
+    CHECK(back.dial->action_pending);
+    CHECK(back.dial->fork == c.dial->fork);
+    CHECK(back.held_status == c.held_status);
+    CHECK(back.app_loaded);
     CHECK(json::serialize(to_json(back)) == json::serialize(to_json(c)));
     CHECK(back.dial->legs[0].status == CallStatus::InProgress);
     CHECK(back.call_hook.password == "p");
