@@ -3,7 +3,8 @@ Redis, rtpengine, Kamailio, **two dialplane instances (A and B) behind HAProxy**
 generated from tests/e2e/haproxy-test.cfg.in; Kamailio's --dialplane-url points at HAProxy) and the webhook
 receiver.
 
-Ports: DP_SCALE_PORT_BASE (default 34000); everything stays in [base, base+2000):
+Ports: DP_SCALE_PORT_BASE (default 23000, below the kernel's ephemeral range 32768-60999 where an outgoing
+connection can hold a port); everything stays in [base, base+2000):
   +0 redis, +1 rtpengine NG, +10/+11 Kamailio SIP/JSON-RPC, +20 HAProxy (dialplane internal), +23 HAProxy stats,
   +30 webhook receiver, +40/41/42 instance A internal/REST/metrics, +50/51/52 instance B, +90..+92 fixed sipp
   parties, +100..+599 sipp SIP, +1000..+1499 rtpengine RTP, +1500..+1999 sipp media.
@@ -17,6 +18,11 @@ Tests (issue 3):
      no restart.
   5. SIGTERM to instance A during 10 ringing calls -> /readyz 503 at once, /kamailio/invite HTTP 503, exit within
      10 s; every call is finished by B (answered or timed out per its app) and every actionHook arrives.
+  6. kill -9 of the instance that waits for a failed dial's actionHook -> HAProxy re-sends the decision to the
+     other instance, which sends the same actionHook again (same Idempotency-Key) and runs the second dial it
+     returns: the caller is connected to the fallback, exactly once.
+  7. kill -9 of the instance that waits for the call_hook -> the other instance resumes the same call (same
+     call_sid, call_hook sent again with the same Idempotency-Key) and the caller is connected.
 
 Env: DIALPLANE_BIN (build/dialplane), DP_SCALE_PORT_BASE, DP_E2E_KEEP=1 keeps the run dir (kept on failure).
 """
@@ -33,6 +39,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +53,7 @@ from conftest import (LOOPBACK, ROOT, CompactPorts, WEBHOOK_SECRET, WEBHOOK_TIME
 from webhook_receiver import Request, WebhookReceiver
 
 HERE = Path(__file__).resolve().parent
-SCALE_BASE = int(os.environ.get("DP_SCALE_PORT_BASE", "34000"))
+SCALE_BASE = int(os.environ.get("DP_SCALE_PORT_BASE", "23000"))
 KAM_DECISION_TIMEOUT_MS = 5000  # production default: a hung dialplane must not hide behind a short timeout
 IDEM = "idempotency-key"
 FINAL = {"completed", "busy", "no-answer", "failed"}
@@ -417,12 +424,13 @@ def find_key(obj: Any, key: str) -> Any:
 
 
 def sources_in(obj: Any, node: str) -> dict[str, int]:
-    """{"<node>|<boot>": last seq} maps anywhere in the call state (the de-duplication record)."""
+    """{"<node>|<boot>": last seq} from the de-duplication record anywhere in the call state (the seqs
+    applied per source)."""
     out: dict[str, int] = {}
     if isinstance(obj, dict):
         for k, v in obj.items():
-            if isinstance(k, str) and k.startswith(node + "|") and isinstance(v, int):
-                out[k] = v
+            if isinstance(k, str) and k.startswith(node + "|") and isinstance(v, list) and v:
+                out[k] = max(v)
             else:
                 out.update(sources_in(v, node))
     elif isinstance(obj, list):
@@ -804,3 +812,98 @@ def test_5_sigterm_drains_and_other_instance_finishes(st: ScaleStack, sp: SippFa
         st.instance_logs(15, grep="level=error")
     assert c_ans.rc == 0 and c_to.rc == 0, f"{c_ans.describe()}\n{c_to.describe()}"
     assert exited == 0, f"A exit status {exited} after SIGTERM (expected a clean exit)" + st.logs("dialplane-A")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 6. an instance dies while it waits for a failed dial's actionHook
+# ---------------------------------------------------------------------------------------------------------
+def test_6_kill9_during_action_hook_resumes_failover(st: ScaleStack, sp: SippFactory) -> None:
+    rx = st.webhook
+    called = take_number(st)
+    busy = sp.uas("busy", "uas_reject_486.xml")
+    fallback = sp.uas("fallback", "uas_answer.xml", duration_ms=500, timeout_s=30)
+    second = dial_app(rx, called, [target(fallback)], timeout=20)
+    arrived = threading.Event()
+
+    def slow(_: Request) -> tuple[int, Any]:
+        arrived.set()
+        time.sleep(1.5)  # the instance that asked is killed meanwhile
+        return 200, second
+
+    rx.set_app(called, dial_app(rx, called, [target(busy)], timeout=20))
+    rx.set_action(called, slow, second, None)  # attempt 1 (killed), the re-sent attempt, dial 2's end
+    caller = sp.uac("caller", "uac_call.xml", called, caller="+15553330006", duration_ms=1000, timeout_s=30)
+    parent = rx.wait_call_hook(called).get("call_sid")
+    assert arrived.wait(10), "the first dial's actionHook never came" + st.instance_logs(20)
+    asker = [i for i in st.instances.values()
+             if i.alive and any("dial_ended" in line and parent in line
+                                for line in i.log.read_text(errors="replace").splitlines())]
+    assert len(asker) == 1, f"which instance took /kamailio/dial-failed? {[i.name for i in asker]}"
+    victim = asker[0]
+    os.kill(victim.proc.pid, signal.SIGKILL)
+    victim.proc.wait(5)
+    print(f"[scale] killed dialplane {victim.name} while it waited for the actionHook of {parent}", file=sys.stderr)
+
+    caller.assert_ok(30)
+    busy.assert_ok(10)
+    fallback.assert_ok(10)
+    ok = first(caller.messages(), "received", 200)
+    assert ok and f":{fallback.port}" in (ok.header("Contact") or ""), \
+        f"caller not connected to the fallback: {caller.describe()}" + st.instance_logs(20, grep=parent)
+    acts = rx.wait_for(lambda _: len(rx.action_hooks(parent)) >= 3 and rx.action_hooks(parent), 10,
+                       "3 actionHook deliveries (dial 1 twice, dial 2 once)")
+    d1 = [a for a in acts if a.get("dial_call_status") == "busy"]
+    d2 = [a for a in acts if a.get("dial_call_status") == "completed"]
+    assert len(d1) == 2 and len(d2) == 1, f"actionHooks: {acts}"
+    assert d1[0].headers.get(IDEM) and d1[0].headers.get(IDEM) == d1[1].headers.get(IDEM), \
+        f"the re-sent actionHook has another Idempotency-Key: {[a.headers.get(IDEM) for a in d1]}"
+    assert d1[0].body == d1[1].body, "the re-sent actionHook's payload differs"
+    assert d2[0].headers.get(IDEM) != d1[0].headers.get(IDEM)
+    time.sleep(1)
+    parent_final = [r.get("call_status") for r in rx.statuses(parent) if r.get("call_status") in FINAL]
+    assert parent_final == ["completed"], f"parent status webhooks: {[r.get('call_status') for r in rx.statuses(parent)]}"
+    children = rx.children(parent)
+    assert len(children) == 2, f"one leg per dial expected, got {len(children)}: {children}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 7. an instance dies while it waits for the call_hook
+# ---------------------------------------------------------------------------------------------------------
+def test_7_kill9_during_call_hook_resumes_the_same_call(st: ScaleStack, sp: SippFactory) -> None:
+    rx = st.webhook
+    called = take_number(st)
+    callee = sp.uas("callee", "uas_answer.xml", duration_ms=500, timeout_s=30)
+    app = dial_app(rx, called, [target(callee)], timeout=20)
+    attempts: list[float] = []
+
+    def call_hook(_: Request) -> tuple[int, Any]:
+        attempts.append(time.time())
+        if len(attempts) == 1:
+            time.sleep(1.5)  # the instance that asked is killed meanwhile
+        return 200, app
+
+    rx.set_app(called, call_hook)
+    caller = sp.uac("caller", "uac_call.xml", called, caller="+15553330007", duration_ms=1000, timeout_s=30)
+    wait_until(lambda: attempts, 10, "the first call_hook")
+    asker = wait_until(lambda: [i for i in st.instances.values()
+                                if i.alive and any("call_new" in line and norm(called) in line
+                                                   for line in i.log.read_text(errors="replace").splitlines())],
+                       3, "the instance that logged call_new")
+    assert len(asker) == 1, [i.name for i in asker]
+    victim = asker[0]
+    os.kill(victim.proc.pid, signal.SIGKILL)
+    victim.proc.wait(5)
+    print(f"[scale] killed dialplane {victim.name} while it waited for the call_hook", file=sys.stderr)
+
+    caller.assert_ok(30)
+    callee.assert_ok(10)
+    hooks = rx.wait_for(lambda _: len(rx.call_hooks(called)) >= 2 and rx.call_hooks(called), 10, "2 call_hooks")
+    assert len(hooks) == 2, f"call_hooks: {hooks}"
+    sids = {h.get("call_sid") for h in hooks}
+    keys = {h.headers.get(IDEM) for h in hooks}
+    assert len(sids) == 1 and len(keys) == 1 and None not in keys, \
+        f"the resumed call_hook is another call: call_sids {sids}, Idempotency-Keys {keys}"
+    parent = sids.pop()
+    acts = rx.wait_for(lambda _: rx.action_hooks(parent), 10, "the dial's actionHook")
+    assert [a.get("dial_call_status") for a in acts] == ["completed"], acts
+    assert len(rx.children(parent)) == 1, rx.children(parent)
