@@ -198,8 +198,10 @@ Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std
   d->fork = {};  // Kamailio forked this dial: a re-sent decision request can no longer be about it
   if (code < 200) {
     if (leg->status == CallStatus::InProgress) {
-      if (leg_idx == d->winner && !c.held_status.empty() && ts <= leg->answered_at) {
-        // A provisional queued behind its 200: report the ringing first, then the held answer.
+      if (leg_idx == d->winner && !c.held_status.empty()) {
+        // A provisional queued behind its 200 (no UAS sends one after its 2xx): report the ringing first,
+        // then the held answer. Its ts cannot tell: Kamailio stamps it when a worker runs the reply route,
+        // which can be after the 200's.
         Leg rang = *leg;
         rang.status = status_for_sip(code, sdp);
         rang.sip_status = code;

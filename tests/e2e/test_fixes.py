@@ -7,6 +7,7 @@
   f5. `target: []` fails the dial with an X-Reason for the caller and a `failed` actionHook
   f6. a leg whose 180 is reported after its 200 still reports `ringing` before `in-progress`
       (deterministic: events posted to dialplane in the wrong order; and 30 back-to-back 180/200 calls)
+  f7. (issue 15) an event with seq = 2^63-1 does not silence the call's later events
 The re-sent decision after an instance died during an actionHook (bug 2) needs two instances: test_scale.py.
 """
 
@@ -134,22 +135,30 @@ def test_f4_action_hook_after_cancel_carries_parent_final_state(full_stack, sipp
 # ---------------------------------------------------------------------------------------------------------
 # f6. a provisional reported after its 200
 # ---------------------------------------------------------------------------------------------------------
+def quiet_call(st: Any, sipp: Any, webhook: Any, numbers: Any, caller_number: str) -> tuple[Any, dict, dict]:
+    """A call whose only leg rings a port where nothing listens, so the leg stays `trying` and the test
+    reports its replies itself. Returns (caller sipp, common event fields, a fake event source)."""
+    called = numbers.take()
+    silent, _ = st.ports.sipp()
+    webhook.set_app(called, dial(webhook, called, [{"type": "sip", "sipUri": f"sip:quiet@{LOOPBACK}:{silent}"}],
+                                 timeout=30))
+    # the caller hears nothing; Kamailio's own timer ends its INVITE long after the test is done with it
+    caller = sipp.uac("caller", "uac_fail.xml", called, caller=caller_number, timeout_s=30)
+    hook = webhook.wait_call_hook(called)
+    parent, call_id = hook.get("call_sid"), hook.get("call_id")
+    wait_until(lambda: webhook.children(parent), 5, "the leg's trying webhook")
+    ev = {"call_id": call_id, "call_sid": parent, "dial": 1, "leg": 0}
+    src = {"node": f"http://{LOOPBACK}:1/RPC", "boot": str(int(time.time()))}
+    return caller, ev, src
+
+
 def test_f6_late_180_is_reported_before_in_progress(full_stack, sipp, webhook, numbers):
     """Kamailio reports the 200 first and the 180 (received 1 ms earlier) in a later batch, as two SIP
     workers can. The leg never reported a provisional, so dialplane holds the answer's status webhooks
     briefly and sends ringing first."""
-    called = numbers.take()
-    silent, _ = full_stack.ports.sipp()  # nothing listens: the real leg stays `trying`
-    webhook.set_app(called, dial(webhook, called, [{"type": "sip", "sipUri": f"sip:quiet@{LOOPBACK}:{silent}"}],
-                                 timeout=30))
-    # the caller hears nothing; Kamailio's own timer ends its INVITE long after this test is done with it
-    caller = sipp.uac("caller", "uac_fail.xml", called, caller="+15551118006", timeout_s=30)
-    hook = webhook.wait_call_hook(called)
-    parent, call_id = hook.get("call_sid"), hook.get("call_id")
-    wait_until(lambda: webhook.children(parent), 5, "the leg's trying webhook")
+    caller, ev, src = quiet_call(full_stack, sipp, webhook, numbers, "+15551118006")
+    parent = ev["call_sid"]
     t = time.time()
-    ev = {"call_id": call_id, "call_sid": parent, "dial": 1, "leg": 0}
-    src = {"node": f"http://{LOOPBACK}:1/RPC", "boot": str(int(t))}
     assert post_events(full_stack, {**src, "events": [
         {**ev, "seq": 1, "ev": "reply", "ts": f"{t:.6f}", "code": 200, "reason": "OK", "sdp": True}]}) == 200
     time.sleep(0.05)
@@ -183,3 +192,20 @@ def test_f6_back_to_back_180_200_always_ring_first(full_stack, sipp, webhook, nu
         if statuses(reqs) != ["trying", "ringing", "in-progress", "completed"]:
             bad[p] = brief(reqs)
     assert not bad, f"{len(bad)} of {n} legs did not report ringing before in-progress: {bad}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# issue 15 item 4: an event with seq = INT64_MAX must not silence the call's later events
+# ---------------------------------------------------------------------------------------------------------
+def test_f7_huge_event_seq_silences_nothing(full_stack, sipp, webhook, numbers):
+    caller, ev, src = quiet_call(full_stack, sipp, webhook, numbers, "+15551118008")
+    parent = ev["call_sid"]
+    now = f"{time.time():.6f}"
+    assert post_events(full_stack, {**src, "events": [
+        {**ev, "seq": 9223372036854775807, "ev": "reply", "ts": now, "code": 100, "reason": "Trying", "sdp": False},
+        {**ev, "seq": 1, "ev": "reply", "ts": now, "code": 180, "reason": "Ringing", "sdp": False}]}) == 200
+    leg = webhook.wait_for(lambda _: next((r for r in webhook.children(parent).values()
+                                           if any(x.get("call_status") == "ringing" for x in r)), None),
+                           5, "the leg's ringing webhook after an event with seq 2^63-1")
+    assert statuses(leg) == ["trying", "ringing"], brief(leg)
+    caller.stop()
