@@ -231,8 +231,10 @@ asio::awaitable<std::optional<json::object>> CallFlow::resume_invite(const std::
 }
 
 asio::awaitable<json::object> CallFlow::run_app(const CallState& c) {
-  auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, core::parent_payload(c, wall_now()), "call_hook",
-                                       c.call_sid + "-call_hook");
+  // Named locals, not temporaries in the co_await expression (docs/coroutines.md).
+  auto payload = core::parent_payload(c, wall_now());
+  std::string key = c.call_sid + "-call_hook";  // the same on a resumed attempt
+  auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, payload, "call_hook", key);
   std::optional<std::string> refusal;
   core::AppValidation v;
   if (!res.ok) {
@@ -299,7 +301,7 @@ asio::awaitable<std::vector<core::Contact>> CallFlow::registered_contacts(const 
   std::vector<core::Contact> out;
   if (node.empty()) co_return out;
   try {
-    json::array params{"location", aor};  // outside co_await: GCC 12 mis-compiles braced lists there
+    json::array params{"location", aor};  // outside co_await (docs/coroutines.md)
     auto result = co_await d_.rpc.call(node, "ul.lookup", std::move(params),
                                        std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
     d_.metrics.rpc("ul.lookup", true);

@@ -50,7 +50,7 @@ CallStore::CallStore(io::RedisClient& redis, std::string prefix, int ttl_s)
     : redis_(redis), prefix_(std::move(prefix)), ttl_s_(ttl_s) {}
 
 boost::asio::awaitable<std::optional<CallStore::Versioned>> CallStore::load(const std::string& sid) {
-  // Argument vectors are built before co_await: GCC 12 mis-compiles braced lists inside it.
+  // Argument vectors are built before co_await (docs/coroutines.md, rule 2).
   std::vector<std::string> args{"HMGET", call_key(sid), "v", "s"};
   auto r = co_await timed_redis(redis_, std::move(args), "call_load");
   if (r.type != io::RedisReply::Type::Array || r.elements.size() != 2 || r.elements[0].is_nil() ||

@@ -10,8 +10,7 @@
 
 // Key layout: docs/redis-keys.md, section "Provisioning".
 //
-// Commands are built in a statement before `co_await`: GCC 12 rejects ("array used as initializer") braced
-// lists of string literals inside a co_await full-expression.
+// Commands are built in a statement before `co_await` (docs/coroutines.md, rule 2).
 //
 // Multi-key writes are single EVAL calls rather than MULTI/EXEC: the RedisClient pipelines commands from many
 // coroutines over one connection, so a MULTI ... EXEC sequence sent as separate commands could swallow another

@@ -127,7 +127,7 @@ awaitable<void> load_seed(ProvisioningStore& store, const json::value& seed_v) {
   for (const auto& [w, c] : carriers) refs.carriers[c.carrier_sid] = c;
   for (const auto& [w, d] : domains) refs.domains[d.domain] = d;
 
-  // Plain loops with named locals: GCC 12 mishandles co_await inside if-conditions (see rest_api.cpp).
+  // Plain loops with named locals (docs/coroutines.md, rule 1).
   for (const auto& it : accounts) {
     auto e = co_await check_refs(refs, it.second);
     if (e) fail(it.first, *e);

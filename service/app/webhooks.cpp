@@ -34,7 +34,7 @@ asio::awaitable<std::string> Webhooks::secret_for(const std::string& account_sid
   if (auto it = secrets_.find(account_sid); it != secrets_.end() && it->second.expires > now)
     co_return it->second.secret;
   std::string secret;
-  auto acct = co_await store_.account(account_sid);  // never co_await inside a condition (GCC 12)
+  auto acct = co_await store_.account(account_sid);  // not inside a condition (docs/coroutines.md)
   if (acct) secret = acct->webhook_secret;
   // A short cache: a rotated secret takes effect within seconds without a Redis read per webhook.
   secrets_[account_sid] = {secret, now + std::chrono::seconds(5)};

@@ -206,7 +206,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       }
     };
     auto st = std::make_shared<State>(ex);
-    // Named locals, not temporaries in the co_await expression (GCC 12 coroutine lifetime bug).
+    // Named locals, not temporaries in the co_await expression (docs/coroutines.md).
     auto initiate = [st, host = t.host, port = std::to_string(t.port), deadline](auto handler) {
           asio::any_io_executor w = asio::prefer(asio::get_associated_executor(handler, st->strand),
                                                  asio::execution::outstanding_work.tracked);
@@ -330,7 +330,7 @@ asio::awaitable<HttpResponse> HttpClient::send(HttpRequest req) {
     parser.header_limit(64 * 1024);
     if (head) parser.skip(true);
 
-    // Plain if/else: GCC 12 double-destroys the result of a `?:` with co_await in both arms.
+    // Plain if/else, not `?:` with co_await in both arms (docs/coroutines.md).
     std::optional<Failure> f;
     if (c->tls) f = co_await self->exchange(*c->tls, *c, msg, parser, reused, deadline);
     else f = co_await self->exchange(*c->tcp, *c, msg, parser, reused, deadline);

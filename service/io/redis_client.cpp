@@ -394,8 +394,7 @@ bool RedisClient::connected() const { return impl_->ready.load(); }
 
 asio::awaitable<RedisReply> RedisClient::command(std::vector<std::string> args) {
   if (args.empty()) throw RedisError(RedisError::Kind::Reply, "empty redis command");
-  // Named locals rather than temporaries inside the co_await expression: GCC 12 mis-handles the
-  // lifetime of lambda temporaries there.
+  // Named locals rather than temporaries inside the co_await expression (docs/coroutines.md).
   auto initiate = [impl = impl_, a = std::move(args)](auto handler) mutable {
     asio::any_io_executor caller =
         asio::prefer(asio::get_associated_executor(handler, impl->strand), asio::execution::outstanding_work.tracked);

@@ -315,7 +315,7 @@ TEST_SUITE("redis") {
     std::vector<int> ok(kN, 0);
     auto one = [&](int i) -> asio::awaitable<void> {
       std::string k = key("many:" + std::to_string(i));
-      // Named vectors: GCC 12 miscompiles braced lists inside co_await.
+      // Named vectors, not braced lists inside co_await (docs/coroutines.md).
       std::vector<std::string> set{"SET", k, "v" + std::to_string(i)}, get{"GET", k}, del{"DEL", k};
       co_await c.command(std::move(set));
       auto r = co_await c.command(std::move(get));
