@@ -6,12 +6,14 @@
 #include "io/redis_client.hpp"
 
 #include <atomic>
+#include <string>
 
 namespace dp::app {
 
 class InternalApi {
  public:
-  InternalApi(CallFlow& flow, io::RedisClient& redis) : flow_(flow), redis_(redis) {}
+  InternalApi(CallFlow& flow, io::RedisClient& redis, std::string key_prefix)
+      : flow_(flow), redis_(redis), key_prefix_(std::move(key_prefix)) {}
   boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
   void set_draining(bool d) { draining_ = d; }
   void set_health(const Health* h) { health_ = h; }  // readiness probes (metrics.hpp)
@@ -19,6 +21,7 @@ class InternalApi {
  private:
   CallFlow& flow_;
   io::RedisClient& redis_;
+  std::string key_prefix_;
   std::atomic<bool> draining_{false};
   const Health* health_ = nullptr;
 };

@@ -16,8 +16,6 @@ using boost::asio::awaitable;
 
 namespace {
 
-// The leg plans and call states Kamailio's data refers to live under the default prefix (as dp:sipuser:).
-constexpr const char* kPrefix = "dp:";
 constexpr int kLegPlanTtlS = 6 * 3600;
 constexpr int kSlotTtlS = 6 * 3600;  // a slot whose call vanished without a trace expires at the latest then
 
@@ -57,9 +55,9 @@ awaitable<bool> member_alive(CallStore& calls, const std::string& member) {
 
 }  // namespace
 
-awaitable<json::object> leg_decision(io::RedisClient& redis, const json::object& req) {
-  ProvisioningStore prov(redis, kPrefix);
-  CallStore calls(redis, kPrefix, kLegPlanTtlS);
+awaitable<json::object> leg_decision(io::RedisClient& redis, const std::string& key_prefix, const json::object& req) {
+  ProvisioningStore prov(redis, key_prefix);
+  CallStore calls(redis, key_prefix, kLegPlanTtlS);
   auto token = str(req, "token");
   if (token.empty()) co_return reply(500, "leg token missing");
   auto loaded = co_await prov.leg_plan(token);

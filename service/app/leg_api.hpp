@@ -5,10 +5,13 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
+#include <string>
 
 namespace dp::app {
 
 // Answers {"action":"attempt",...} or {"action":"reply","code","reason"}. Never throws for bad input.
-boost::asio::awaitable<boost::json::object> leg_decision(io::RedisClient& redis, const boost::json::object& req);
+// `key_prefix` is --redis-prefix: the leg plans were stored under it by the call flow.
+boost::asio::awaitable<boost::json::object> leg_decision(io::RedisClient& redis, const std::string& key_prefix,
+                                                         const boost::json::object& req);
 
 }  // namespace dp::app

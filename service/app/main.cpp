@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     app::TimerService timers(
         ex, redis, cfg->redis_prefix, metrics, [&flow](const std::string& id) { return flow.on_timer(id); },
         std::chrono::milliseconds(cfg->timer_poll_ms));
-    app::InternalApi internal(flow, redis);
+    app::InternalApi internal(flow, redis, cfg->redis_prefix);
     app::Health health(ex, redis, rpc, metrics, app::health_options(*cfg, [&outbox] { return outbox.active(); }));
     internal.set_health(&health);
     health.start();
