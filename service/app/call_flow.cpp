@@ -4,6 +4,7 @@
 #include "app/verbs.hpp"
 #include "core/registrations.hpp"
 #include "core/carrier_select.hpp"
+#include "core/kamailio_events.hpp"
 #include "core/json_get.hpp"
 #include "core/log.hpp"
 
@@ -26,16 +27,6 @@ constexpr long long kRingBackstopMs = 1500;
 using core::jget::boolean;
 using core::jget::integer;
 using core::jget::str;
-
-// Kamailio stamps events with $TV(Sn): "sec.usec".
-double event_ts(const json::object& ev) {
-  if (auto* v = ev.if_contains("ts")) {
-    if (v->is_string()) return std::strtod(std::string(v->get_string()).c_str(), nullptr);
-    if (v->is_double()) return v->get_double();
-    if (v->is_int64()) return static_cast<double>(v->get_int64());
-  }
-  return wall_now();
-}
 
 std::string host_of_uri(const std::string& uri) {
   auto colon = uri.find(':');
@@ -471,7 +462,7 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Ver
 
   c.branches_used += 1 + static_cast<int>(branches.size());
   // dialplane enforces the ring timeout; Kamailio's own INVITE timer stays as a backstop a little later.
-  t.timers.push_back({core::timer_id("ring", c.call_sid, c.dial->seq),
+  t.timers.push_back({core::timer_id(core::TimerKind::Ring, c.call_sid, c.dial->seq),
                       static_cast<long long>(now * 1000) + c.dial->timeout_s * 1000LL});
   auto branch_count = branches.size();
   c.dial->fork = {{"action", "fork"},
@@ -567,59 +558,32 @@ asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
   }
 }
 
-asio::awaitable<std::size_t> CallFlow::events(const json::object& batch) {
+asio::awaitable<std::size_t> CallFlow::events(const json::object& body) {
   std::size_t applied = 0;
-  auto node = str(batch, "node");
-  auto source = node + "|" + str(batch, "boot");
-  auto* evs = batch.if_contains("events");
-  if (!evs || !evs->is_array()) co_return 0;
-  for (const auto& e : evs->get_array()) {
-    if (!e.is_object()) continue;
-    const auto& ev = e.get_object();
-    auto type = str(ev, "ev");
-    long long seq = integer(ev, "seq", -1);
-    double ts = event_ts(ev);
-    auto sid = str(ev, "call_sid");
+  auto batch = core::parse_event_batch(body, wall_now());
+  if (!batch) co_return 0;
+  for (const auto& ev : batch->events) {
+    auto name = core::to_string(ev.kind);
+    auto sid = ev.call_sid;
     try {
       if (sid.empty()) {
-        auto found = co_await d_.calls.sid_for_call_id(str(ev, "call_id"));
+        auto found = co_await d_.calls.sid_for_call_id(ev.call_id);
         if (!found) {
-          d_.metrics.event(type, false);
+          d_.metrics.event(name, false);
           continue;
         }
         sid = *found;
       }
-      int dial = static_cast<int>(integer(ev, "dial", 0));
-      int leg = static_cast<int>(integer(ev, "leg", -1));
       bool fresh = false;
-      auto t = co_await update(sid, [&](CallState& c) {
-        fresh = false;
-        bool first = seq < 0 || core::first_delivery(c, source, seq);
-        if (!first) return Transition{};
-        Transition t;
-        if (type == "reply")
-          t = core::on_reply(c, dial, leg, static_cast<int>(integer(ev, "code", 0)), str(ev, "reason"),
-                             boolean(ev, "sdp"), ts);
-        else if (type == "branch_timeout")
-          t = core::on_branch_timeout(c, dial, leg, ts);
-        else if (type == "dialog_start")
-          t = core::on_dialog_start(c, dial, leg, integer(ev, "h_entry", -1), integer(ev, "h_id", -1), ts);
-        else if (type == "dialog_end")
-          t = core::on_dialog_end(c, ts);
-        else if (type == "cancel" || type == "caller_gone")
-          t = core::on_caller_cancel(c, ts);
-        fresh = true;
-        if (seq >= 0) t.changed = true;  // the remembered seq must be saved
-        return t;
-      });
-      d_.metrics.event(type, t && fresh);
+      auto t = co_await update(sid, [&](CallState& c) { return core::apply_event(c, batch->source, ev, fresh); });
+      d_.metrics.event(name, t && fresh);
       if (t && fresh) ++applied;
     } catch (const io::RedisError& e) {
       d_.metrics.redis_error();
-      log::error("event_redis_error", {{"call_sid", sid}, {"ev", type}, {"error", e.what()}});
+      log::error("event_redis_error", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});
       throw;  // Kamailio re-sends the batch
     } catch (const std::exception& e) {
-      log::error("event_failed", {{"call_sid", sid}, {"ev", type}, {"error", e.what()}});
+      log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});
     }
   }
   co_return applied;
@@ -628,64 +592,67 @@ asio::awaitable<std::size_t> CallFlow::events(const json::object& batch) {
 asio::awaitable<std::optional<long long>> CallFlow::on_timer(const std::string& id) {
   auto ref = core::parse_timer_id(id);
   if (!ref) co_return std::nullopt;
-  auto timeout = std::chrono::milliseconds(d_.cfg.rpc_timeout_ms);
-
-  if (ref->kind == "ring") {
-    std::string node, call_id, cseq;
-    bool ringing = false;
-    auto t = co_await update(ref->call_sid, [&](CallState& c) {
-      auto tr = core::on_ring_timer(c, ref->dial_seq);
-      ringing = c.dial && c.dial->seq == ref->dial_seq && !c.dial->ended && c.dial->winner < 0;
-      node = c.node;
-      call_id = c.call_id;
-      cseq = c.cseq;
-      return tr;
-    });
-    if (!t || !ringing) co_return std::nullopt;
-    log::info("ring_timeout", {{"call_sid", ref->call_sid}, {"dial", std::to_string(ref->dial_seq)}});
-    // Kamailio cancels every branch; its failure_route then asks /kamailio/dial-failed, which reports
-    // no-answer/487 because the dial is marked as timed out.
-    json::array params{call_id, cseq};
-    try {
-      co_await d_.rpc.call(node, "tm.cancel", std::move(params), timeout);
-      d_.metrics.rpc("tm.cancel", true);
-    } catch (const std::exception& e) {
-      // The transaction may have ended meanwhile; Kamailio's own timer is the backstop anyway.
-      d_.metrics.rpc("tm.cancel", false);
-      log::warn("ring_cancel_failed", {{"call_sid", ref->call_sid}, {"error", e.what()}});
-    }
-    co_return std::nullopt;
-  }
-
-  if (ref->kind == "hold") {
-    co_await update(ref->call_sid, [&](CallState& c) { return core::on_hold_timer(c); });
-    co_return std::nullopt;
-  }
-
-  if (ref->kind == "limit") {
-    auto cur = co_await d_.calls.load(ref->call_sid);
-    if (!cur || !cur->state.dial || cur->state.dial->seq != ref->dial_seq ||
-        cur->state.status != core::CallStatus::InProgress)
+  switch (ref->kind) {
+    case core::TimerKind::Ring:
+      co_await ring_timeout(*ref);
       co_return std::nullopt;
-    const auto& c = cur->state;
-    if (c.h_entry < 0 || c.h_id < 0) co_return epoch_ms() + 100;  // dialog ids not reported yet
-    log::info("time_limit_reached", {{"call_sid", c.call_sid}, {"limit_s", std::to_string(c.dial->time_limit_s)}});
-    // Both sides get a BYE; dialog:end then completes the call and sends the actionHook.
-    json::array params{c.h_entry, c.h_id, "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n"};
-    try {
-      co_await d_.rpc.call(c.node, "dlg.end_dlg", std::move(params), timeout);
-      d_.metrics.rpc("dlg.end_dlg", true);
-    } catch (const io::RpcError& e) {
-      d_.metrics.rpc("dlg.end_dlg", false);
-      if (e.code != 404) throw;  // retried when the lease runs out
-      // 404: the dialog already ended.
-    }
-    // Close the call here rather than wait for dialog:end: Kamailio 5.6.3 does not always run that event
-    // route for dialogs ended over JSON-RPC. A dialog_end that still arrives finds the call gone.
-    double now = wall_now();
-    co_await update(c.call_sid, [&](CallState& s) { return core::on_dialog_end(s, now); });
-    co_return std::nullopt;
+    case core::TimerKind::Hold:
+      co_await update(ref->call_sid, [&](CallState& c) { return core::on_hold_timer(c); });
+      co_return std::nullopt;
+    case core::TimerKind::Limit:
+      co_return co_await time_limit(*ref);
   }
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> CallFlow::ring_timeout(const core::TimerRef& ref) {
+  std::string node, call_id, cseq;
+  bool ringing = false;
+  auto t = co_await update(ref.call_sid, [&](CallState& c) {
+    auto tr = core::on_ring_timer(c, ref.dial_seq);
+    ringing = c.dial && c.dial->seq == ref.dial_seq && !c.dial->ended && c.dial->winner < 0;
+    node = c.node;
+    call_id = c.call_id;
+    cseq = c.cseq;
+    return tr;
+  });
+  if (!t || !ringing) co_return;
+  log::info("ring_timeout", {{"call_sid", ref.call_sid}, {"dial", std::to_string(ref.dial_seq)}});
+  // Kamailio cancels every branch; its failure_route then asks /kamailio/dial-failed, which reports
+  // no-answer/487 because the dial is marked as timed out.
+  json::array params{call_id, cseq};
+  try {
+    co_await d_.rpc.call(node, "tm.cancel", std::move(params), std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    d_.metrics.rpc("tm.cancel", true);
+  } catch (const std::exception& e) {
+    // The transaction may have ended meanwhile; Kamailio's own timer is the backstop anyway.
+    d_.metrics.rpc("tm.cancel", false);
+    log::warn("ring_cancel_failed", {{"call_sid", ref.call_sid}, {"error", e.what()}});
+  }
+}
+
+asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::TimerRef& ref) {
+  auto cur = co_await d_.calls.load(ref.call_sid);
+  if (!cur || !cur->state.dial || cur->state.dial->seq != ref.dial_seq ||
+      cur->state.status != core::CallStatus::InProgress)
+    co_return std::nullopt;
+  const auto& c = cur->state;
+  if (c.h_entry < 0 || c.h_id < 0) co_return epoch_ms() + 100;  // dialog ids not reported yet
+  log::info("time_limit_reached", {{"call_sid", c.call_sid}, {"limit_s", std::to_string(c.dial->time_limit_s)}});
+  // Both sides get a BYE; dialog:end then completes the call and sends the actionHook.
+  json::array params{c.h_entry, c.h_id, "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n"};
+  try {
+    co_await d_.rpc.call(c.node, "dlg.end_dlg", std::move(params), std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    d_.metrics.rpc("dlg.end_dlg", true);
+  } catch (const io::RpcError& e) {
+    d_.metrics.rpc("dlg.end_dlg", false);
+    if (e.code != 404) throw;  // retried when the lease runs out
+    // 404: the dialog already ended.
+  }
+  // Close the call here rather than wait for dialog:end: Kamailio 5.6.3 does not always run that event
+  // route for dialogs ended over JSON-RPC. A dialog_end that still arrives finds the call gone.
+  double now = wall_now();
+  co_await update(c.call_sid, [&](CallState& s) { return core::on_dialog_end(s, now); });
   co_return std::nullopt;
 }
 

@@ -37,7 +37,7 @@ class CallFlow {
   boost::asio::awaitable<boost::json::object> invite(const boost::json::object& req);
   boost::asio::awaitable<boost::json::object> dial_failed(const boost::json::object& req);
   // Events (§2). Returns how many were applied (duplicates and strays are skipped).
-  boost::asio::awaitable<std::size_t> events(const boost::json::object& batch);
+  boost::asio::awaitable<std::size_t> events(const boost::json::object& body);
   // A Redis timer of a call is due (TimerService). Returns a retry time when it must fire again later.
   boost::asio::awaitable<std::optional<long long>> on_timer(const std::string& id);
 
@@ -47,6 +47,10 @@ class CallFlow {
                                                                             const std::string& cseq);
   // Fetches the app from the call_hook (same Idempotency-Key on every attempt) and runs it.
   boost::asio::awaitable<boost::json::object> run_app(const core::CallState& c);
+  // Timers: the dial's ring timeout cancels it in Kamailio; timeLimit ends the answered call (or asks to be
+  // fired again when the dialog ids are not known yet).
+  boost::asio::awaitable<void> ring_timeout(const core::TimerRef& ref);
+  boost::asio::awaitable<std::optional<long long>> time_limit(const core::TimerRef& ref);
   // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject).
   boost::asio::awaitable<boost::json::object> run_verbs(const std::string& sid);
   // Starts a dial. Returns the fork decision, or nullopt when no leg could be sent (the dial already

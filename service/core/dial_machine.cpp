@@ -33,8 +33,12 @@ std::optional<Hook> resolve_hook(const json::value* hook, const Hook& call_hook)
   return h;
 }
 
-std::string timer_id(std::string_view kind, const std::string& call_sid, int dial_seq) {
-  return std::string(kind) + "|" + call_sid + "|" + std::to_string(dial_seq);
+namespace {
+constexpr std::string_view kTimerNames[] = {"ring", "limit", "hold"};
+}  // namespace
+
+std::string timer_id(TimerKind kind, const std::string& call_sid, int dial_seq) {
+  return std::string(kTimerNames[static_cast<int>(kind)]) + "|" + call_sid + "|" + std::to_string(dial_seq);
 }
 
 std::optional<TimerRef> parse_timer_id(std::string_view id) {
@@ -42,7 +46,11 @@ std::optional<TimerRef> parse_timer_id(std::string_view id) {
   auto b = id.rfind('|');
   if (a == std::string_view::npos || b == a) return std::nullopt;
   TimerRef r;
-  r.kind = std::string(id.substr(0, a));
+  auto name = id.substr(0, a);
+  int k = 0;
+  while (k < 3 && kTimerNames[k] != name) ++k;
+  if (k == 3) return std::nullopt;
+  r.kind = static_cast<TimerKind>(k);
   r.call_sid = std::string(id.substr(a + 1, b - a - 1));
   try {
     r.dial_seq = std::stoi(std::string(id.substr(b + 1)));
@@ -57,7 +65,7 @@ namespace {
 
 long long to_ms(double ts) { return static_cast<long long>(std::llround(ts * 1000.0)); }
 
-void cancel_timer(Transition& t, std::string_view kind, const CallState& c, int seq) {
+void cancel_timer(Transition& t, TimerKind kind, const CallState& c, int seq) {
   t.timers.push_back({timer_id(kind, c.call_sid, seq), 0});
 }
 
@@ -110,7 +118,7 @@ void end_dial(Transition& t, CallState& c, std::string_view status, int sip, con
   d.ended = true;
   t.changed = true;
   t.action_response_matters = response_matters;
-  cancel_timer(t, "ring", c, d.seq);
+  cancel_timer(t, TimerKind::Ring, c, d.seq);
   const json::value* hook = nullptr;
   if (d.verb.is_object()) hook = d.verb.as_object().if_contains("actionHook");
   t.action_hook = resolve_hook(hook, c.call_hook);
@@ -230,15 +238,15 @@ Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std
       c.sip_reason = "OK";
       c.answered_at = ts;
       push_parent_status(t, c, ts);
-      cancel_timer(t, "ring", c, d->seq);
+      cancel_timer(t, TimerKind::Ring, c, d->seq);
       // timeLimit counts from the answer (jambonz starts it when the bridge is made).
       if (d->time_limit_s > 0)
-        t.timers.push_back({timer_id("limit", c.call_sid, d->seq), to_ms(ts) + d->time_limit_s * 1000LL});
+        t.timers.push_back({timer_id(TimerKind::Limit, c.call_sid, d->seq), to_ms(ts) + d->time_limit_s * 1000LL});
       if (!rang && c.held_status.empty()) {
         for (auto& w : t.webhooks) c.held_status.push_back(std::move(w.payload));
         t.webhooks.clear();
         if (!c.held_status.empty())
-          t.timers.push_back({timer_id("hold", c.call_sid, d->seq), to_ms(ts) + kLateProvisionalHoldMs});
+          t.timers.push_back({timer_id(TimerKind::Hold, c.call_sid, d->seq), to_ms(ts) + kLateProvisionalHoldMs});
       }
     }
     return t;
@@ -303,7 +311,7 @@ Transition on_dialog_end(CallState& c, double ts) {
   c.status = CallStatus::Completed;
   c.ended_at = ts;
   t.call_ended = true;
-  cancel_timer(t, "limit", c, d.seq);
+  cancel_timer(t, TimerKind::Limit, c, d.seq);
   // The caller's leg ends with the callee's on a proxy, so the actionHook's verbs have no call to run on.
   if (!d.ended) end_dial(t, c, "completed", 200, win.call_sid, false, ts);
   push_parent_status(t, c, ts);
@@ -328,7 +336,7 @@ Transition on_caller_cancel(CallState& c, double ts) {
              last ? last->call_sid : std::string(), false, ts);
   }
   t.call_ended = true;
-  if (c.dial) cancel_timer(t, "ring", c, c.dial->seq);
+  if (c.dial) cancel_timer(t, TimerKind::Ring, c, c.dial->seq);
   t.changed = true;
   push_parent_status(t, c, ts);
   return t;
@@ -373,7 +381,7 @@ void release_held(CallState& c, Transition& t) {
     if (p.is_object()) held.push_back({Notification::Kind::CallStatus, c.call_status_hook, std::move(p.get_object())});
   c.held_status.clear();
   t.webhooks.insert(t.webhooks.begin(), std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
-  if (c.dial) cancel_timer(t, "hold", c, c.dial->seq);
+  if (c.dial) cancel_timer(t, TimerKind::Hold, c, c.dial->seq);
   t.changed = true;
 }
 

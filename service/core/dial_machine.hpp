@@ -24,11 +24,12 @@ struct TimerOp {
   long long due_ms = 0;
 };
 
-// Timer ids: "<kind>|<call_sid>|<dial seq>". Kinds: ring (dial timeout), limit (timeLimit), hold (releases
-// status webhooks held back after an answer without ringing).
-std::string timer_id(std::string_view kind, const std::string& call_sid, int dial_seq);
+// A call's Redis timers. Ids are "<kind>|<call_sid>|<dial seq>" with kind ring (the dial's timeout), limit
+// (timeLimit) or hold (releases status webhooks held back after an answer without ringing).
+enum class TimerKind { Ring, Limit, Hold };
+std::string timer_id(TimerKind kind, const std::string& call_sid, int dial_seq);
 struct TimerRef {
-  std::string kind;
+  TimerKind kind = TimerKind::Ring;
   std::string call_sid;
   int dial_seq = 0;
 };

@@ -212,7 +212,7 @@ TEST_SUITE("dial machine") {
     CHECK(c.status == CallStatus::InProgress);
     bool hold_timer = false;
     for (const auto& op : ans.timers)
-      if (op.id == timer_id("hold", c.call_sid, 1)) hold_timer = op.due_ms == 10000 + kLateProvisionalHoldMs;
+      if (op.id == timer_id(TimerKind::Hold, c.call_sid, 1)) hold_timer = op.due_ms == 10000 + kLateProvisionalHoldMs;
     CHECK(hold_timer);
     // the other leg is cancelled meanwhile: its status queues up behind the held ones
     auto lost = on_reply(c, 1, 1, 487, "Request Terminated", false, 10.050);
@@ -227,7 +227,7 @@ TEST_SUITE("dial machine") {
                                                      "leg-1:no-answer"});
     CHECK(c.held_status.empty());
     bool cancelled = false;
-    for (const auto& op : late.timers) cancelled |= op.id == timer_id("hold", c.call_sid, 1) && op.due_ms == 0;
+    for (const auto& op : late.timers) cancelled |= op.id == timer_id(TimerKind::Hold, c.call_sid, 1) && op.due_ms == 0;
     CHECK(cancelled);
     // once released, a provisional is no ringing any more
     CHECK(on_reply(c, 1, 0, 180, "Ringing", false, 10.5).webhooks.empty());
@@ -406,15 +406,17 @@ TEST_SUITE("dial machine") {
   }
 
   TEST_CASE("timer ids round trip") {
-    auto id = timer_id("limit", "abc-123", 2);
+    auto id = timer_id(TimerKind::Limit, "abc-123", 2);
     CHECK(id == "limit|abc-123|2");
     auto r = parse_timer_id(id);
     REQUIRE(r);
-    CHECK(r->kind == "limit");
+    CHECK(r->kind == TimerKind::Limit);
     CHECK(r->call_sid == "abc-123");
     CHECK(r->dial_seq == 2);
     CHECK(!parse_timer_id("garbage"));
     CHECK(!parse_timer_id("ring||x"));
+    CHECK(!parse_timer_id("nap|abc|1"));  // no such kind
+    CHECK(parse_timer_id(timer_id(TimerKind::Hold, "s", 3))->kind == TimerKind::Hold);
   }
 
   TEST_CASE("state survives a JSON round trip") {

@@ -1,0 +1,93 @@
+#include "core/kamailio_events.hpp"
+
+#include "core/json_get.hpp"
+
+#include <cstdlib>
+
+namespace dp::core {
+
+namespace json = boost::json;
+
+namespace {
+
+EventKind kind_of(std::string_view ev) {
+  if (ev == "reply") return EventKind::Reply;
+  if (ev == "branch_timeout") return EventKind::BranchTimeout;
+  if (ev == "dialog_start") return EventKind::DialogStart;
+  if (ev == "dialog_end") return EventKind::DialogEnd;
+  if (ev == "cancel" || ev == "caller_gone") return EventKind::CallerGone;
+  return EventKind::Unknown;
+}
+
+// Kamailio stamps events with $TV(Sn): "sec.usec".
+double timestamp(const json::object& ev, double now) {
+  if (auto* v = ev.if_contains("ts")) {
+    if (v->is_string()) {
+      std::string s(v->get_string());
+      char* end = nullptr;
+      double d = std::strtod(s.c_str(), &end);
+      if (end != s.c_str() && d > 0) return d;
+    }
+    if (v->is_double()) return v->get_double();
+    if (v->is_int64()) return static_cast<double>(v->get_int64());
+  }
+  return now;
+}
+
+}  // namespace
+
+std::string_view to_string(EventKind k) {
+  switch (k) {
+    case EventKind::Reply: return "reply";
+    case EventKind::BranchTimeout: return "branch_timeout";
+    case EventKind::DialogStart: return "dialog_start";
+    case EventKind::DialogEnd: return "dialog_end";
+    case EventKind::CallerGone: return "caller_gone";
+    case EventKind::Unknown: break;
+  }
+  return "unknown";
+}
+
+std::optional<EventBatch> parse_event_batch(const json::object& body, double now) {
+  auto* evs = body.if_contains("events");
+  if (!evs || !evs->is_array()) return std::nullopt;
+  EventBatch b;
+  b.source = jget::str(body, "node") + "|" + jget::str(body, "boot");
+  for (const auto& v : evs->get_array()) {
+    if (!v.is_object()) continue;
+    const auto& o = v.get_object();
+    KamailioEvent e;
+    e.kind = kind_of(jget::str(o, "ev"));
+    e.seq = jget::integer(o, "seq", -1);
+    e.ts = timestamp(o, now);
+    e.call_sid = jget::str(o, "call_sid");
+    e.call_id = jget::str(o, "call_id");
+    e.dial = static_cast<int>(jget::integer(o, "dial", 0));
+    e.leg = static_cast<int>(jget::integer(o, "leg", -1));
+    e.code = static_cast<int>(jget::integer(o, "code", 0));
+    e.reason = jget::str(o, "reason");
+    e.sdp = jget::boolean(o, "sdp");
+    e.h_entry = jget::integer(o, "h_entry", -1);
+    e.h_id = jget::integer(o, "h_id", -1);
+    b.events.push_back(std::move(e));
+  }
+  return b;
+}
+
+Transition apply_event(CallState& c, const std::string& source, const KamailioEvent& e, bool& fresh) {
+  fresh = e.seq < 0 || first_delivery(c, source, e.seq);
+  if (!fresh) return {};
+  Transition t;
+  switch (e.kind) {
+    case EventKind::Reply: t = on_reply(c, e.dial, e.leg, e.code, e.reason, e.sdp, e.ts); break;
+    case EventKind::BranchTimeout: t = on_branch_timeout(c, e.dial, e.leg, e.ts); break;
+    case EventKind::DialogStart: t = on_dialog_start(c, e.dial, e.leg, e.h_entry, e.h_id, e.ts); break;
+    case EventKind::DialogEnd: t = on_dialog_end(c, e.ts); break;
+    case EventKind::CallerGone: t = on_caller_cancel(c, e.ts); break;
+    case EventKind::Unknown: break;
+  }
+  if (e.seq >= 0) t.changed = true;  // the remembered seq must be saved
+  return t;
+}
+
+}  // namespace dp::core
