@@ -2,6 +2,7 @@
 
 #include "app/ids.hpp"
 #include "app/verbs.hpp"
+#include "app/verbs/verb_task.hpp"
 #include "core/registrations.hpp"
 #include "core/carrier_select.hpp"
 #include "core/kamailio_events.hpp"
@@ -267,23 +268,14 @@ asio::awaitable<json::object> CallFlow::run_verbs(const std::string& sid) {
     }
     json::object verb = c.pending_verbs.front().as_object();
     c.pending_verbs.erase(c.pending_verbs.begin());
-    auto name = str(verb, "verb");
-    if (name == "dial") {
-      auto decision = co_await start_dial(std::move(*cur), verb);
-      if (decision) co_return *decision;
-      continue;  // no leg could be tried: the dial ended at once, its actionHook runs next
-    }
-    if (name == "hangup" || name == "sip:decline") {
-      int code = name == "hangup" ? 603 : static_cast<int>(integer(verb, "status", 603));
-      if (code < 300 || code > 699) code = 603;
-      std::string reason = name == "sip:decline" ? str(verb, "reason") : std::string();
-      if (reason.empty()) reason = std::string(core::default_reason(code));
-      std::string hdrs;
-      if (auto* h = verb.if_contains("headers"); h && h->is_object()) hdrs = render_verb_headers(h->get_object());
-      co_return co_await reject_call(sid, code, reason, hdrs);
-    }
-    co_return co_await reject_call(sid, 480, "Temporarily Unavailable",
-                                   x_reason("verb " + name + " is not supported by dialplane"));
+    auto task = make_task(verb);
+    if (!task)
+      co_return co_await reject_call(sid, 480, "Temporarily Unavailable",
+                                     x_reason("verb " + str(verb, "verb") + " is not supported by dialplane"));
+    auto decision = co_await task->run(*this, std::move(*cur));
+    if (decision) co_return *decision;
+    // No decision: go on with the next verb (e.g. a dial that could not send any leg ended at once; its
+    // actionHook runs first).
   }
 }
 

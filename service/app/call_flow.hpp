@@ -6,6 +6,7 @@
 #include "app/metrics.hpp"
 #include "app/outbox.hpp"
 #include "app/provisioning_store.hpp"
+#include "app/verbs/verb_task.hpp"
 #include "app/webhooks.hpp"
 #include "core/dial_machine.hpp"
 #include "core/dial_plan.hpp"
@@ -19,7 +20,8 @@
 
 namespace dp::app {
 
-class CallFlow {
+// The call session: runs a call's verbs (verbs/), answers Kamailio's decisions and applies its events.
+class CallFlow final : public VerbSession {
  public:
   struct Deps {
     boost::asio::any_io_executor ex;
@@ -41,6 +43,12 @@ class CallFlow {
   // A Redis timer of a call is due (TimerService). Returns a retry time when it must fire again later.
   boost::asio::awaitable<std::optional<long long>> on_timer(const std::string& id);
 
+  // VerbSession: what the verb tasks do to the call.
+  boost::asio::awaitable<std::optional<boost::json::object>> start_dial(CallStore::Versioned cur,
+                                                                         const boost::json::object& verb) override;
+  boost::asio::awaitable<boost::json::object> reject_call(const std::string& sid, int code, const std::string& reason,
+                                                          const std::string& hdrs) override;
+
  private:
   // A re-sent INVITE decision (same Call-ID and CSeq, call still unanswered): finishes that attempt's work.
   boost::asio::awaitable<std::optional<boost::json::object>> resume_invite(const std::string& call_id,
@@ -53,10 +61,6 @@ class CallFlow {
   boost::asio::awaitable<std::optional<long long>> time_limit(const core::TimerRef& ref);
   // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject).
   boost::asio::awaitable<boost::json::object> run_verbs(const std::string& sid);
-  // Starts a dial. Returns the fork decision, or nullopt when no leg could be sent (the dial already
-  // ended and its actionHook ran; the caller should go on with the next verb).
-  boost::asio::awaitable<std::optional<boost::json::object>> start_dial(CallStore::Versioned cur,
-                                                                         const boost::json::object& verb);
   boost::asio::awaitable<core::TargetFacts> target_facts(const core::CallState& c, const core::Account& acct,
                                                          const boost::json::object& target);
   boost::asio::awaitable<std::vector<core::Contact>> registered_contacts(const std::string& node,
@@ -64,8 +68,6 @@ class CallFlow {
   // Calls the pending actionHook of the call's failed dial and, if it returns valid verbs, makes them the
   // call's pending verbs (once, whichever instance gets there first).
   boost::asio::awaitable<void> run_action_hook(const core::CallState& c);
-  boost::asio::awaitable<boost::json::object> reject_call(const std::string& sid, int code,
-                                                          const std::string& reason, const std::string& hdrs);
 
   // Load → apply fn → compare-and-set (delete when the call ended) → queue webhooks. Retries on conflict.
   // Returns nullopt when the call does not exist.
