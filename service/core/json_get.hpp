@@ -5,10 +5,29 @@
 
 #include <boost/json.hpp>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace dp::core::jget {
+
+// Edge parse of a request body that must be one JSON object (REST bodies, Kamailio's requests); nullopt
+// with `err` ("body: malformed JSON") otherwise. Nothing we accept nests deeper than the cap.
+inline std::optional<boost::json::object> parse_object(std::string_view body, std::string& err) {
+  boost::system::error_code ec;
+  boost::json::parse_options opt;
+  opt.max_depth = 16;
+  boost::json::value v = boost::json::parse(body, ec, {}, opt);
+  if (ec) {
+    err = "body: malformed JSON";
+    return std::nullopt;
+  }
+  if (!v.is_object()) {
+    err = "body: must be a JSON object";
+    return std::nullopt;
+  }
+  return std::move(v.get_object());
+}
 
 inline std::string str(const boost::json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
