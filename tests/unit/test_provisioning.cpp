@@ -59,6 +59,27 @@ TEST_CASE("format checks") {
   CHECK(format_uuid_v4(ones) == "ffffffff-ffff-4fff-bfff-ffffffffffff");
 }
 
+TEST_CASE("a password in a hook URL's userinfo is masked in the API form, kept for sending") {
+  CHECK(redact_url_password("http://u:pw@h.example.com:8080/p?q=1#f") == "http://u:***@h.example.com:8080/p?q=1#f");
+  CHECK(redact_url_password("https://u:p%40ss@h.example.com/") == "https://u:***@h.example.com/");
+  CHECK(redact_url_password("https://:secret@h.example.com/") == "https://:***@h.example.com/");
+  CHECK(redact_url_password("https://u@h.example.com/a:b@c") == "https://u@h.example.com/a:b@c");
+  CHECK(redact_url_password("https://h.example.com/x") == "https://h.example.com/x");
+
+  std::string err;
+  auto app = application_from_json(J(R"({"account_sid":"a1b2c3d4-0000-4000-8000-000000000001","name":"x",
+      "call_hook":"http://u:topsecret@h.example.com/call",
+      "call_status_hook":{"url":"https://v:pw2@h.example.com/st","username":"w","password":"pw3"}})"), err);
+  REQUIRE_MESSAGE(app, err);
+  auto pub = json::serialize(to_public_json(*app));
+  CHECK(pub.find("topsecret") == std::string::npos);
+  CHECK(pub.find("pw2") == std::string::npos);
+  CHECK(pub.find("pw3") == std::string::npos);
+  CHECK(pub.find("http://u:***@h.example.com/call") != std::string::npos);
+  CHECK(app->call_hook.url == "http://u:topsecret@h.example.com/call");  // the stored form keeps it for sending
+  CHECK(json::serialize(to_json(*app)).find("topsecret") != std::string::npos);
+}
+
 TEST_CASE("hooks") {
   std::string err;
   auto h = parse_hook(J(R"("https://example.com/hook#rc=2")"), err);
