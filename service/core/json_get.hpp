@@ -4,6 +4,8 @@
 #include "core/provisioning.hpp"
 
 #include <boost/json.hpp>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -34,19 +36,28 @@ inline std::string str(const boost::json::object& o, std::string_view k) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-// Integers may arrive as JSON numbers of any kind or as decimal strings (Kamailio pseudo-variables).
+// Integers may arrive as JSON numbers of any kind or as decimal strings (Kamailio pseudo-variables). A value
+// outside long long's range gives the default (converting it would be undefined or wrap; found by fuzzing).
 inline long long integer(const boost::json::object& o, std::string_view k, long long dflt = 0) {
   auto* v = o.if_contains(k);
   if (!v) return dflt;
   if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<long long>(v->get_uint64());
-  if (v->is_double()) return static_cast<long long>(v->get_double());
+  if (v->is_uint64()) {
+    auto u = v->get_uint64();
+    return u <= static_cast<std::uint64_t>(INT64_MAX) ? static_cast<long long>(u) : dflt;
+  }
+  if (v->is_double()) {
+    double d = v->get_double();
+    // 2^63 is exact as a double; NaN fails both comparisons.
+    return d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? static_cast<long long>(d) : dflt;
+  }
   if (v->is_bool()) return v->get_bool() ? 1 : 0;
   if (v->is_string()) {
     std::string s(v->get_string());
     char* end = nullptr;
+    errno = 0;
     long long n = std::strtoll(s.c_str(), &end, 10);
-    return !s.empty() && end && *end == '\0' ? n : dflt;
+    return !s.empty() && end && *end == '\0' && errno != ERANGE ? n : dflt;
   }
   return dflt;
 }

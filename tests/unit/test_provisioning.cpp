@@ -1,8 +1,10 @@
 #include "core/provisioning.hpp"
+#include "core/json_get.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace dp::core;
+namespace jget = dp::core::jget;
 namespace json = boost::json;
 
 namespace {
@@ -321,4 +323,18 @@ TEST_CASE("sip user") {
         "ha1: must not be given together with password");
   CHECK(bad(R"("username":"bob","ha1":"xyz"})") == "ha1: must be 32 hex digits");
   CHECK(err_of(sip_user_from_json, R"({"username":"bob","password":"12345678"})") == "domain: is required");
+}
+
+// Kamailio's event fields go through jget::integer; fuzzing found 1e89 converted to long long (undefined).
+TEST_CASE("jget::integer: values outside long long give the default") {
+  auto o = json::parse(R"({"a":1e89,"b":-1e300,"c":18446744073709551615,"d":"99999999999999999999","e":9223372036854775807,
+                           "f":"-12","g":3.9,"h":-9223372036854775808})").as_object();
+  CHECK(jget::integer(o, "a", -1) == -1);
+  CHECK(jget::integer(o, "b", -1) == -1);
+  CHECK(jget::integer(o, "c", -1) == -1);
+  CHECK(jget::integer(o, "d", -1) == -1);
+  CHECK(jget::integer(o, "e", -1) == INT64_MAX);
+  CHECK(jget::integer(o, "f", 0) == -12);
+  CHECK(jget::integer(o, "g", 0) == 3);
+  CHECK(jget::integer(o, "h", 0) == INT64_MIN);
 }
