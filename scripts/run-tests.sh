@@ -4,7 +4,7 @@
 # Usage: scripts/run-tests.sh [extra pytest args, e.g. -k test_01]
 # Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (unset: the e2e suite picks a free base among
 #        25000/26600/28200; every e2e port derives from it, see tests/e2e/conftest.py)
-#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1
+#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_FUZZ=1  FUZZ_SECONDS (12 per harness)
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
 # Exit:  non-zero when anything failed. The last line is "N passed, N failed".
 set -uo pipefail
@@ -123,6 +123,19 @@ fi
 if [[ "${SKIP_STATIC:-0}" != 1 ]]; then
   say "static deploy checks (tests/static/check_deploy.sh)"
   if timeout 180 bash tests/static/check_deploy.sh; then PASSED=$((PASSED + 1)); else fail_step "deploy static checks"; fi
+fi
+
+# ---- 4b. fuzz smoke: every libFuzzer harness for FUZZ_SECONDS from its seeds (tests/fuzz/README.md) ---------------
+if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
+  say "fuzz smoke (tests/fuzz, ${FUZZ_SECONDS:-12} s per harness, build-fuzz)"
+  if ! JOBS=$JOBS bash tests/fuzz/run-fuzz.sh build >"$OUT/fuzz-build.log" 2>&1; then
+    grep -E 'error' -A4 "$OUT/fuzz-build.log" | head -40 >&2
+    fail_step "fuzz build (tests/fuzz/run-fuzz.sh build)"
+  else
+    for h in $(bash tests/fuzz/run-fuzz.sh list); do
+      if bash tests/fuzz/run-fuzz.sh run "$h" "${FUZZ_SECONDS:-12}"; then PASSED=$((PASSED + 1)); else fail_step "fuzz $h"; fi
+    done
+  fi
 fi
 
 # ---- 5. e2e -----------------------------------------------------------------------------------------------------

@@ -72,6 +72,16 @@ const std::vector<Option>& options() {
        int_opt(&Config::timer_poll_ms, 1, 1000)},
       {"drain-seconds", "SECONDS", "after SIGTERM, keep serving in-flight calls this long before exiting",
        int_opt(&Config::drain_seconds, 0, 300)},
+      {"http-max-connections", "N",
+       "open connections per HTTP listener (internal, api, metrics); over it the oldest one still reading a request is "
+       "closed; 0 = no cap",
+       int_opt(&Config::http_max_connections, 0, 1000000)},
+      {"http-header-timeout-ms", "MS", "a new connection must send its request headers within this time",
+       int_opt(&Config::http_header_timeout_ms, 100, 600000)},
+      {"http-body-timeout-ms", "MS", "a request body must arrive within this time once its headers are in",
+       int_opt(&Config::http_body_timeout_ms, 100, 600000)},
+      {"http-idle-timeout-ms", "MS", "how long a keep-alive connection may wait for its next request",
+       int_opt(&Config::http_idle_timeout_ms, 100, 3600000)},
       {"webhook-insecure-tls", nullptr, "do not verify webhook servers' TLS certificates",
        [](Config& c, const std::string&) {
          c.webhook_verify_tls = false;

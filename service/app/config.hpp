@@ -27,6 +27,11 @@ struct Config {
   int timer_poll_ms = 20;          // how often each instance looks for due timers in Redis
   int drain_seconds = 5;           // after SIGTERM: keep serving calls' events this long, then exit
   bool webhook_verify_tls = true;
+  // HTTP listeners (internal, REST, metrics), each: connection cap (0 = none) and deadlines of one request.
+  int http_max_connections = 1024;
+  int http_header_timeout_ms = 5000;  // a new connection's request line + headers
+  int http_body_timeout_ms = 15000;   // the body, once the headers are in
+  int http_idle_timeout_ms = 30000;   // a keep-alive connection waiting for its next request
   std::string instance_id;         // defaults to hostname:pid
 };
 

@@ -1,21 +1,13 @@
 #include "app/internal_api.hpp"
 
 #include "app/leg_api.hpp"
+#include "core/json_get.hpp"
 #include "core/log.hpp"
 
 namespace dp::app {
 
 namespace json = boost::json;
 using io::ServerResponse;
-
-namespace {
-std::optional<json::object> parse_object(const std::string& body) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return std::move(v.get_object());
-}
-}  // namespace
 
 boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& req) {
   if (req.path == "/healthz") co_return ServerResponse::json(200, R"({"status":"ok"})");
@@ -34,8 +26,9 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
                req.path == "/kamailio/events" || req.path == "/kamailio/leg";
   if (!known) co_return ServerResponse::error(404, "not found");
   if (req.method != "POST") co_return ServerResponse::error(405, "use POST");
-  auto body = parse_object(req.body);
-  if (!body) co_return ServerResponse::error(400, "body must be a JSON object");
+  std::string err;
+  auto body = core::jget::parse_object(req.body, err);
+  if (!body) co_return ServerResponse::error(400, err);
 
   if (req.path == "/kamailio/invite") {
     // Not a SIP decision: HTTP 503 lets the load balancer re-send the INVITE to a live instance (with a

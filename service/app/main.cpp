@@ -15,13 +15,16 @@
 #include "io/http_client.hpp"
 #include "io/http_server.hpp"
 #include "io/kamailio_rpc.hpp"
+#include "io/run_contained.hpp"
 #include "io/redis_client.hpp"
 
 #include <boost/asio.hpp>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -56,6 +59,57 @@ asio::awaitable<void> load_seed_file(app::ProvisioningStore& store, io::RedisCli
     asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(250));
     co_await t.async_wait(asio::use_awaitable);
   }
+}
+
+// The listeners' connections need descriptors, as do Redis and webhooks. Raises the soft fd limit to the hard
+// one, then keeps the per-listener cap within it so full listeners cannot starve the rest.
+std::size_t connection_cap(int configured) {
+  if (configured <= 0) return 0;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return static_cast<std::size_t>(configured);
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised{lim.rlim_max, lim.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  constexpr rlim_t kReserve = 256;  // Redis, webhook pool, logs
+  constexpr rlim_t kListeners = 3;  // internal, api, metrics
+  rlim_t fit = lim.rlim_cur > 2 * kReserve ? (lim.rlim_cur - kReserve) / kListeners : kReserve / kListeners;
+  if (static_cast<rlim_t>(configured) <= fit) return static_cast<std::size_t>(configured);
+  log::warn("http_max_connections_lowered", {{"configured", std::to_string(configured)},
+                                             {"used", std::to_string(fit)},
+                                             {"fd_limit", std::to_string(lim.rlim_cur)}});
+  return static_cast<std::size_t>(fit);
+}
+
+io::HttpServer::Options listener_options(const app::Config& cfg, std::string name, std::size_t cap,
+                                         app::Metrics& metrics) {
+  io::HttpServer::Options o;
+  o.name = std::move(name);
+  o.max_connections = cap;
+  o.header_timeout = std::chrono::milliseconds(cfg.http_header_timeout_ms);
+  o.body_timeout = std::chrono::milliseconds(cfg.http_body_timeout_ms);
+  o.idle_timeout = std::chrono::milliseconds(cfg.http_idle_timeout_ms);
+  o.observer = [&metrics](std::string_view listener, io::ServerEvent ev) { metrics.http_server(listener, ev); };
+  return o;
+}
+
+// Logs and counts an exception that would otherwise end the process (or vanish with a detached coroutine).
+void contain(std::string_view task, std::exception_ptr e, app::Metrics& metrics) {
+  metrics.uncaught_exception("io_context");
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log::error("task_failed", {{"task", task}, {"error", ex.what()}});
+  } catch (...) {
+    log::error("task_failed", {{"task", task}, {"error", "unknown exception"}});
+  }
+}
+
+// Completion handler for long-running coroutines.
+auto log_failure(const char* task, app::Metrics& metrics) {
+  return [task, &metrics](std::exception_ptr e) {
+    if (e) contain(task, e, metrics);
+  };
 }
 
 }  // namespace
@@ -106,7 +160,6 @@ int main(int argc, char** argv) {
     io::KamailioRpc rpc(rpc_http);
     app::Metrics metrics;
     metrics.install();
-    if (!cfg->metrics_listen.empty()) metrics.expose(cfg->metrics_listen);
 
     app::ProvisioningStore prov(redis, cfg->redis_prefix);
     app::CallStore calls(redis, cfg->redis_prefix, cfg->call_ttl_s);
@@ -122,11 +175,23 @@ int main(int argc, char** argv) {
     health.start();
     app::RestApi rest(prov, cfg->api_keys);
 
+    const std::size_t cap = connection_cap(cfg->http_max_connections);
     io::HttpServer internal_srv(ioc, parse_endpoint(cfg->internal_listen),
-                                [&](io::ServerRequest& r) { return internal.handle(r); });
-    io::HttpServer api_srv(ioc, parse_endpoint(cfg->api_listen), [&](io::ServerRequest& r) { return rest.handle(r); });
+                                [&](io::ServerRequest& r) { return internal.handle(r); },
+                                listener_options(*cfg, "internal", cap, metrics));
+    auto api_opts = listener_options(*cfg, "api", cap, metrics);
+    // A request without a valid key (or with a non-JSON body) is refused before its body is read.
+    api_opts.header_check = [&rest](const io::ServerRequest& r) { return rest.check_headers(r); };
+    io::HttpServer api_srv(ioc, parse_endpoint(cfg->api_listen), [&](io::ServerRequest& r) { return rest.handle(r); },
+                           std::move(api_opts));
+    std::optional<io::HttpServer> metrics_srv;
+    if (!cfg->metrics_listen.empty())
+      metrics_srv.emplace(ioc, parse_endpoint(cfg->metrics_listen),
+                          [&](io::ServerRequest& r) { return metrics.handle(r); },
+                          listener_options(*cfg, "metrics", cap, metrics));
     internal_srv.start();
     api_srv.start();
+    if (metrics_srv) metrics_srv->start();
 
     if (!cfg->seed_file.empty()) {
       asio::co_spawn(ioc, load_seed_file(prov, redis, cfg->seed_file), [](std::exception_ptr e) {
@@ -140,8 +205,8 @@ int main(int argc, char** argv) {
       });
     }
 
-    asio::co_spawn(ioc, timers.run(), asio::detached);
-    asio::co_spawn(ioc, outbox.run(std::chrono::milliseconds(200)), asio::detached);
+    asio::co_spawn(ioc, timers.run(), log_failure("timers", metrics));
+    asio::co_spawn(ioc, outbox.run(std::chrono::milliseconds(200)), log_failure("outbox", metrics));
 
     // SIGTERM: turn not-ready at once (the load balancer stops sending new calls; a new INVITE that still
     // arrives gets HTTP 503 so the balancer re-sends it elsewhere), stop claiming timers (the other
@@ -181,12 +246,12 @@ int main(int argc, char** argv) {
                 redis.stop();
                 ioc.stop();
               },
-              asio::detached);
+              log_failure("drain", metrics));
         };
     signals.async_wait(on_signal);
     log::info("started", {{"instance", cfg->instance_id}, {"internal", cfg->internal_listen},
                           {"api", cfg->api_listen}, {"metrics", cfg->metrics_listen}});
-    ioc.run();
+    io::run_contained(ioc, [&metrics](std::exception_ptr e) { contain("io_context", e, metrics); });
   } catch (const std::exception& e) {
     log::error("fatal", {{"error", e.what()}});
     return 1;

@@ -11,10 +11,10 @@
 #include <ctime>
 #include <mutex>
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <set>
 
 #ifndef DIALPLANE_VERSION
@@ -68,7 +68,6 @@ std::string bounded(std::string_view v) {
 
 struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> reg = std::make_shared<prometheus::Registry>();
-  std::unique_ptr<prometheus::Exposer> exposer;
   std::mutex carriers_mu;
   std::set<std::string> carriers;
 
@@ -142,6 +141,23 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Gauge>& start_time =
       prometheus::BuildGauge().Name("dialplane_start_time_seconds").Help("Unix time the process started")
           .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& http_connections =
+      prometheus::BuildGauge().Name("dialplane_http_connections")
+          .Help("Open connections of an HTTP listener (internal, api, metrics)").Register(*reg);
+  prometheus::Family<prometheus::Counter>& http_accept_errors =
+      prometheus::BuildCounter().Name("dialplane_http_accept_errors_total")
+          .Help("Failed accept() calls of an HTTP listener (EMFILE, ENFILE, ENOBUFS…); the listener backs off")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& http_shed =
+      prometheus::BuildCounter().Name("dialplane_http_connections_shed_total")
+          .Help("Connections closed by the connection cap: evicted = the oldest one still reading a request, "
+                "refused = the new one (every connection busy)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& uncaught =
+      prometheus::BuildCounter().Name("dialplane_uncaught_exceptions_total")
+          .Help("Exceptions that escaped an Asio handler (io_context) or an HTTP connection (http_session) "
+                "and were contained instead of ending the process")
+          .Register(*reg);
   prometheus::Gauge& timers_gauge = timers.Add({});
 };
 
@@ -164,6 +180,12 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
   for (const char* k : {"invite", "dial_failed"})
     for (const char* a : {"fork", "reject"})
       impl_->decisions.Add({{"kind", k}, {"action", a}}, kDecisionBuckets);
+  for (const char* l : {"internal", "api", "metrics"}) {
+    impl_->http_connections.Add({{"listener", l}});
+    impl_->http_accept_errors.Add({{"listener", l}});
+    for (const char* a : {"evicted", "refused"}) impl_->http_shed.Add({{"listener", l}, {"action", a}});
+  }
+  for (const char* w : {"io_context", "http_session"}) impl_->uncaught.Add({{"where", w}});
 }
 
 Metrics::~Metrics() {
@@ -174,10 +196,17 @@ Metrics::~Metrics() {
 Metrics* Metrics::current() { return g_current.load(); }
 void Metrics::install() { g_current.store(this); }
 
-void Metrics::expose(const std::string& listen) {
-  impl_->exposer = std::make_unique<prometheus::Exposer>(listen, 2);
-  impl_->exposer->RegisterCollectable(impl_->reg);
-  install();
+io::ServerResponse Metrics::scrape() const {
+  io::ServerResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = prometheus::TextSerializer().Serialize(impl_->reg->Collect());
+  return r;
+}
+
+asio::awaitable<io::ServerResponse> Metrics::handle(io::ServerRequest& req) const {
+  if (req.path != "/metrics") co_return io::ServerResponse::error(404, "not found");
+  if (req.method != "GET") co_return io::ServerResponse::error(405, "use GET");
+  co_return scrape();
 }
 
 void Metrics::decision(std::string_view kind, std::string_view action, double seconds) {
@@ -274,6 +303,24 @@ void Metrics::ready(bool ready, bool draining) {
   impl_->ready.Add({}).Set(ready ? 1 : 0);
   impl_->draining.Add({}).Set(draining ? 1 : 0);
 }
+
+void Metrics::http_server(std::string_view listener, io::ServerEvent ev) {
+  const std::string l = bounded(listener);
+  switch (ev) {
+    case io::ServerEvent::ConnectionOpened: impl_->http_connections.Add({{"listener", l}}).Increment(); break;
+    case io::ServerEvent::ConnectionClosed: impl_->http_connections.Add({{"listener", l}}).Decrement(); break;
+    case io::ServerEvent::AcceptError: impl_->http_accept_errors.Add({{"listener", l}}).Increment(); break;
+    case io::ServerEvent::ConnectionEvicted:
+      impl_->http_shed.Add({{"listener", l}, {"action", "evicted"}}).Increment();
+      break;
+    case io::ServerEvent::ConnectionRefused:
+      impl_->http_shed.Add({{"listener", l}, {"action", "refused"}}).Increment();
+      break;
+    case io::ServerEvent::SessionFailed: uncaught_exception("http_session"); break;
+  }
+}
+
+void Metrics::uncaught_exception(std::string_view where) { impl_->uncaught.Add({{"where", bounded(where)}}).Increment(); }
 
 std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->reg; }
 

@@ -2,6 +2,7 @@
 // set (kinds, statuses, methods) or from provisioning (carrier names, capped). See docs/operate.md.
 #pragma once
 #include "core/call_model.hpp"
+#include "io/http_server.hpp"
 #include "io/kamailio_rpc.hpp"
 #include "io/redis_client.hpp"
 
@@ -18,7 +19,6 @@
 
 namespace prometheus {
 class Registry;
-class Exposer;
 }  // namespace prometheus
 
 namespace dp::app {
@@ -29,8 +29,12 @@ class Metrics {
  public:
   Metrics();
   ~Metrics();
-  // Serves /metrics on addr:port in prometheus-cpp's own thread. Throws on bind failure.
-  void expose(const std::string& listen);
+  // The /metrics page (Prometheus text format). main serves it on its own HttpServer listener rather than
+  // prometheus-cpp's civetweb exposer: civetweb gives each connection a thread, so a few thousand slow
+  // connections lock out every scrape, while the HttpServer's cap and header deadline shed them.
+  io::ServerResponse scrape() const;
+  // Answers GET /metrics (404 elsewhere); a handler for io::HttpServer.
+  boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req) const;
 
   // Kamailio asked (kind: invite|dial_failed) and dialplane answered with `action` (fork|reject).
   void decision(std::string_view kind, std::string_view action, double seconds);
@@ -59,10 +63,15 @@ class Metrics {
   // Readiness inputs, exported as dialplane_dependency_up{dependency} and dialplane_ready.
   void dependency_up(std::string_view dependency, bool up);
   void ready(bool ready, bool draining);
+  // An HTTP listener's connection events (listener: internal|api|metrics): open connections, accept failures,
+  // connections closed by the connection cap, failed sessions.
+  void http_server(std::string_view listener, io::ServerEvent ev);
+  // An exception that escaped an Asio handler or coroutine and was contained (where: io_context|http_session).
+  void uncaught_exception(std::string_view where);
 
   std::shared_ptr<prometheus::Registry> registry() const;
 
-  // The process's Metrics (set by expose() or install()); nullptr in tests that construct none.
+  // The process's Metrics (set by install()); nullptr in tests that construct none.
   static Metrics* current();
   void install();
 

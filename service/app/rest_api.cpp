@@ -2,6 +2,7 @@
 
 #include "app/ids.hpp"
 #include "core/carrier_select.hpp"
+#include "core/json_get.hpp"
 #include "core/log.hpp"
 
 #include <openssl/crypto.h>
@@ -326,29 +327,24 @@ std::string header(const io::ServerRequest& req, std::string_view lower_name) {
   return {};
 }
 
+// Strips HTTP optional whitespace (spaces, tabs) at both ends.
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// "application/json", any case, parameters (charset) allowed.
+bool is_json_media_type(std::string_view content_type) {
+  return core::to_lower_ascii(trim_ows(content_type.substr(0, content_type.find(';')))) == "application/json";
+}
+
 std::array<unsigned char, 32> sha256(std::string_view s) {
   std::array<unsigned char, 32> out{};
   unsigned int len = 0;
   if (EVP_Digest(s.data(), s.size(), out.data(), &len, EVP_sha256(), nullptr) != 1)
     throw std::runtime_error("sha256 failed");
   return out;
-}
-
-// Parses a request body into a JSON object; nullopt with err set otherwise.
-std::optional<json::object> body_object(const std::string& body, std::string& err) {
-  boost::system::error_code ec;
-  json::parse_options opt;
-  opt.max_depth = 16;
-  json::value v = json::parse(body, ec, {}, opt);
-  if (ec) {
-    err = "body: malformed JSON";
-    return std::nullopt;
-  }
-  if (!v.is_object()) {
-    err = "body: must be a JSON object";
-    return std::nullopt;
-  }
-  return std::move(v.get_object());
 }
 
 }  // namespace
@@ -367,10 +363,7 @@ bool RestApi::authorized(const io::ServerRequest& req) const {
   if (key_digests_.empty()) return false;
   std::string auth = header(req, "authorization");
   if (auth.size() < 7 || core::to_lower_ascii(auth.substr(0, 7)) != "bearer ") return false;
-  std::string_view token(auth);
-  token.remove_prefix(7);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+  std::string_view token = trim_ows(std::string_view(auth).substr(7));
   if (token.empty()) return false;
   auto d = sha256(token);
   int ok = 0;
@@ -378,11 +371,18 @@ bool RestApi::authorized(const io::ServerRequest& req) const {
   return ok != 0;
 }
 
-awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
+std::optional<io::ServerResponse> RestApi::check_headers(const io::ServerRequest& req) const {
   if (!authorized(req)) {
     log::info("rest_unauthorized", {{"ip", req.remote_ip}});
-    co_return error_response(401, "missing or invalid API key");
+    return error_response(401, "missing or invalid API key");
   }
+  if ((req.method == "POST" || req.method == "PUT") && !is_json_media_type(header(req, "content-type")))
+    return error_response(415, "Content-Type must be application/json");
+  return std::nullopt;
+}
+
+awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
+  if (auto refusal = check_headers(req)) co_return std::move(*refusal);
   std::string_view path = req.path;
   if (path.substr(0, 4) != "/v1/") co_return error_response(404, "not found");
   path.remove_prefix(4);
@@ -471,7 +471,7 @@ awaitable<io::ServerResponse> RestApi::dispatch(io::ServerRequest& req, const st
     if (req.method != "POST") co_return method_not_allowed("GET, POST");
 
     std::string err;
-    auto body = body_object(req.body, err);
+    auto body = core::jget::parse_object(req.body, err);
     if (!body) co_return error_response(400, err);
     auto t = K::parse(*body, err);
     if (!t) co_return error_response(400, err);
@@ -505,7 +505,7 @@ awaitable<io::ServerResponse> RestApi::dispatch(io::ServerRequest& req, const st
   if (req.method == "PUT") {
     if (!key) co_return error_response(404, kind + " not found");
     std::string err;
-    auto body = body_object(req.body, err);
+    auto body = core::jget::parse_object(req.body, err);
     if (!body) co_return error_response(400, err);
     K::fill_from_path(*body, id);  // the URL names the entity; the body may omit its id
     auto t = K::parse(*body, err);

@@ -41,6 +41,9 @@ class RestApi {
   // Empty keys are ignored. With no key at all every request is refused (401); a warning is logged once here.
   RestApi(ProvisioningStore& store, std::vector<std::string> api_keys);
   boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
+  // What can be decided from the request line and headers alone (401 without a valid key, 415 for a JSON
+  // method without a JSON Content-Type): the server calls it before reading the body, handle() again.
+  std::optional<io::ServerResponse> check_headers(const io::ServerRequest& req) const;
 
  private:
   bool authorized(const io::ServerRequest& req) const;

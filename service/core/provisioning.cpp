@@ -3,6 +3,7 @@
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -283,9 +284,17 @@ std::string normalize_number(const std::string& n) {
 
 std::optional<Hook> parse_hook(const json::value& v, std::string& err) { return parse_hook_named(v, "hook", err); }
 
+std::string redact_url_password(const std::string& url) {
+  auto r = boost::urls::parse_uri_reference(url);
+  if (!r || !r->has_password()) return url;
+  boost::urls::url u(*r);
+  u.set_encoded_password("***");
+  return std::string(u.buffer());
+}
+
 json::value hook_to_json(const Hook& h, bool redact_password) {
   if (h.empty()) return nullptr;
-  json::object o{{"url", h.url}, {"method", h.method}};
+  json::object o{{"url", redact_password ? redact_url_password(h.url) : h.url}, {"method", h.method}};
   if (!h.username.empty()) o["username"] = h.username;
   if (!h.password.empty() && !redact_password) o["password"] = h.password;
   return o;

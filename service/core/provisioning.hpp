@@ -95,7 +95,11 @@ struct SipUser {
 
 // Parse a hook value (string or object). Returns nullopt and sets err on invalid input.
 std::optional<Hook> parse_hook(const boost::json::value& v, std::string& err);
+// redact_password: the API form. Drops `password` and masks a password in the URL's userinfo
+// (http://u:***@host/…); the stored hook keeps both for sending.
 boost::json::value hook_to_json(const Hook& h, bool redact_password);
+// "http://u:pw@host/p" -> "http://u:***@host/p"; a URL without a userinfo password is returned as is.
+std::string redact_url_password(const std::string& url);
 
 // Each from_json validates a REST body (unknown properties rejected, required fields, types, URL schemes)
 // and returns nullopt with a human-readable err ("call_hook: must be an http(s) URL").

@@ -1,8 +1,10 @@
 #include "core/provisioning.hpp"
+#include "core/json_get.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace dp::core;
+namespace jget = dp::core::jget;
 namespace json = boost::json;
 
 namespace {
@@ -57,6 +59,27 @@ TEST_CASE("format checks") {
   unsigned char ones[16];
   for (auto& b : ones) b = 0xff;
   CHECK(format_uuid_v4(ones) == "ffffffff-ffff-4fff-bfff-ffffffffffff");
+}
+
+TEST_CASE("a password in a hook URL's userinfo is masked in the API form, kept for sending") {
+  CHECK(redact_url_password("http://u:pw@h.example.com:8080/p?q=1#f") == "http://u:***@h.example.com:8080/p?q=1#f");
+  CHECK(redact_url_password("https://u:p%40ss@h.example.com/") == "https://u:***@h.example.com/");
+  CHECK(redact_url_password("https://:secret@h.example.com/") == "https://:***@h.example.com/");
+  CHECK(redact_url_password("https://u@h.example.com/a:b@c") == "https://u@h.example.com/a:b@c");
+  CHECK(redact_url_password("https://h.example.com/x") == "https://h.example.com/x");
+
+  std::string err;
+  auto app = application_from_json(J(R"({"account_sid":"a1b2c3d4-0000-4000-8000-000000000001","name":"x",
+      "call_hook":"http://u:topsecret@h.example.com/call",
+      "call_status_hook":{"url":"https://v:pw2@h.example.com/st","username":"w","password":"pw3"}})"), err);
+  REQUIRE_MESSAGE(app, err);
+  auto pub = json::serialize(to_public_json(*app));
+  CHECK(pub.find("topsecret") == std::string::npos);
+  CHECK(pub.find("pw2") == std::string::npos);
+  CHECK(pub.find("pw3") == std::string::npos);
+  CHECK(pub.find("http://u:***@h.example.com/call") != std::string::npos);
+  CHECK(app->call_hook.url == "http://u:topsecret@h.example.com/call");  // the stored form keeps it for sending
+  CHECK(json::serialize(to_json(*app)).find("topsecret") != std::string::npos);
 }
 
 TEST_CASE("hooks") {
@@ -300,4 +323,18 @@ TEST_CASE("sip user") {
         "ha1: must not be given together with password");
   CHECK(bad(R"("username":"bob","ha1":"xyz"})") == "ha1: must be 32 hex digits");
   CHECK(err_of(sip_user_from_json, R"({"username":"bob","password":"12345678"})") == "domain: is required");
+}
+
+// Kamailio's event fields go through jget::integer; fuzzing found 1e89 converted to long long (undefined).
+TEST_CASE("jget::integer: values outside long long give the default") {
+  auto o = json::parse(R"({"a":1e89,"b":-1e300,"c":18446744073709551615,"d":"99999999999999999999","e":9223372036854775807,
+                           "f":"-12","g":3.9,"h":-9223372036854775808})").as_object();
+  CHECK(jget::integer(o, "a", -1) == -1);
+  CHECK(jget::integer(o, "b", -1) == -1);
+  CHECK(jget::integer(o, "c", -1) == -1);
+  CHECK(jget::integer(o, "d", -1) == -1);
+  CHECK(jget::integer(o, "e", -1) == INT64_MAX);
+  CHECK(jget::integer(o, "f", 0) == -12);
+  CHECK(jget::integer(o, "g", 0) == 3);
+  CHECK(jget::integer(o, "h", 0) == INT64_MIN);
 }

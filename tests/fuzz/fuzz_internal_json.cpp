@@ -1,0 +1,78 @@
+// libFuzzer: a Kamailio request body (/kamailio/invite, /kamailio/events, /kamailio/dial-failed) through the
+// edge parse and the lenient field readers the call flow uses, then Kamailio's event values through the dial
+// state machine of a ringing two-leg call. See tests/fuzz/README.md.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/dial_machine.hpp"
+#include "core/json_get.hpp"
+#include "core/provisioning.hpp"
+
+namespace jget = dp::core::jget;
+
+namespace {
+
+dp::core::CallState ringing_call() {
+  dp::core::CallState c;
+  c.call_sid = "c1";
+  c.account_sid = "a";
+  c.call_hook.url = "http://127.0.0.1/call";
+  c.call_status_hook.url = "http://127.0.0.1/status";
+  dp::core::Dial d;
+  d.seq = 1;
+  d.started_at = 1;
+  d.verb = boost::json::object{{"verb", "dial"}, {"actionHook", "/action"}};
+  for (int i = 0; i < 2; ++i) {
+    dp::core::Leg l;
+    l.index = i;
+    l.call_sid = "l" + std::to_string(i);
+    l.type = i == 0 ? "phone" : "sip";
+    l.to = i == 0 ? "15551230000" : "sip:b@example.com";
+    l.branches = 1;
+    d.legs.push_back(l);
+  }
+  c.dial = d;
+  return c;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string err;
+  auto body = jget::parse_object(std::string_view(reinterpret_cast<const char*>(data), size), err);
+  if (!body) return 0;
+  // invite / dial-failed fields
+  for (const char* k : {"call_id", "ruri_user", "to_user", "ruri_host", "to_uri", "from_user", "from_uri",
+                        "from_name", "src_ip", "node", "cseq", "call_sid", "reason"})
+    (void)jget::str(*body, k);
+  (void)dp::core::normalize_number(jget::str(*body, "ruri_user"));
+  (void)jget::integer(*body, "code", 0);
+  (void)jget::integer(*body, "dial", 0);
+  // event batch
+  auto* evs = body->if_contains("events");
+  if (!evs || !evs->is_array()) return 0;
+  auto call = ringing_call();
+  for (const auto& e : evs->get_array()) {
+    if (!e.is_object()) continue;
+    const auto& ev = e.get_object();
+    auto type = jget::str(ev, "ev");
+    int dial = static_cast<int>(jget::integer(ev, "dial", 0));
+    int leg = static_cast<int>(jget::integer(ev, "leg", -1));
+    double ts = jget::number(ev, "ts", 1.0);
+    (void)jget::integer(ev, "seq", -1);
+    if (type == "reply")
+      (void)dp::core::on_reply(call, dial, leg, static_cast<int>(jget::integer(ev, "code", 0)), jget::str(ev, "reason"),
+                               jget::boolean(ev, "sdp"), ts);
+    else if (type == "branch_timeout")
+      (void)dp::core::on_branch_timeout(call, dial, leg, ts);
+    else if (type == "dialog_start")
+      (void)dp::core::on_dialog_start(call, dial, leg, jget::integer(ev, "h_entry", -1), jget::integer(ev, "h_id", -1), ts);
+    else if (type == "dialog_end")
+      (void)dp::core::on_dialog_end(call, ts);
+    else if (type == "cancel")
+      (void)dp::core::on_caller_cancel(call, ts);
+  }
+  return 0;
+}
