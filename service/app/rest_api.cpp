@@ -12,8 +12,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-// Style note: awaited values go into named locals before being tested. GCC 12 miscompiles some
-// `if (co_await …)` conditions (SIGILL at run time), so conditions never contain co_await here.
+// Awaited values go into named locals before being tested (docs/coroutines.md, rule 1).
 
 namespace dp::app {
 namespace json = boost::json;

@@ -1,12 +1,13 @@
 // libFuzzer: a Kamailio request body (/kamailio/invite, /kamailio/events, /kamailio/dial-failed) through the
-// edge parse and the lenient field readers the call flow uses, then Kamailio's event values through the dial
-// state machine of a ringing two-leg call. See tests/fuzz/README.md.
+// edge parse and the lenient field readers the call flow uses, then the event batch parser and every event
+// through de-duplication and the dial state machine of a ringing two-leg call. See tests/fuzz/README.md.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "core/dial_machine.hpp"
+#include "core/kamailio_events.hpp"
 #include "core/json_get.hpp"
 #include "core/provisioning.hpp"
 
@@ -50,29 +51,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)dp::core::normalize_number(jget::str(*body, "ruri_user"));
   (void)jget::integer(*body, "code", 0);
   (void)jget::integer(*body, "dial", 0);
-  // event batch
-  auto* evs = body->if_contains("events");
-  if (!evs || !evs->is_array()) return 0;
+  // event batch: the edge parser, then every event through de-duplication and the dial state machine
+  auto batch = dp::core::parse_event_batch(*body, 1.0);
+  if (!batch) return 0;
   auto call = ringing_call();
-  for (const auto& e : evs->get_array()) {
-    if (!e.is_object()) continue;
-    const auto& ev = e.get_object();
-    auto type = jget::str(ev, "ev");
-    int dial = static_cast<int>(jget::integer(ev, "dial", 0));
-    int leg = static_cast<int>(jget::integer(ev, "leg", -1));
-    double ts = jget::number(ev, "ts", 1.0);
-    (void)jget::integer(ev, "seq", -1);
-    if (type == "reply")
-      (void)dp::core::on_reply(call, dial, leg, static_cast<int>(jget::integer(ev, "code", 0)), jget::str(ev, "reason"),
-                               jget::boolean(ev, "sdp"), ts);
-    else if (type == "branch_timeout")
-      (void)dp::core::on_branch_timeout(call, dial, leg, ts);
-    else if (type == "dialog_start")
-      (void)dp::core::on_dialog_start(call, dial, leg, jget::integer(ev, "h_entry", -1), jget::integer(ev, "h_id", -1), ts);
-    else if (type == "dialog_end")
-      (void)dp::core::on_dialog_end(call, ts);
-    else if (type == "cancel")
-      (void)dp::core::on_caller_cancel(call, ts);
+  for (const auto& ev : batch->events) {
+    bool fresh = false;
+    auto t = dp::core::apply_event(call, batch->source, ev, fresh);
+    dp::core::keep_status_order(call, t);
   }
   return 0;
 }
