@@ -20,6 +20,7 @@ std::optional<Hook> resolve_hook(const json::value* hook, const Hook& call_hook)
     return std::nullopt;
   }
   if (h.url.empty()) return std::nullopt;
+  if (move_url_credentials(h)) return std::nullopt;  // user without password, or credentials twice
   if (h.url.front() == '/') {
     auto base = boost::urls::parse_absolute_uri(call_hook.url);
     if (!base) return std::nullopt;

@@ -154,6 +154,7 @@ std::optional<Hook> parse_hook_named(const json::value& v, const std::string& na
   if (scheme == "ws" || scheme == "wss") return fail(": ws(s) URLs are not supported yet");
   if ((scheme != "http" && scheme != "https") || !u->has_authority() || u->encoded_host().empty())
     return fail(": must be an absolute http(s) URL");
+  if (auto bad = move_url_credentials(h)) return fail(*bad);
   return h;
 }
 
@@ -290,6 +291,19 @@ std::string redact_url_password(const std::string& url) {
   boost::urls::url u(*r);
   u.set_encoded_password("***");
   return std::string(u.buffer());
+}
+
+std::optional<std::string> move_url_credentials(Hook& h) {
+  auto r = boost::urls::parse_uri_reference(h.url);
+  if (!r || !r->has_userinfo()) return std::nullopt;
+  if (!r->has_password() || r->user().empty()) return std::string(": a URL's credentials must be user:password");
+  if (!h.username.empty()) return std::string(": credentials both in the URL and in username/password");
+  h.username = std::string(r->user());
+  h.password = std::string(r->password());
+  boost::urls::url u(*r);
+  u.remove_userinfo();
+  h.url = std::string(u.buffer());
+  return std::nullopt;
 }
 
 json::value hook_to_json(const Hook& h, bool redact_password) {

@@ -100,6 +100,10 @@ std::optional<Hook> parse_hook(const boost::json::value& v, std::string& err);
 boost::json::value hook_to_json(const Hook& h, bool redact_password);
 // "http://u:pw@host/p" -> "http://u:***@host/p"; a URL without a userinfo password is returned as is.
 std::string redact_url_password(const std::string& url);
+// A hook URL may carry basic-auth credentials (http://user:pass@host/…); the HTTP client sends credentials
+// only as an Authorization header, so they move into username/password and leave the URL. Returns an error
+// when the URL has a user without a password, or credentials both in the URL and in username/password.
+std::optional<std::string> move_url_credentials(Hook& h);
 
 // Each from_json validates a REST body (unknown properties rejected, required fields, types, URL schemes)
 // and returns nullopt with a human-readable err ("call_hook: must be an http(s) URL").

@@ -331,6 +331,18 @@ TEST_SUITE("dial machine") {
     CHECK(c.dial->ended);
   }
 
+  TEST_CASE("an app's hook with credentials in its URL is sent with them as basic auth") {
+    Hook app{"http://127.0.0.1:3100/call", "POST", "", ""};
+    json::value v = "https://me:pw@x.example.com/action";
+    auto h = resolve_hook(&v, app);
+    REQUIRE(h);
+    CHECK(h->url == "https://x.example.com/action");
+    CHECK(h->username == "me");
+    CHECK(h->password == "pw");
+    json::value bad = "https://me@x.example.com/action";
+    CHECK(!resolve_hook(&bad, app));
+  }
+
   TEST_CASE("resolve_hook") {
     Hook base{"https://app.example.com:8443/hooks/call?x=1", "POST", "user", "pw"};
     json::value rel = "/action";

@@ -68,18 +68,30 @@ TEST_CASE("a password in a hook URL's userinfo is masked in the API form, kept f
   CHECK(redact_url_password("https://u@h.example.com/a:b@c") == "https://u@h.example.com/a:b@c");
   CHECK(redact_url_password("https://h.example.com/x") == "https://h.example.com/x");
 
+  // Stored before credentials moved out of URLs: still masked when shown.
+  Application old;
+  old.call_hook.url = "http://u:topsecret@h.example.com/call";
+  CHECK(json::serialize(to_public_json(old)).find("topsecret") == std::string::npos);
+}
+
+TEST_CASE("credentials in a hook URL move into username/password (the HTTP client sends only a header)") {
   std::string err;
   auto app = application_from_json(J(R"({"account_sid":"a1b2c3d4-0000-4000-8000-000000000001","name":"x",
-      "call_hook":"http://u:topsecret@h.example.com/call",
-      "call_status_hook":{"url":"https://v:pw2@h.example.com/st","username":"w","password":"pw3"}})"), err);
+      "call_hook":"http://u:top%40secret@h.example.com/call?x=1",
+      "call_status_hook":{"url":"https://h.example.com/st","username":"w","password":"pw3"}})"), err);
   REQUIRE_MESSAGE(app, err);
+  CHECK(app->call_hook.url == "http://h.example.com/call?x=1");
+  CHECK(app->call_hook.username == "u");
+  CHECK(app->call_hook.password == "top@secret");
   auto pub = json::serialize(to_public_json(*app));
-  CHECK(pub.find("topsecret") == std::string::npos);
-  CHECK(pub.find("pw2") == std::string::npos);
+  CHECK(pub.find("top@secret") == std::string::npos);
   CHECK(pub.find("pw3") == std::string::npos);
-  CHECK(pub.find("http://u:***@h.example.com/call") != std::string::npos);
-  CHECK(app->call_hook.url == "http://u:topsecret@h.example.com/call");  // the stored form keeps it for sending
-  CHECK(json::serialize(to_json(*app)).find("topsecret") != std::string::npos);
+
+  CHECK(!application_from_json(J(R"({"account_sid":"a1b2c3d4-0000-4000-8000-000000000001","name":"x",
+      "call_hook":{"url":"https://v:pw2@h.example.com/st","username":"w","password":"pw3"}})"), err));
+  CHECK(err.find("both in the URL and in username/password") != std::string::npos);
+  CHECK(!parse_hook(J(R"("https://justuser@h.example.com/x")"), err));
+  CHECK(err.find("user:password") != std::string::npos);
 }
 
 TEST_CASE("hooks") {
