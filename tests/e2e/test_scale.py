@@ -457,6 +457,19 @@ def dialog_end_count(st: ScaleStack, call_ids: list[str]) -> int:
     return sum(1 for c in call_ids if any(f'"call_id":"{c}"' in l for l in ends))
 
 
+def kill_instance_that_logged(st: ScaleStack, event: str, needle: str) -> Instance:
+    """kill -9 of the one live instance whose log has `event` for `needle` (the one holding a request)."""
+    def askers() -> list[Instance]:
+        return [i for i in st.instances.values()
+                if i.alive and any(event in line and needle in line
+                                   for line in i.log.read_text(errors="replace").splitlines())]
+    found = wait_until(askers, 3, f"the instance that logged {event} for {needle}")
+    assert len(found) == 1, f"{event} for {needle} logged by {[i.name for i in found]}"
+    os.kill(found[0].proc.pid, signal.SIGKILL)
+    found[0].proc.wait(5)
+    return found[0]
+
+
 def post_events(inst: Instance, batch: dict) -> tuple[int, Any]:
     s, body, _ = http("POST", inst.url("/kamailio/events"), batch, timeout=5)
     return s, body
@@ -835,13 +848,7 @@ def test_6_kill9_during_action_hook_resumes_failover(st: ScaleStack, sp: SippFac
     caller = sp.uac("caller", "uac_call.xml", called, caller="+15553330006", duration_ms=1000, timeout_s=30)
     parent = rx.wait_call_hook(called).get("call_sid")
     assert arrived.wait(10), "the first dial's actionHook never came" + st.instance_logs(20)
-    asker = [i for i in st.instances.values()
-             if i.alive and any("dial_ended" in line and parent in line
-                                for line in i.log.read_text(errors="replace").splitlines())]
-    assert len(asker) == 1, f"which instance took /kamailio/dial-failed? {[i.name for i in asker]}"
-    victim = asker[0]
-    os.kill(victim.proc.pid, signal.SIGKILL)
-    victim.proc.wait(5)
+    victim = kill_instance_that_logged(st, "dial_ended", parent)
     print(f"[scale] killed dialplane {victim.name} while it waited for the actionHook of {parent}", file=sys.stderr)
 
     caller.assert_ok(30)
@@ -885,14 +892,7 @@ def test_7_kill9_during_call_hook_resumes_the_same_call(st: ScaleStack, sp: Sipp
     rx.set_app(called, call_hook)
     caller = sp.uac("caller", "uac_call.xml", called, caller="+15553330007", duration_ms=1000, timeout_s=30)
     wait_until(lambda: attempts, 10, "the first call_hook")
-    asker = wait_until(lambda: [i for i in st.instances.values()
-                                if i.alive and any("call_new" in line and norm(called) in line
-                                                   for line in i.log.read_text(errors="replace").splitlines())],
-                       3, "the instance that logged call_new")
-    assert len(asker) == 1, [i.name for i in asker]
-    victim = asker[0]
-    os.kill(victim.proc.pid, signal.SIGKILL)
-    victim.proc.wait(5)
+    victim = kill_instance_that_logged(st, "call_new", norm(called))
     print(f"[scale] killed dialplane {victim.name} while it waited for the call_hook", file=sys.stderr)
 
     caller.assert_ok(30)
