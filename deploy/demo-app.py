@@ -7,6 +7,7 @@ webhook it receives (call_hook, call_status, action) with the result of the Jamb
 Env: DEMO_APP_PORT (3100), DEMO_WEBHOOK_SECRET (the demo account's secret from deploy/seed-demo.json),
      DEMO_PHONES (comma-separated SIP URIs, default sip:phone1@127.0.0.1:5091,sip:phone2@127.0.0.1:5092),
      DEMO_CALLER_ID (optional callerId for the dial), DEMO_RING_TIMEOUT (20).
+GET /healthz answers 200 (container healthcheck). SIGTERM stops it at once (it may run as a container's PID 1).
 """
 
 import hashlib
@@ -14,6 +15,7 @@ import hmac
 import http.server
 import json
 import os
+import signal
 import socketserver
 import sys
 import time
@@ -55,6 +57,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def do_GET(self):
+        if self.path.split("?")[0] == "/healthz":
+            self._send(200, {"ok": True})
+        else:
+            self._send(404, None)
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
@@ -89,6 +97,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     srv = Server(("127.0.0.1", PORT), Handler)
     print(f"demo app on http://127.0.0.1:{PORT} dialling {PHONES}", flush=True)
     try:

@@ -12,6 +12,11 @@
 # Env:   KAMAILIO_SRC_WORKDIR  where the source is unpacked (default /var/tmp/dialplane-kamailio-src)
 #        FORCE=1               rebuild even if a loadable module is already installed
 #
+# Build deps (installed when missing): build-essential dpkg-dev pkg-config libcurl4-openssl-dev libevent-dev
+# libssl-dev. libssl-dev is not a build dependency of the module itself, but Kamailio's Makefile.defs adds
+# -DKSR_PTHREAD_MUTEX_SHARED only when `pkg-config --exists libssl`, and Kamailio refuses a module whose
+# compile flags differ from its own ("module compile flags mismatch").
+#
 # Idempotent: exits early when DEST_DIR/http_async_client.so exists and Kamailio loads it.
 # Needs root only for apt-get (build deps / deb-src entry) and for writing into the system module dir.
 # Works offline as long as Debian's apt mirror is reachable.
@@ -53,6 +58,33 @@ EOF
   return $rc
 }
 
+# deb-src entries for the mirror apt already uses: the `deb` entries of sources.list.d/*.sources (deb822) and
+# sources.list with their type changed; Debian's deb.debian.org when there are none.
+add_deb_src() {
+  local f out=/etc/apt/sources.list.d/dialplane-src.sources
+  : >"$out.tmp"
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f "$f" && "$f" != "$out" ]] || continue
+    awk 'BEGIN { RS = ""; ORS = "\n\n" }
+         $0 ~ /(^|\n)Types:[^\n]*deb([ \t]|\n|$)/ && $0 !~ /(^|\n)Enabled:[ \t]*no/ {
+           sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, ""); print }' "$f" >>"$out.tmp"
+  done
+  if [[ -f /etc/apt/sources.list ]]; then
+    sed -nE 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' /etc/apt/sources.list >/etc/apt/sources.list.d/dialplane-src.list
+    [[ -s /etc/apt/sources.list.d/dialplane-src.list ]] || rm -f /etc/apt/sources.list.d/dialplane-src.list
+  fi
+  if [[ ! -s "$out.tmp" && ! -f /etc/apt/sources.list.d/dialplane-src.list ]]; then
+    cat >"$out.tmp" <<'SRCS'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRCS
+  fi
+  if [[ -s "$out.tmp" ]]; then mv -f "$out.tmp" "$out"; else rm -f "$out.tmp"; fi
+}
+
 if [[ "${FORCE:-0}" != 1 ]] && module_loads "$MOD"; then
   log "already installed and loadable, nothing to do"
   echo "$MOD"
@@ -61,7 +93,7 @@ fi
 
 # --- build dependencies (Debian packages only) -------------------------------------------------------
 need=()
-for p in build-essential dpkg-dev pkg-config libcurl4-openssl-dev libevent-dev; do
+for p in build-essential dpkg-dev pkg-config libcurl4-openssl-dev libevent-dev libssl-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if ((${#need[@]})); then
@@ -76,15 +108,9 @@ if [[ ! -f "$SRC/src/modules/http_async_client/http_async_client_mod.c" ]]; then
   cd "$WORK"
   # Pin the exact installed version so module and core always match.
   if ! apt-get source --download-only "kamailio=$KVER" >/dev/null 2>"$WORK/apt-source.err"; then
-    log "apt-get source failed; adding a deb-src entry for bookworm (same as scripts/install-deps.sh)"
+    log "apt-get source failed; adding deb-src entries (scripts/install-deps.sh does the same)"
     if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
-      cat > /etc/apt/sources.list.d/dialplane-src.sources <<'SRCS'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRCS
+      add_deb_src
     fi
     apt-get update -qq
     apt-get source --download-only "kamailio=$KVER" >/dev/null

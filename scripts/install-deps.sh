@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package dialplane needs to build, test and run its demo stack,
+# Installs every Debian package dialplane needs to build, test and run its demo stack and its docker-compose
+# deployment (Debian's docker.io engine and docker-compose, debootstrap for deploy/build-offline-images.sh),
 # and adds a deb-src entry so kamailio-cfg/build-http-async-client.sh can fetch Kamailio's source.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -22,6 +23,6 @@ apt-get install -y -qq --no-install-recommends \
   libcurl4-openssl-dev libevent-dev \
   kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules \
   rtpengine-daemon redis-server redis-tools sip-tester \
-  kamailio-redis-modules python3 python3-pytest haproxy prometheus docker-compose \
+  kamailio-redis-modules python3 python3-pytest haproxy prometheus docker-compose docker.io debootstrap \
   clang libclang-rt-14-dev \
   >/dev/null

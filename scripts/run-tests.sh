@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# THE test command: build, unit + io tests (ctest), end-to-end tests (pytest, real Kamailio/rtpengine/Redis/sipp).
+# THE test command: build, unit + io tests (ctest), end-to-end tests (pytest, real Kamailio/rtpengine/Redis/sipp),
+# and the docker-compose stack built and run (tests/compose/test_compose.sh).
 #
 # Usage: scripts/run-tests.sh [extra pytest args, e.g. -k test_01]
 # Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (unset: the e2e suite picks a free base among
 #        25000/26600/28200; every e2e port derives from it, see tests/e2e/conftest.py)
-#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_FUZZ=1  FUZZ_SECONDS (12 per harness)
+#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (12 per harness)
+#        SKIP_COMPOSE=1
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
+#        COMPOSE_TIMEOUT (1080 s, hard bound of the compose test, which takes about 13 min from nothing on a busy
+#        2-vCPU machine and 1-2 min with its images built; it cleans up on TERM)
+#        COMPOSE_TEST_REQUIRED=1: fail instead of skip when Docker cannot run here (.ci/run sets it)
 # Exit:  non-zero when anything failed. The last line is "N passed, N failed".
 set -uo pipefail
 
@@ -14,6 +19,7 @@ cd "$ROOT"
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
 E2E_TIMEOUT=${E2E_TIMEOUT:-1200}
+COMPOSE_TIMEOUT=${COMPOSE_TIMEOUT:-1080}
 PY=/usr/bin/python3
 OUT=$(mktemp -d /tmp/dp-run-tests.XXXXXX)
 PASSED=0
@@ -154,6 +160,20 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   if ((rc != 0)); then
     FAILURES+=("e2e pytest (exit $rc$([[ $rc == 124 ]] && echo ", timed out after ${E2E_TIMEOUT}s"))")
     ((f == 0)) && FAILED=$((FAILED + 1))
+  fi
+fi
+
+# ---- 6. docker-compose stack: images built, stack up, calls through both replicas and through one --------------------
+if [[ "${SKIP_COMPOSE:-0}" != 1 ]]; then
+  say "docker-compose stack, built and run (tests/compose/test_compose.sh)"
+  timeout --signal=TERM --kill-after=60 "$COMPOSE_TIMEOUT" bash tests/compose/test_compose.sh
+  rc=$?
+  if ((rc == 0)); then
+    PASSED=$((PASSED + 1))
+  elif ((rc == 77)) && [[ "${COMPOSE_TEST_REQUIRED:-0}" != 1 ]]; then
+    echo "SKIPPED: docker-compose stack (Docker cannot run on this machine, see above); not counted"
+  else
+    fail_step "docker-compose stack (exit $rc$([[ $rc == 124 ]] && echo ", timed out after ${COMPOSE_TIMEOUT}s"))"
   fi
 fi
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Static checks of the deployment files (no Docker engine needed):
-#   docker-compose config -q, promtool check config/rules (+ rule unit tests), haproxy -c, the Grafana
-#   dashboard's queries against the metrics dialplane exports, Kamailio's cfg with WITH_PROMETHEUS, shell syntax.
+# Static checks of the deployment files (no Docker engine needed; tests/compose/test_compose.sh runs the stack):
+#   docker-compose config -q (with and without Grafana; healthchecks, ports from the environment), promtool check
+#   config/rules (+ rule unit tests), haproxy -c, the Grafana dashboard's queries against the metrics dialplane
+#   exports, Kamailio's cfg with WITH_PROMETHEUS, shell syntax, non-root USER in every Dockerfile.
 # Needs Debian's docker-compose, prometheus (promtool), haproxy, python3; kamailio is optional (skipped if the
 # http_async_client module is not built). Prints "N passed, N failed"; exit 1 when anything failed.
 set -uo pipefail
@@ -24,6 +25,24 @@ need() { command -v "$1" >/dev/null || { FAILED=$((FAILED + 1)); FAILURES+=("$1 
 
 if need docker-compose docker-compose; then
   run "docker-compose config -q" docker-compose -f docker-compose.yml config -q
+  run "docker-compose config -q with deploy/compose.no-grafana.yml" \
+    docker-compose -f docker-compose.yml -f deploy/compose.no-grafana.yml config -q
+  run "every compose service has a healthcheck, ports come from the environment" python3 - <<'PY'
+import subprocess, sys, yaml
+env = {"PATH": "/usr/bin:/bin", "SIP_PORT": "40060", "REDIS_PORT": "40079", "PROMETHEUS_PORT": "40090"}
+cfg = yaml.safe_load(subprocess.run(["docker-compose", "-f", "docker-compose.yml", "config"], env=env,
+                                    check=True, capture_output=True, text=True).stdout)
+bad = [n for n, s in cfg["services"].items() if not s.get("healthcheck", {}).get("test")]
+if bad:
+    sys.exit(f"no healthcheck: {bad}")
+text = yaml.safe_dump(cfg)
+for port in ("40060", "40079", "40090"):
+    if port not in text:
+        sys.exit(f"port {port} from the environment is not used")
+for name in ("demo-app", "phone1", "phone2"):
+    if not cfg["services"][name].get("init"):
+        sys.exit(f"{name}: init: true missing (SIGTERM as PID 1)")
+PY
 fi
 if need promtool prometheus; then
   run "promtool check config deploy/prometheus/prometheus.yml" promtool check config deploy/prometheus/prometheus.yml
@@ -45,6 +64,19 @@ for p in pathlib.Path("deploy/grafana/provisioning").rglob("*.yml"):
     yaml.safe_load(p.read_text())
 PY
 run "sh -n deploy/kamailio-entrypoint.sh" sh -n deploy/kamailio-entrypoint.sh
+run "bash -n deploy/build-offline-images.sh tests/compose/test_compose.sh" \
+  bash -c 'bash -n deploy/build-offline-images.sh && bash -n tests/compose/test_compose.sh'
+if command -v haproxy >/dev/null; then
+  run "haproxy -c deploy/haproxy.cfg with ports from the environment" \
+    env DIALPLANE_PORT=40081 DP1_INTERNAL_PORT=40011 haproxy -c -q -f deploy/haproxy.cfg
+fi
+run "Dockerfile.kamailio builds http_async_client with libssl-dev, runs with netbase" \
+  bash -c 'grep -q libssl-dev deploy/Dockerfile.kamailio && grep -q netbase deploy/Dockerfile.kamailio'
+run "every Dockerfile runs as a non-root USER" bash -c '
+  for f in deploy/Dockerfile.*; do
+    u=$(grep -E "^USER " "$f" | tail -1 | cut -d" " -f2)
+    [[ -n "$u" && "$u" != root && "$u" != 0 ]] || { echo "$f: no non-root USER"; exit 1; }
+  done' 
 moddir=$(dpkg -L kamailio 2>/dev/null | grep -m1 '/modules/tm\.so$' | xargs -r dirname)
 if [[ -n "$moddir" && -f "$moddir/http_async_client.so" ]]; then
   run "kamailio -c kamailio.cfg -A WITH_PROMETHEUS" \
