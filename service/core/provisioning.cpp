@@ -296,12 +296,16 @@ std::string redact_url_password(const std::string& url) {
 std::optional<std::string> move_url_credentials(Hook& h) {
   auto r = boost::urls::parse_uri_reference(h.url);
   if (!r || !r->has_userinfo()) return std::nullopt;
-  if (!r->has_password() || r->user().empty()) return std::string(": a URL's credentials must be user:password");
+  if (!r->has_password() || r->user().empty() || r->password().empty())
+    return std::string(": a URL's credentials must be user:password");
   if (!h.username.empty()) return std::string(": credentials both in the URL and in username/password");
-  h.username = std::string(r->user());
-  h.password = std::string(r->password());
   boost::urls::url u(*r);
   u.remove_userinfo();
+  // "https://a:b@c:d@host/": an '@' that belongs to no part of a URL
+  auto again = boost::urls::parse_uri_reference(u.buffer());
+  if (!again || again->has_userinfo()) return std::string(": a URL may carry one user:password@ at most");
+  h.username = std::string(r->user());
+  h.password = std::string(r->password());
   h.url = std::string(u.buffer());
   return std::nullopt;
 }

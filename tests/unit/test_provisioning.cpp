@@ -92,6 +92,9 @@ TEST_CASE("credentials in a hook URL move into username/password (the HTTP clien
   CHECK(err.find("both in the URL and in username/password") != std::string::npos);
   CHECK(!parse_hook(J(R"("https://justuser@h.example.com/x")"), err));
   CHECK(err.find("user:password") != std::string::npos);
+  CHECK(!parse_hook(J(R"("https://user:@h.example.com/x")"), err));  // found by fuzz_rest_body
+  CHECK(!parse_hook(J(R"("https://:pw@h.example.com/x")"), err));
+  CHECK(!parse_hook(J(R"("https://u:p@x:y@h.example.com/x")"), err));  // found by fuzz_rest_body
 }
 
 TEST_CASE("hooks") {
