@@ -3,15 +3,14 @@
 #include "app/ids.hpp"
 #include "app/verbs.hpp"
 #include "app/verbs/verb_task.hpp"
-#include "core/registrations.hpp"
 #include "core/carrier_select.hpp"
-#include "core/kamailio_events.hpp"
 #include "core/json_get.hpp"
+#include "core/kamailio_events.hpp"
 #include "core/log.hpp"
+#include "core/registrations.hpp"
 
 #include <boost/asio.hpp>
 #include <chrono>
-#include <cstdlib>
 
 namespace dp::app {
 

@@ -3,7 +3,9 @@
 #include "core/json_get.hpp"
 
 #include <boost/url/parse.hpp>
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace dp::core {
 
@@ -48,10 +50,9 @@ std::optional<TimerRef> parse_timer_id(std::string_view id) {
   if (a == std::string_view::npos || b == a) return std::nullopt;
   TimerRef r;
   auto name = id.substr(0, a);
-  int k = 0;
-  while (k < 3 && kTimerNames[k] != name) ++k;
-  if (k == 3) return std::nullopt;
-  r.kind = static_cast<TimerKind>(k);
+  auto* it = std::find(std::begin(kTimerNames), std::end(kTimerNames), name);
+  if (it == std::end(kTimerNames)) return std::nullopt;
+  r.kind = static_cast<TimerKind>(it - std::begin(kTimerNames));
   r.call_sid = std::string(id.substr(a + 1, b - a - 1));
   try {
     r.dial_seq = std::stoi(std::string(id.substr(b + 1)));
@@ -132,6 +133,12 @@ void end_dial(Transition& t, CallState& c, std::string_view status, int sip, con
     d.action_pending = true;
     d.action_payload = t.action_payload;
   }
+}
+
+// Moves the transition's (status) webhooks behind the call's held ones.
+void hold(CallState& c, Transition& t) {
+  for (auto& w : t.webhooks) c.held_status.push_back(std::move(w.payload));
+  t.webhooks.clear();
 }
 
 const Leg* last_final_leg(const Dial& d) {
@@ -244,8 +251,7 @@ Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std
       if (d->time_limit_s > 0)
         t.timers.push_back({timer_id(TimerKind::Limit, c.call_sid, d->seq), to_ms(ts) + d->time_limit_s * 1000LL});
       if (!rang && c.held_status.empty()) {
-        for (auto& w : t.webhooks) c.held_status.push_back(std::move(w.payload));
-        t.webhooks.clear();
+        hold(c, t);
         if (!c.held_status.empty())
           t.timers.push_back({timer_id(TimerKind::Hold, c.call_sid, d->seq), to_ms(ts) + kLateProvisionalHoldMs});
       }
@@ -390,9 +396,8 @@ void keep_status_order(CallState& c, Transition& t) {
   if (c.held_status.empty()) return;
   if (t.call_ended || t.action_hook) return release_held(c, t);
   // Still holding: later status webhooks queue up behind the held ones.
-  for (auto& w : t.webhooks) c.held_status.push_back(std::move(w.payload));
   if (!t.webhooks.empty()) t.changed = true;
-  t.webhooks.clear();
+  hold(c, t);
 }
 
 Transition on_hold_timer(CallState& c) {

@@ -2,7 +2,6 @@
 
 #include "core/json_get.hpp"
 
-#include <cstdlib>
 
 namespace dp::core {
 
@@ -17,21 +16,6 @@ EventKind kind_of(std::string_view ev) {
   if (ev == "dialog_end") return EventKind::DialogEnd;
   if (ev == "cancel" || ev == "caller_gone") return EventKind::CallerGone;
   return EventKind::Unknown;
-}
-
-// Kamailio stamps events with $TV(Sn): "sec.usec".
-double timestamp(const json::object& ev, double now) {
-  if (auto* v = ev.if_contains("ts")) {
-    if (v->is_string()) {
-      std::string s(v->get_string());
-      char* end = nullptr;
-      double d = std::strtod(s.c_str(), &end);
-      if (end != s.c_str() && d > 0) return d;
-    }
-    if (v->is_double()) return v->get_double();
-    if (v->is_int64()) return static_cast<double>(v->get_int64());
-  }
-  return now;
 }
 
 }  // namespace
@@ -59,7 +43,8 @@ std::optional<EventBatch> parse_event_batch(const json::object& body, double now
     KamailioEvent e;
     e.kind = kind_of(jget::str(o, "ev"));
     e.seq = jget::integer(o, "seq", -1);
-    e.ts = timestamp(o, now);
+    e.ts = jget::number(o, "ts", 0);  // Kamailio's $TV(Sn): "sec.usec"
+    if (!(e.ts > 0)) e.ts = now;
     e.call_sid = jget::str(o, "call_sid");
     e.call_id = jget::str(o, "call_id");
     e.dial = static_cast<int>(jget::integer(o, "dial", 0));
