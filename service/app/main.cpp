@@ -95,7 +95,7 @@ io::HttpServer::Options listener_options(const app::Config& cfg, std::string nam
 
 // Logs and counts an exception that would otherwise end the process (or vanish with a detached coroutine).
 void contain(std::string_view task, std::exception_ptr e, app::Metrics& metrics) {
-  metrics.uncaught_exception("io_context");
+  metrics.uncaught_exception(task);
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
