@@ -108,7 +108,7 @@ if [[ ! -f "$SRC/src/modules/http_async_client/http_async_client_mod.c" ]]; then
   cd "$WORK"
   # Pin the exact installed version so module and core always match.
   if ! apt-get source --download-only "kamailio=$KVER" >/dev/null 2>"$WORK/apt-source.err"; then
-    log "apt-get source failed; adding deb-src entries (scripts/install-deps.sh does the same)"
+    log "apt-get source failed; adding deb-src entries for apt's own mirror"
     if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
       add_deb_src
     fi

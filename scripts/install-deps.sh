@@ -1,19 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package dialplane needs to build, test and run its demo stack and its docker-compose
-# deployment (Debian's docker.io engine and docker-compose, debootstrap for deploy/build-offline-images.sh),
-# and adds a deb-src entry so kamailio-cfg/build-http-async-client.sh can fetch Kamailio's source.
+# deployment (Debian's docker.io engine and docker-compose, debootstrap for deploy/build-offline-images.sh).
+# Kamailio's source package (for http_async_client) is fetched by kamailio-cfg/build-http-async-client.sh,
+# which adds deb-src entries for apt's own mirror when it needs them.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-
-if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
-  cat > /etc/apt/sources.list.d/dialplane-src.sources <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-fi
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
