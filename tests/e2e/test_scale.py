@@ -557,8 +557,12 @@ def test_2_kill9_instance_timers_survive(st: ScaleStack, sp: SippFactory) -> Non
           f"answered from +{min((r[1] for r in rows), default=0):.2f}s to +{max((r[1] for r in rows), default=0):.2f}s",
           file=sys.stderr)
     assert len(calls_c) == n, f"caller placed {len(calls_c)} calls, expected {n}: {caller.describe()}"
-    assert not problems, f"{len(problems)} of {n} calls not ended at 5 s +- 0.5 s after their answer:\n  " + \
-        "\n  ".join(problems) + st.instance_logs(20, grep="error")
+    # Kamailio 5.6 drops the callee's BYE when the caller's 200 is handled first (roles/sip.cfg holds that reply)
+    lost_byes = [ln for ln in (st.run_dir / "kamailio.log").read_text(errors="replace").splitlines()
+                 if "terminating non-confirmed dialog" in ln]
+    assert not problems and not lost_byes, \
+        f"{len(problems)} of {n} calls not ended at 5 s +- 0.5 s after their answer:\n  " + "\n  ".join(problems) + \
+        f"\nKamailio did not send {len(lost_byes)} BYE(s): {lost_byes[:3]}" + st.instance_logs(20, grep="error")
     assert rc_c == 0 and rc_u == 0, f"sipp: {caller.describe()}\n{uas.describe()}"
 
     cids = list(calls_c)
