@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "io/http_message.hpp"
+#include "io/http/http_message.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);

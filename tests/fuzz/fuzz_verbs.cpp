@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "app/verbs.hpp"
+#include "app/verbs/validate_app.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   boost::system::error_code ec;  // parsed as the webhook client parses an answer

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "io/http_server.hpp"
+#include "io/http/http_server.hpp"
 #include "io/run_contained.hpp"
 #include "io_test_util.hpp"
 

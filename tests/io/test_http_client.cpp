@@ -15,8 +15,8 @@
 #include <set>
 #include <thread>
 
-#include "io/http_client.hpp"
-#include "io/kamailio_rpc.hpp"
+#include "io/http/http_client.hpp"
+#include "io/kamailio/kamailio_rpc.hpp"
 #include "io_test_util.hpp"
 
 namespace asio = boost::asio;

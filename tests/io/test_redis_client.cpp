@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "io/redis_client.hpp"
+#include "io/redis/redis_client.hpp"
 #include "io_test_util.hpp"
 
 namespace asio = boost::asio;

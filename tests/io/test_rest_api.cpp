@@ -2,9 +2,9 @@
 // from the headers, before a body is read (issue 15: up to 1 MiB used to be read first, whoever sent it).
 #include <doctest/doctest.h>
 
-#include "app/provisioning_store.hpp"
-#include "app/rest_api.hpp"
-#include "io/redis_client.hpp"
+#include "app/store/provisioning_store.hpp"
+#include "app/api/rest/rest_api.hpp"
+#include "io/redis/redis_client.hpp"
 #include "server_test_util.hpp"
 
 using namespace std::chrono_literals;

@@ -3,7 +3,7 @@
 
 Usage: check_dashboard.py [--dashboard FILE] [--rules FILE] [--metrics-url URL | --metrics-file FILE]
 
-Without --metrics-url the exported names are read from service/app/metrics.cpp (`.Name("...")` of each
+Without --metrics-url the exported names are read from service/app/observability/metrics.cpp (`.Name("...")` of each
 family; histograms also export _bucket, _sum and _count). With --metrics-url (a running dialplane's /metrics)
 the names are the `# TYPE` families it serves. Every panel (rows aside) must have at least one query, every
 query must name at least one metric, and every `dialplane_*` name must be exported. Exit 1 on a problem.
@@ -99,8 +99,8 @@ def main() -> int:
         exported = exported_from_text(a.metrics_file.read_text())
         source = str(a.metrics_file)
     else:
-        exported = exported_from_source(ROOT / "service/app/metrics.cpp")
-        source = "service/app/metrics.cpp"
+        exported = exported_from_source(ROOT / "service/app/observability/metrics.cpp")
+        source = "service/app/observability/metrics.cpp"
     if not any(n.startswith("dialplane_") for n in exported):
         print(f"no dialplane metrics found in {source}", file=sys.stderr)
         return 1

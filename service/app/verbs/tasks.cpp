@@ -1,4 +1,4 @@
-#include "app/verbs.hpp"
+#include "app/verbs/validate_app.hpp"
 #include "app/verbs/dial_task.hpp"
 #include "app/verbs/reject_task.hpp"
 #include "core/call_model.hpp"

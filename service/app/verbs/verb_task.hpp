@@ -3,7 +3,7 @@
 // until Kamailio reports back) or lets the session go on with the next verb. A new verb is a new task here and
 // one line in make_task; the media verbs (play, say, gather, listen, ...) join the same way.
 #pragma once
-#include "app/call_store.hpp"
+#include "app/store/call_store.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>

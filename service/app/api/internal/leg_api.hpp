@@ -1,0 +1,17 @@
+// POST /kamailio/leg: the next attempt of a leg that goes through Kamailio's inner hop (carrier failover,
+// per-leg digest auth). See docs/internal-protocol.md §1 and docs/carriers.md.
+#pragma once
+#include "io/redis/redis_client.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+#include <string>
+
+namespace dp::app {
+
+// Answers {"action":"attempt",...} or {"action":"reply","code","reason"}. Never throws for bad input.
+// `key_prefix` is --redis-prefix: the leg plans were stored under it by the call flow.
+boost::asio::awaitable<boost::json::object> leg_decision(io::RedisClient& redis, const std::string& key_prefix,
+                                                         const boost::json::object& req);
+
+}  // namespace dp::app

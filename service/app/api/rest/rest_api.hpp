@@ -1,0 +1,59 @@
+// Customer-facing provisioning REST API (/v1/Accounts, Applications, PhoneNumbers, SipDomains, Carriers,
+// SipUsers); see docs/openapi.yaml. Bearer-key authenticated; bodies validated by core/provisioning.
+#pragma once
+#include "app/store/provisioning_store.hpp"
+#include "io/http/http_server.hpp"
+
+#include <array>
+#include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dp::app {
+
+// Resolves the entities another entity refers to. The seed loader overrides it so references between
+// entities of the same seed file resolve before anything is written.
+class RefResolver {
+ public:
+  explicit RefResolver(ProvisioningStore& store) : store_(store) {}
+  virtual ~RefResolver() = default;
+  virtual boost::asio::awaitable<std::optional<core::Account>> account(const std::string& sid);
+  virtual boost::asio::awaitable<std::optional<core::Application>> application(const std::string& sid);
+  virtual boost::asio::awaitable<std::optional<core::Carrier>> carrier(const std::string& sid);
+  virtual boost::asio::awaitable<std::optional<core::SipDomain>> sip_domain(const std::string& domain);
+
+ protected:
+  ProvisioningStore& store_;
+};
+
+// Referential checks; nullopt when fine, else a message naming the field ("account_sid: account … does not exist").
+boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::Account&);
+boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::Application&);
+boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::PhoneNumber&);
+boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::SipDomain&);
+boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::Carrier&);
+boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::SipUser&);
+boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, const core::LcrRoute&);
+
+class RestApi {
+ public:
+  // Empty keys are ignored. With no key at all every request is refused (401); a warning is logged once here.
+  RestApi(ProvisioningStore& store, std::vector<std::string> api_keys);
+  boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
+  // What can be decided from the request line and headers alone (401 without a valid key, 415 for a JSON
+  // method without a JSON Content-Type): the server calls it before reading the body, handle() again.
+  std::optional<io::ServerResponse> check_headers(const io::ServerRequest& req) const;
+
+ private:
+  bool authorized(const io::ServerRequest& req) const;
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> dispatch(io::ServerRequest& req, const std::string& id);
+  // GET /v1/Carriers/<sid>/health: each gateway's OPTIONS state as last reported by Kamailio.
+  boost::asio::awaitable<io::ServerResponse> carrier_health(const std::string& sid);
+
+  ProvisioningStore& store_;
+  std::vector<std::array<unsigned char, 32>> key_digests_;  // SHA-256 of each key, compared in constant time
+};
+
+}  // namespace dp::app

@@ -1,0 +1,169 @@
+#include "app/config/config.hpp"
+
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+
+namespace dp::app {
+namespace {
+
+struct Option {
+  const char* name;  // without leading dashes
+  const char* arg;   // nullptr for flags
+  const char* help;
+  std::function<bool(Config&, const std::string&)> set;
+};
+
+bool to_int(const std::string& v, long lo, long hi, long& out) {
+  try {
+    std::size_t pos = 0;
+    out = std::stol(v, &pos);
+    return pos == v.size() && out >= lo && out <= hi;
+  } catch (...) {
+    return false;
+  }
+}
+
+template <typename T>
+std::function<bool(Config&, const std::string&)> int_opt(T Config::*field, long lo, long hi) {
+  return [=](Config& c, const std::string& v) {
+    long n;
+    if (!to_int(v, lo, hi, n)) return false;
+    c.*field = static_cast<T>(n);
+    return true;
+  };
+}
+
+std::function<bool(Config&, const std::string&)> str_opt(std::string Config::*field) {
+  return [=](Config& c, const std::string& v) {
+    c.*field = v;
+    return true;
+  };
+}
+
+const std::vector<Option>& options() {
+  static const std::vector<Option> opts = {
+      {"internal-listen", "ADDR:PORT", "Kamailio-facing endpoints (bind to an internal address)",
+       str_opt(&Config::internal_listen)},
+      {"api-listen", "ADDR:PORT", "REST provisioning API", str_opt(&Config::api_listen)},
+      {"metrics-listen", "ADDR:PORT", "Prometheus /metrics; empty disables", str_opt(&Config::metrics_listen)},
+      {"api-key", "KEY", "Bearer key accepted by the REST API (comma-separated list allowed)",
+       [](Config& c, const std::string& v) {
+         std::stringstream ss(v);
+         std::string k;
+         while (std::getline(ss, k, ','))
+           if (!k.empty()) c.api_keys.push_back(k);
+         return true;
+       }},
+      {"redis-host", "HOST", "Redis host", str_opt(&Config::redis_host)},
+      {"redis-port", "PORT", "Redis port", int_opt(&Config::redis_port, 1, 65535)},
+      {"redis-password", "PASSWORD", "Redis AUTH password", str_opt(&Config::redis_password)},
+      {"redis-prefix", "PREFIX", "prefix of every Redis key", str_opt(&Config::redis_prefix)},
+      {"seed", "FILE", "provisioning JSON loaded (upserted) at start-up", str_opt(&Config::seed_file)},
+      {"log-level", "LEVEL", "debug | info | warn | error", str_opt(&Config::log_level)},
+      {"webhook-timeout-ms", "MS", "timeout of one webhook request", int_opt(&Config::webhook_timeout_ms, 100, 60000)},
+      {"rpc-timeout-ms", "MS", "timeout of one Kamailio JSON-RPC call", int_opt(&Config::rpc_timeout_ms, 50, 30000)},
+      {"kamailio-rpc-url", "URL[,URL]", "Kamailio JSON-RPC URL(s) probed for /readyz (any one reachable)", str_opt(&Config::kamailio_rpc_url)},
+      {"call-ttl", "SECONDS", "expiry of a call's state in Redis, refreshed on change",
+       int_opt(&Config::call_ttl_s, 60, 7 * 86400)},
+      {"event-barrier-ms", "MS", "how long a failed dial waits for its legs' queued events",
+       int_opt(&Config::event_barrier_ms, 0, 5000)},
+      {"timer-poll-ms", "MS", "how often this instance looks for due timers in Redis",
+       int_opt(&Config::timer_poll_ms, 1, 1000)},
+      {"drain-seconds", "SECONDS", "after SIGTERM, keep serving in-flight calls this long before exiting",
+       int_opt(&Config::drain_seconds, 0, 300)},
+      {"http-max-connections", "N",
+       "open connections per HTTP listener (internal, api, metrics); over it the oldest one still reading a request is "
+       "closed; 0 = no cap",
+       int_opt(&Config::http_max_connections, 0, 1000000)},
+      {"http-header-timeout-ms", "MS", "a new connection must send its request headers within this time",
+       int_opt(&Config::http_header_timeout_ms, 100, 600000)},
+      {"http-body-timeout-ms", "MS", "a request body must arrive within this time once its headers are in",
+       int_opt(&Config::http_body_timeout_ms, 100, 600000)},
+      {"http-idle-timeout-ms", "MS", "how long a keep-alive connection may wait for its next request",
+       int_opt(&Config::http_idle_timeout_ms, 100, 3600000)},
+      {"webhook-insecure-tls", nullptr, "do not verify webhook servers' TLS certificates",
+       [](Config& c, const std::string&) {
+         c.webhook_verify_tls = false;
+         return true;
+       }},
+      {"instance-id", "ID", "name of this instance in logs and metrics", str_opt(&Config::instance_id)},
+  };
+  return opts;
+}
+
+std::string env_name(const char* opt) {
+  std::string e = "DIALPLANE_";
+  for (const char* p = opt; *p; ++p) e.push_back(*p == '-' ? '_' : static_cast<char>(std::toupper(*p)));
+  return e;
+}
+
+}  // namespace
+
+void print_help(std::ostream& out) {
+  out << "Usage: dialplane [options]\n"
+         "       dialplane validate FILE   validate a jambonz app JSON file and print the first error\n\n"
+         "Options (each can also be set with the environment variable shown):\n";
+  for (const auto& o : options()) {
+    std::string left = std::string("  --") + o.name + (o.arg ? std::string(" ") + o.arg : "");
+    out << left;
+    for (std::size_t i = left.size(); i < 34; ++i) out << ' ';
+    out << o.help << "  [" << env_name(o.name) << "]\n";
+  }
+  out << "  --help                          show this help\n";
+}
+
+std::optional<Config> parse_config(const std::vector<std::string>& args, std::ostream& err, bool& help) {
+  Config c;
+  help = false;
+  // Environment first, command line overrides.
+  for (const auto& o : options()) {
+    if (const char* v = std::getenv(env_name(o.name).c_str())) {
+      std::string val = v;
+      if (!o.arg && (val.empty() || val == "0" || val == "false")) continue;
+      if (!o.set(c, val)) {
+        err << "invalid value for " << env_name(o.name) << "\n";
+        return std::nullopt;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "--help" || a == "-h") {
+      help = true;
+      return c;
+    }
+    if (a.rfind("--", 0) != 0) {
+      err << "unexpected argument: " << a << "\n";
+      return std::nullopt;
+    }
+    std::string name = a.substr(2), value;
+    bool has_inline = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_inline = true;
+    }
+    const Option* opt = nullptr;
+    for (const auto& o : options())
+      if (name == o.name) opt = &o;
+    if (!opt) {
+      err << "unknown option: --" << name << "\n";
+      return std::nullopt;
+    }
+    if (opt->arg && !has_inline) {
+      if (i + 1 >= args.size()) {
+        err << "option --" << name << " needs a value\n";
+        return std::nullopt;
+      }
+      value = args[++i];
+    }
+    if (!opt->set(c, value)) {
+      err << "invalid value for --" << name << "\n";
+      return std::nullopt;
+    }
+  }
+  return c;
+}
+
+}  // namespace dp::app

@@ -1,0 +1,124 @@
+#include "app/delivery/outbox.hpp"
+
+#include "core/json_get.hpp"
+#include "core/log.hpp"
+
+#include <boost/asio.hpp>
+
+namespace dp::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+// KEYS: list, due zset. ARGV: job string, call_sid. Pops the head only if it is still that job, and
+// drops the call from `due` once its list is empty.
+constexpr const char* kPop = R"lua(
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[2]) return 0 end
+return 1
+)lua";
+
+}  // namespace
+
+Outbox::Outbox(asio::any_io_executor ex, io::RedisClient& redis, Webhooks& hooks, std::string prefix)
+    : ex_(std::move(ex)), redis_(redis), hooks_(hooks), prefix_(prefix), due_(redis, prefix + "outbox-due") {}
+
+std::string Outbox::job(const std::string& id, const std::string& account_sid, const core::Notification& n) {
+  json::object o{{"id", id},
+                 {"kind", n.kind == core::Notification::Kind::Action ? "action" : "call_status"},
+                 {"account_sid", account_sid},
+                 {"hook", core::hook_to_json(n.hook, false)},
+                 {"payload", n.payload}};
+  return json::serialize(o);
+}
+
+void Outbox::kick(const std::string& call_sid) {
+  if (draining_.count(call_sid)) return;  // our drain loop re-reads the list until it is empty
+  asio::co_spawn(
+      ex_,
+      [this, call_sid]() -> asio::awaitable<void> {
+        bool mine = false;
+        try {
+          mine = co_await due_.claim(call_sid, epoch_ms(), kLease);
+        } catch (const std::exception& e) {
+          log::warn("outbox_claim_failed", {{"call_sid", call_sid}, {"error", e.what()}});
+        }
+        if (mine) co_await drain(call_sid);
+      },
+      asio::detached);
+}
+
+asio::awaitable<void> Outbox::drain(std::string call_sid) {
+  if (!draining_.insert(call_sid).second) co_return;
+  try {
+    for (;;) {
+      std::vector<std::string> head{"LINDEX", list_key(call_sid), "0"};
+      auto r = co_await redis_.command(std::move(head));
+      std::string raw = r.type == io::RedisReply::Type::String ? r.str : std::string();
+      if (!raw.empty()) {
+        // A job that does not parse is dropped rather than blocking the call's outbox forever.
+        std::string id, account_sid, kind = "call_status";
+        core::Hook hook;
+        json::object payload;
+        bool ok = false;
+        try {
+          auto v = json::parse(raw);
+          const auto& o = v.as_object();
+          id = std::string(o.at("id").as_string());
+          account_sid = std::string(o.at("account_sid").as_string());
+          kind = std::string(o.at("kind").as_string());
+          hook = core::jget::hook(o.at("hook").as_object());
+          payload = o.at("payload").as_object();
+          ok = true;
+        } catch (const std::exception&) {
+          log::error("outbox_bad_job", {{"call_sid", call_sid}});
+        }
+        if (ok) co_await hooks_.request(account_sid, hook, payload, kind, id);
+      }
+      std::vector<std::string> pop{"EVAL", kPop, "2", list_key(call_sid), due_.key(), raw, call_sid};
+      auto more = co_await redis_.command(std::move(pop));
+      if (more.integer == 0) break;
+      // Still more to send: keep our lease fresh so no other instance takes over meanwhile.
+      co_await due_.schedule(call_sid, epoch_ms() + kLease.count());
+    }
+  } catch (const std::exception& e) {
+    // Redis trouble: the lease runs out and this or another instance resumes delivery later.
+    log::warn("outbox_drain_failed", {{"call_sid", call_sid}, {"error", e.what()}});
+  }
+  draining_.erase(call_sid);
+}
+
+asio::awaitable<void> Outbox::run(std::chrono::milliseconds poll) {
+  asio::steady_timer timer(ex_);
+  while (!stopped_) {
+    timer.expires_after(poll);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopped_) break;
+    std::vector<LeaseQueue::Claimed> claimed;
+    try {
+      claimed = co_await due_.claim_due(epoch_ms(), kLease, 50);
+    } catch (const std::exception&) {
+      continue;  // Redis down: try again next tick
+    }
+    for (auto& c : claimed) {
+      if (draining_.count(c.member)) continue;
+      log::info("outbox_resumed", {{"call_sid", c.member}});
+      asio::co_spawn(ex_, drain(c.member), asio::detached);
+    }
+  }
+}
+
+asio::awaitable<void> Outbox::flush(const std::string& call_sid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  asio::steady_timer timer(ex_);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::vector<std::string> len{"LLEN", list_key(call_sid)};
+    auto r = co_await redis_.command(std::move(len));
+    if (r.integer == 0) co_return;
+    timer.expires_after(std::chrono::milliseconds(5));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace dp::app

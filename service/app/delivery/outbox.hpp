@@ -1,0 +1,49 @@
+// Webhook outbox in Redis: a transition's webhooks are appended to the call's outbox list in the same
+// atomic commit as its state, then delivered in order by whichever instance holds the call's lease in
+// `outbox-due`. If that instance dies mid-way, the lease runs out and another instance carries on from
+// the first undelivered webhook: at least once, each with a stable Idempotency-Key.
+#pragma once
+#include "app/delivery/lease_queue.hpp"
+#include "app/delivery/webhooks.hpp"
+#include "core/dial_machine.hpp"
+#include "io/redis/redis_client.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <string>
+#include <unordered_set>
+
+namespace dp::app {
+
+class Outbox {
+ public:
+  Outbox(boost::asio::any_io_executor ex, io::RedisClient& redis, Webhooks& hooks, std::string prefix);
+
+  // The job stored for one notification (JSON string); `id` becomes the Idempotency-Key.
+  static std::string job(const std::string& id, const std::string& account_sid, const core::Notification& n);
+
+  // Starts delivering a call's outbox now if no instance holds it (called right after a commit).
+  void kick(const std::string& call_sid);
+  // Picks up outboxes whose lease ran out (their instance died) until stop().
+  boost::asio::awaitable<void> run(std::chrono::milliseconds poll);
+  void stop() { stopped_ = true; }
+  // Waits (at most `limit`) until the call's outbox is empty.
+  boost::asio::awaitable<void> flush(const std::string& call_sid, std::chrono::milliseconds limit);
+  std::size_t active() const { return draining_.size(); }
+
+ private:
+  boost::asio::awaitable<void> drain(std::string call_sid);
+  std::string list_key(const std::string& sid) const { return prefix_ + "outbox:" + sid; }
+
+  boost::asio::any_io_executor ex_;
+  io::RedisClient& redis_;
+  Webhooks& hooks_;
+  std::string prefix_;
+  LeaseQueue due_;
+  std::unordered_set<std::string> draining_;  // calls this instance is delivering right now
+  bool stopped_ = false;
+  static constexpr std::chrono::milliseconds kLease{10000};  // > one webhook timeout
+};
+
+}  // namespace dp::app

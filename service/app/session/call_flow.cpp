@@ -1,0 +1,650 @@
+#include "app/session/call_flow.hpp"
+
+#include "app/session/ids.hpp"
+#include "app/verbs/validate_app.hpp"
+#include "app/verbs/verb_task.hpp"
+#include "core/carrier_select.hpp"
+#include "core/json_get.hpp"
+#include "core/kamailio_events.hpp"
+#include "core/log.hpp"
+#include "core/registrations.hpp"
+
+#include <boost/asio.hpp>
+#include <chrono>
+
+namespace dp::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using core::CallState;
+using core::Transition;
+
+namespace {
+
+// Kamailio's own ring timer fires this long after dialplane's, in case no instance could.
+constexpr long long kRingBackstopMs = 1500;
+
+using core::jget::boolean;
+using core::jget::integer;
+using core::jget::str;
+
+std::string host_of_uri(const std::string& uri) {
+  auto colon = uri.find(':');
+  if (colon == std::string::npos) return {};
+  auto rest = uri.substr(colon + 1);
+  if (auto at = rest.find('@'); at != std::string::npos) rest = rest.substr(at + 1);
+  auto end = rest.find_first_of(":;>?");
+  return rest.substr(0, end);
+}
+
+struct CallerReply {
+  int code = 480;
+  std::string reason = "Temporarily Unavailable";
+  std::string hdrs;
+};
+
+// The reply a caller gets when the app ends after a dial that failed: the callee's failure where it
+// means something to the caller (busy, not found, declined), otherwise 480. A leg that dialplane failed
+// itself (never sent: not registered, no route, no targets) gets a standard reason phrase and says why in
+// an X-Reason.
+CallerReply caller_reply_after_dial(const CallState& c) {
+  CallerReply r;
+  if (!c.dial || c.dial->legs.empty()) return r;
+  const core::Leg* last = nullptr;
+  for (const auto& l : c.dial->legs)
+    if (core::is_final(l.status) && (!last || l.final_at >= last->final_at)) last = &l;
+  if (!last) return r;
+  bool local = last->branches == 0;
+  if (last->sip_status >= 400 && last->sip_status < 700 && last->sip_status != 487 && last->sip_status != 408) {
+    r.code = last->sip_status;
+    r.reason = local ? std::string(core::default_reason(r.code)) : last->sip_reason;
+  }
+  if (local && !last->sip_reason.empty()) r.hdrs = x_reason(last->sip_reason);
+  return r;
+}
+
+}  // namespace
+
+std::string x_reason(std::string_view message) {
+  return "X-Reason: " + core::sanitize_header_value(message) + "\r\n";
+}
+
+json::object reject_decision(int code, std::string_view reason, const std::string& hdrs) {
+  return {{"action", "reject"},
+          {"code", code},
+          {"reason", core::sanitize_header_value(reason.empty() ? core::default_reason(code) : reason, 100)},
+          {"hdrs", hdrs}};
+}
+
+CallFlow::CallFlow(Deps d) : d_(std::move(d)) {}
+
+json::object CallFlow::observed(std::string_view kind, std::chrono::steady_clock::time_point started,
+                                json::object decision) {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  d_.metrics.decision(kind, str(decision, "action"), secs);
+  return decision;
+}
+
+void CallFlow::record(const CallState& c, const Transition& t) {
+  for (const auto& n : t.webhooks) {
+    if (!n.payload.contains("parent_call_sid")) continue;
+    auto status = str(n.payload, "call_status");
+    if (core::is_final(core::call_status_from_string(status).value_or(core::CallStatus::Trying)))
+      d_.metrics.leg(c, n.payload);
+  }
+  if (t.action_hook) d_.metrics.dial_ended(str(t.action_payload, "dial_call_status"));
+  if (t.call_ended) d_.metrics.call_ended(core::to_string(c.status));
+}
+
+asio::awaitable<bool> CallFlow::commit(const CallStore::Versioned& cur, const Transition& t) {
+  const auto& c = cur.state;
+  // Webhooks are queued in the same atomic write as the state: a crash after the commit cannot lose them.
+  // Their ids (call, version, index) are stable, so a re-send carries the same Idempotency-Key.
+  std::vector<std::string> jobs;
+  auto id = [&](std::size_t i) { return c.call_sid + "-" + std::to_string(cur.version + 1) + "-" + std::to_string(i); };
+  for (const auto& n : t.webhooks) jobs.push_back(Outbox::job(id(jobs.size()), c.account_sid, n));
+  // When the caller is still waiting, the decision path sends the actionHook itself and reads its verbs.
+  if (t.action_hook && !t.action_response_matters)
+    jobs.push_back(Outbox::job(id(jobs.size()), c.account_sid,
+                               {core::Notification::Kind::Action, *t.action_hook, t.action_payload}));
+  bool ok = co_await d_.calls.commit(c, cur.version, t.call_ended, t.timers, jobs, epoch_ms());
+  if (!ok) co_return false;
+  record(c, t);
+  if (!jobs.empty()) d_.outbox.kick(c.call_sid);
+  co_return true;
+}
+
+template <typename F>
+asio::awaitable<std::optional<Transition>> CallFlow::update(const std::string& sid, F&& fn) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto cur = co_await d_.calls.load(sid);
+    if (!cur) co_return std::nullopt;
+    Transition t = fn(cur->state);
+    core::keep_status_order(cur->state, t);
+    if (!t.changed) co_return t;
+    bool ok = co_await commit(*cur, t);
+    if (ok) co_return t;
+    log::debug("call_state_conflict", {{"call_sid", sid}});
+  }
+  throw std::runtime_error("call state stayed contended");
+}
+
+asio::awaitable<json::object> CallFlow::reject_call(const std::string& sid, int code, const std::string& reason,
+                                                    const std::string& hdrs) {
+  double now = wall_now();
+  co_await update(sid, [&](CallState& c) { return core::on_call_rejected(c, code, reason, now); });
+  log::info("call_rejected", {{"call_sid", sid}, {"code", std::to_string(code)}, {"reason", reason}});
+  co_return reject_decision(code, reason, hdrs);
+}
+
+asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
+  auto started = std::chrono::steady_clock::now();
+  auto finish = [&](json::object decision) { return observed("invite", started, std::move(decision)); };
+  try {
+    CallState c;
+    c.call_id = str(req, "call_id");
+    if (c.call_id.empty()) co_return finish(reject_decision(400, "Bad Request", x_reason("missing Call-ID")));
+    if (auto cseq = str(req, "cseq"); !cseq.empty()) c.cseq = cseq;
+    auto resumed = co_await resume_invite(c.call_id, c.cseq);
+    if (resumed) co_return finish(std::move(*resumed));
+    auto ruri_user = str(req, "ruri_user");
+    auto to_user = str(req, "to_user");
+
+    // Which application answers: the dialled number, else the SIP domain.
+    std::optional<core::PhoneNumber> pn;
+    const std::vector<std::string> candidates{ruri_user, to_user};
+    for (const auto& candidate : candidates) {
+      if (pn || candidate.empty()) continue;
+      auto n = core::normalize_number(candidate);
+      if (!n.empty()) pn = co_await d_.prov.phone_number(n);
+    }
+    std::string account_sid, application_sid;
+    if (pn) {
+      account_sid = pn->account_sid;
+      application_sid = pn->application_sid;
+    } else {
+      std::optional<core::SipDomain> dom;
+      const std::vector<std::string> hosts{str(req, "ruri_host"), host_of_uri(str(req, "to_uri"))};
+      for (const auto& host : hosts) {
+        if (!dom && !host.empty()) dom = co_await d_.prov.sip_domain(host);
+      }
+      if (!dom)
+        co_return finish(reject_decision(404, "Not Found", x_reason("no application for " + ruri_user)));
+      account_sid = dom->account_sid;
+      application_sid = dom->application_sid;
+    }
+    auto app = co_await d_.prov.application(application_sid);
+    if (!app || app->call_hook.empty())
+      co_return finish(reject_decision(480, "Temporarily Unavailable", x_reason("application not found")));
+
+    c.call_sid = new_uuid();
+    c.account_sid = account_sid;
+    c.application_sid = application_sid;
+    c.from = str(req, "from_user");
+    c.from_host = host_of_uri(str(req, "from_uri"));
+    c.to = to_user.empty() ? ruri_user : to_user;
+    c.caller_name = str(req, "from_name");
+    c.originating_sip_ip = str(req, "src_ip");
+    c.node = str(req, "node");
+    c.call_hook = app->call_hook;
+    c.call_status_hook = app->call_status_hook;
+    c.created_at = wall_now();
+    bool created = co_await d_.calls.save(c, 0);
+    if (!created)
+      co_return finish(reject_decision(500, "Server Internal Error", x_reason("duplicate call")));
+    log::info("call_new", {{"call_sid", c.call_sid}, {"call_id", c.call_id}, {"from", c.from}, {"to", c.to}});
+
+    auto decided = co_await run_app(c);
+    co_return finish(std::move(decided));
+  } catch (const io::RedisError& e) {
+    d_.metrics.redis_error();
+    log::error("invite_redis_error", {{"error", e.what()}});
+    co_return finish(reject_decision(503, "Service Unavailable", x_reason("state store unavailable")));
+  } catch (const std::exception& e) {
+    log::error("invite_failed", {{"error", e.what()}});
+    co_return finish(reject_decision(500, "Server Internal Error", x_reason("internal error")));
+  }
+}
+
+asio::awaitable<std::optional<json::object>> CallFlow::resume_invite(const std::string& call_id,
+                                                                     const std::string& cseq) {
+  // Kamailio re-sends an INVITE decision only when the instance that took it died (HAProxy, empty
+  // response): the same Call-ID and CSeq with a call still unanswered is that attempt's work, not a new call.
+  auto sid = co_await d_.calls.sid_for_call_id(call_id);
+  if (!sid) co_return std::nullopt;
+  auto cur = co_await d_.calls.load(*sid);
+  if (!cur || cur->state.cseq != cseq || cur->state.status != core::CallStatus::Trying) co_return std::nullopt;
+  const auto& c = cur->state;
+  log::info("invite_resumed", {{"call_sid", c.call_sid}, {"app_loaded", c.app_loaded ? "true" : "false"}});
+  if (!c.app_loaded) co_return co_await run_app(c);
+  if (core::resume_decision(c, 0) == core::Resume::ReplayFork) co_return c.dial->fork;
+  co_return co_await run_verbs(c.call_sid);
+}
+
+asio::awaitable<json::object> CallFlow::run_app(const CallState& c) {
+  // Named locals, not temporaries in the co_await expression (docs/coroutines.md).
+  auto payload = core::parent_payload(c, wall_now());
+  std::string key = c.call_sid + "-call_hook";  // the same on a resumed attempt
+  auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, payload, "call_hook", key);
+  std::optional<std::string> refusal;
+  core::AppValidation v;
+  if (!res.ok) {
+    refusal = "call_hook failed: " + res.error;
+  } else if (!res.json) {
+    refusal = "call_hook returned no application";
+  } else {
+    v = validate_verbs(*res.json);
+    if (!v.ok()) refusal = *v.error;
+  }
+  if (refusal) co_return co_await reject_call(c.call_sid, 480, "Temporarily Unavailable", x_reason(*refusal));
+  auto upd = co_await update(c.call_sid, [&](CallState& s) {
+    s.app_loaded = true;
+    s.pending_verbs = v.verbs;
+    Transition t;
+    t.changed = true;
+    return t;
+  });
+  if (!upd) co_return reject_decision(487, "Request Terminated", "");
+  co_return co_await run_verbs(c.call_sid);
+}
+
+asio::awaitable<json::object> CallFlow::run_verbs(const std::string& sid) {
+  for (;;) {
+    auto cur = co_await d_.calls.load(sid);
+    if (!cur) co_return reject_decision(487, "Request Terminated", "");
+    auto& c = cur->state;
+    if (c.dial && c.dial->action_pending) {
+      co_await run_action_hook(c);
+      continue;
+    }
+    if (c.pending_verbs.empty()) {
+      if (c.dial) {
+        auto r = caller_reply_after_dial(c);
+        co_return co_await reject_call(sid, r.code, r.reason, r.hdrs);
+      }
+      // jambonz answers an unanswered caller 603 when the app has nothing more to do.
+      co_return co_await reject_call(sid, 603, "Decline", "");
+    }
+    json::object verb = c.pending_verbs.front().as_object();
+    c.pending_verbs.erase(c.pending_verbs.begin());
+    auto task = make_task(verb);
+    if (!task)
+      co_return co_await reject_call(sid, 480, "Temporarily Unavailable",
+                                     x_reason("verb " + str(verb, "verb") + " is not supported by dialplane"));
+    auto decision = co_await task->run(*this, std::move(*cur));
+    if (decision) co_return *decision;
+    // No decision: go on with the next verb (e.g. a dial that could not send any leg ended at once; its
+    // actionHook runs first).
+  }
+}
+
+asio::awaitable<std::vector<core::Contact>> CallFlow::registered_contacts(const std::string& node,
+                                                                          const std::string& aor) {
+  std::vector<core::Contact> out;
+  if (node.empty()) co_return out;
+  try {
+    json::array params{"location", aor};  // outside co_await (docs/coroutines.md)
+    auto result = co_await d_.rpc.call(node, "ul.lookup", std::move(params),
+                                       std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    d_.metrics.rpc("ul.lookup", true);
+    out = core::contacts_from_ul_lookup(result);
+  } catch (const io::RpcError& e) {
+    // Nobody registered: the leg fails with 404, not an error.
+    bool absent = core::ul_lookup_not_registered(e.code, e.message);
+    d_.metrics.rpc("ul.lookup", absent);
+    if (!absent) throw;
+  }
+  co_return out;
+}
+
+// Carrier selection (trunk, number owner, LCR, inbound, default) and the leg plan of Kamailio's inner hop, which
+// tries the carriers' gateways in order and answers digest challenges (docs/carriers.md). Credentials stay in
+// Redis; the branch only carries an opaque token.
+static asio::awaitable<void> plan_inner_hop(ProvisioningStore& prov, const CallState& c, const core::Account& acct,
+                                     const json::object& target, core::TargetFacts& f, int ttl_s) {
+  auto type = str(target, "type");
+  json::object plan{{"call_sid", c.call_sid}, {"dial", c.dial ? c.dial->seq + 1 : 1}, {"type", type}};
+  if (type == "sip") {
+    auto* a = target.if_contains("auth");
+    if (!a || !a->is_object()) co_return;
+    auto user = str(a->as_object(), "username");
+    auto pass = str(a->as_object(), "password");
+    if (user.empty() || pass.empty()) co_return;
+    auto proxy = str(target, "proxy");
+    if (!proxy.empty() && proxy.rfind("sip:", 0) != 0 && proxy.rfind("sips:", 0) != 0) proxy = "sip:" + proxy;
+    plan["uri"] = str(target, "sipUri");
+    plan["dst"] = proxy;
+    plan["auth_user"] = user;
+    plan["auth_pass"] = pass;
+  } else {
+    core::SelectionInput in;
+    in.number = str(target, "number");
+    in.trunk = str(target, "trunk");
+    if (!in.trunk.empty()) in.trunk_carrier = co_await prov.carrier_by_name(c.account_sid, in.trunk);
+    auto all = co_await prov.carriers_of(c.account_sid);
+    for (auto& car : all) in.carriers[car.carrier_sid] = std::move(car);
+    in.lcr_routes = co_await prov.lcr_routes(c.account_sid);
+    if (in.trunk.empty() && in.lcr_routes.empty()) {
+      auto owner = co_await prov.phone_number(c.from);
+      if (owner && !owner->carrier_sid.empty())
+        if (auto it = in.carriers.find(owner->carrier_sid); it != in.carriers.end()) in.number_owner = it->second;
+    }
+    in.inbound_ip = c.originating_sip_ip;
+    in.default_carrier_sid = acct.default_carrier_sid;
+    auto sel = core::select_carriers(in);
+    if (!sel.error.empty()) {
+      f.error = sel.error;
+      co_return;
+    }
+    f.carrier = sel.carriers.front();
+    json::array sids;
+    for (const auto& car : sel.carriers) sids.push_back(json::value(car.carrier_sid));
+    plan["number"] = in.number;
+    plan["carriers"] = std::move(sids);
+    plan["source"] = sel.source;
+    log::info("carriers_selected", {{"call_sid", c.call_sid}, {"source", sel.source},
+                                    {"carriers", std::to_string(sel.carriers.size())}});
+  }
+  f.leg_token = new_uuid();
+  co_await prov.put_leg_plan(f.leg_token, plan, ttl_s);
+}
+
+asio::awaitable<core::TargetFacts> CallFlow::target_facts(const CallState& c, const core::Account& acct,
+                                                          const json::object& target) {
+  core::TargetFacts f;
+  auto type = str(target, "type");
+  try {
+    if (type == "phone" || type == "sip") {
+      co_await plan_inner_hop(d_.prov, c, acct, target, f, d_.cfg.call_ttl_s);
+    } else if (type == "user") {
+      f.contacts = co_await registered_contacts(c.node, core::user_aor(target, acct.sip_realm));
+    }
+  } catch (const io::RedisError&) {
+    throw;
+  } catch (const std::exception& e) {
+    log::warn("target_lookup_failed", {{"call_sid", c.call_sid}, {"type", type}, {"error", e.what()}});
+    f.error = "lookup failed for " + type + " target";
+  }
+  co_return f;
+}
+
+asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Versioned cur,
+                                                                   const json::object& verb) {
+  auto& c = cur.state;
+  double now = wall_now();
+  auto acct = co_await d_.prov.account(c.account_sid);
+  if (!acct) acct = core::Account{};
+
+  json::array targets;
+  if (auto* t = verb.if_contains("target"); t && t->is_array()) targets = core::unique_targets(t->get_array());
+  core::CallerFacts caller{c.from, c.from_host, c.caller_name};
+
+  core::Dial d;
+  d.seq = c.dial ? c.dial->seq + 1 : 1;
+  d.verb = verb;
+  d.started_at = now;
+  d.timeout_s = static_cast<int>(std::clamp<long long>(integer(verb, "timeout", 60), 1, 86400));
+  d.time_limit_s = static_cast<int>(std::clamp<long long>(integer(verb, "timeLimit", 0), 0, 7 * 86400));
+
+  json::array branches;
+  // Each decision costs tm one blind branch; the rest of its 31 are shared by every dial of the call.
+  int budget = core::kMaxTmBranches - c.branches_used - 1;
+  Transition t;
+  t.changed = true;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& target = targets[i].as_object();
+    auto facts = co_await target_facts(c, *acct, target);
+    auto planned = core::plan_leg(static_cast<int>(i), target, verb, caller, facts);
+    core::Leg leg;
+    leg.index = static_cast<int>(i);
+    leg.call_sid = new_uuid();
+    leg.type = planned.type;
+    leg.to = planned.to;
+    leg.from = planned.from_user;
+    if (!planned.fail_code && budget < static_cast<int>(planned.branches.size())) {
+      planned.branches.resize(std::max(budget, 0));
+      if (planned.branches.empty()) {
+        planned.fail_code = 503;
+        planned.fail_reason = "too many branches for one call";
+      }
+    }
+    if (planned.fail_code) {
+      leg.status = core::status_for_sip(planned.fail_code, false);
+      leg.sip_status = planned.fail_code;
+      leg.sip_reason = planned.fail_reason;
+      leg.final_at = now + static_cast<double>(i) * 1e-6;
+    } else {
+      leg.branches = static_cast<int>(planned.branches.size());
+      budget -= leg.branches;
+      for (auto& b : planned.branches)
+        branches.push_back({{"leg", b.leg}, {"uri", b.uri}, {"dst", b.dst}, {"from_uri", b.from_uri},
+                            {"from_name", b.from_name}, {"hdrs", b.hdrs}});
+    }
+    d.legs.push_back(leg);
+  }
+  c.dial = std::move(d);
+  for (const auto& leg : c.dial->legs)
+    if (!c.call_status_hook.empty())
+      t.webhooks.push_back({core::Notification::Kind::CallStatus, c.call_status_hook,
+                            core::child_payload(c, leg, now)});
+
+  if (branches.empty()) {
+    // Nothing to ring: the dial ends at once with the last failure. An empty target list (jambonz's schema
+    // allows it) is a failed dial too: 404, and the caller's reply says why in an X-Reason.
+    if (c.dial->legs.empty()) {
+      core::Leg none;
+      none.status = core::CallStatus::Failed;
+      none.sip_status = 404;
+      none.sip_reason = "dial has no targets";
+      none.final_at = now;
+      c.dial->legs.push_back(none);
+    }
+    auto ended = core::on_dial_failed(c, c.dial->seq, -1, 480, "Temporarily Unavailable", false, now);
+    for (auto& w : ended.webhooks) t.webhooks.push_back(std::move(w));
+    t.timers.insert(t.timers.end(), ended.timers.begin(), ended.timers.end());
+    t.action_hook = ended.action_hook;  // counted by record(); run_verbs sends it
+    t.action_payload = ended.action_payload;
+    t.action_response_matters = true;
+    bool saved = co_await commit(cur, t);
+    if (!saved) throw std::runtime_error("call changed while dialling");
+    log::info("dial_failed_at_once", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)}});
+    co_return std::nullopt;
+  }
+
+  c.branches_used += 1 + static_cast<int>(branches.size());
+  // dialplane enforces the ring timeout; Kamailio's own INVITE timer stays as a backstop a little later.
+  t.timers.push_back({core::timer_id(core::TimerKind::Ring, c.call_sid, c.dial->seq),
+                      static_cast<long long>(now * 1000) + c.dial->timeout_s * 1000LL});
+  auto branch_count = branches.size();
+  c.dial->fork = {{"action", "fork"},
+                  {"call_sid", c.call_sid},
+                  {"dial", c.dial->seq},
+                  {"ring_ms", static_cast<long long>(c.dial->timeout_s) * 1000 + kRingBackstopMs},
+                  {"branches", std::move(branches)}};
+  bool saved = co_await commit(cur, t);
+  if (!saved) {
+    // The caller hung up (or another instance changed the call) while targets were looked up.
+    co_return reject_decision(487, "Request Terminated", "");
+  }
+  log::info("dial_started", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)},
+                             {"legs", std::to_string(c.dial->legs.size())},
+                             {"branches", std::to_string(branch_count)}});
+  co_return c.dial->fork;
+}
+
+asio::awaitable<void> CallFlow::run_action_hook(const CallState& c) {
+  const auto& d = *c.dial;
+  const json::value* hook_value = d.verb.is_object() ? d.verb.get_object().if_contains("actionHook") : nullptr;
+  auto hook = core::resolve_hook(hook_value, c.call_hook);
+  json::array verbs;
+  if (hook) {
+    // The leg status webhooks of this dial go first, as in jambonz.
+    co_await d_.outbox.flush(c.call_sid, std::chrono::milliseconds(d_.cfg.webhook_timeout_ms));
+    // The stored payload and this key are the same for every attempt, so a re-sent request that resumes
+    // the work of a dead instance sends the very same webhook.
+    std::string key = c.call_sid + "-dial-" + std::to_string(d.seq) + "-action";
+    auto res = co_await d_.hooks.request(c.account_sid, *hook, d.action_payload, "action", key);
+    if (res.ok && res.json && res.json->is_array() && !res.json->get_array().empty()) {
+      auto v = validate_verbs(*res.json);
+      if (v.ok())
+        verbs = v.verbs;
+      else  // jambonz logs an invalid actionHook answer and continues with the next verb.
+        log::warn("action_hook_invalid_verbs", {{"call_sid", c.call_sid}, {"error", *v.error}});
+    }
+  }
+  int seq = d.seq;
+  co_await update(c.call_sid, [&](CallState& s) { return core::on_action_answered(s, seq, verbs); });
+}
+
+asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
+  auto started = std::chrono::steady_clock::now();
+  auto finish = [&](json::object decision) { return observed("dial_failed", started, std::move(decision)); };
+  int code = static_cast<int>(integer(req, "code", 480));
+  auto reason = str(req, "reason");
+  try {
+    auto sid = str(req, "call_sid");
+    int seq = static_cast<int>(integer(req, "dial", 0));
+    int leg = static_cast<int>(integer(req, "leg", -1));
+    bool timeout = boolean(req, "timeout");
+    // Kamailio queues the legs' final replies just before this request: give them a moment to land so
+    // the actionHook reports the real last failure. A ring timeout settles every leg by itself.
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(timeout ? 0 : d_.cfg.event_barrier_ms);
+    for (;;) {
+      auto cur = co_await d_.calls.load(sid);
+      if (!cur || !cur->state.dial || cur->state.dial->seq != seq || core::all_legs_final(cur->state)) break;
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      asio::steady_timer timer(d_.ex, std::chrono::milliseconds(15));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    double now = wall_now();
+    std::optional<json::object> replay;
+    auto t = co_await update(sid, [&](CallState& c) {
+      replay.reset();  // the update may run again after a conflict
+      auto tr = core::on_dial_failed(c, seq, leg, code, reason, timeout, now);
+      // Nothing changed: an earlier attempt of this request (Kamailio re-sent it when the instance that
+      // took it died) already ended the dial. Finish its work instead of starting over.
+      if (!tr.changed && core::resume_decision(c, seq) == core::Resume::ReplayFork) replay = c.dial->fork;
+      return tr;
+    });
+    if (!t) co_return finish(reject_decision(code >= 300 ? code : 480, reason, ""));
+    if (replay) {
+      log::info("dial_fork_replayed", {{"call_sid", sid}, {"dial", std::to_string(seq + 1)}});
+      co_return finish(std::move(*replay));
+    }
+    if (t->changed)
+      log::info("dial_ended", {{"call_sid", sid}, {"dial", std::to_string(seq)},
+                               {"status", str(t->action_payload, "dial_call_status")}});
+    else
+      log::info("dial_failed_resumed", {{"call_sid", sid}, {"dial", std::to_string(seq)}});
+    auto decided = co_await run_verbs(sid);
+    co_return finish(std::move(decided));
+  } catch (const io::RedisError& e) {
+    d_.metrics.redis_error();
+    log::error("dial_failed_redis_error", {{"error", e.what()}});
+    co_return finish(reject_decision(code >= 300 ? code : 503, reason, x_reason("state store unavailable")));
+  } catch (const std::exception& e) {
+    log::error("dial_failed_error", {{"error", e.what()}});
+    co_return finish(reject_decision(500, "Server Internal Error", x_reason("internal error")));
+  }
+}
+
+asio::awaitable<std::size_t> CallFlow::events(const json::object& body) {
+  std::size_t applied = 0;
+  auto batch = core::parse_event_batch(body, wall_now());
+  if (!batch) co_return 0;
+  for (const auto& ev : batch->events) {
+    auto name = core::to_string(ev.kind);
+    auto sid = ev.call_sid;
+    try {
+      if (sid.empty()) {
+        auto found = co_await d_.calls.sid_for_call_id(ev.call_id);
+        if (!found) {
+          d_.metrics.event(name, false);
+          continue;
+        }
+        sid = *found;
+      }
+      bool fresh = false;
+      auto t = co_await update(sid, [&](CallState& c) { return core::apply_event(c, batch->source, ev, fresh); });
+      d_.metrics.event(name, t && fresh);
+      if (t && fresh) ++applied;
+    } catch (const io::RedisError& e) {
+      d_.metrics.redis_error();
+      log::error("event_redis_error", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});
+      throw;  // Kamailio re-sends the batch
+    } catch (const std::exception& e) {
+      log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});
+    }
+  }
+  co_return applied;
+}
+
+asio::awaitable<std::optional<long long>> CallFlow::on_timer(const std::string& id) {
+  auto ref = core::parse_timer_id(id);
+  if (!ref) co_return std::nullopt;
+  switch (ref->kind) {
+    case core::TimerKind::Ring:
+      co_await ring_timeout(*ref);
+      co_return std::nullopt;
+    case core::TimerKind::Hold:
+      co_await update(ref->call_sid, [&](CallState& c) { return core::on_hold_timer(c); });
+      co_return std::nullopt;
+    case core::TimerKind::Limit:
+      co_return co_await time_limit(*ref);
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> CallFlow::ring_timeout(const core::TimerRef& ref) {
+  std::string node, call_id, cseq;
+  bool ringing = false;
+  auto t = co_await update(ref.call_sid, [&](CallState& c) {
+    auto tr = core::on_ring_timer(c, ref.dial_seq);
+    ringing = c.dial && c.dial->seq == ref.dial_seq && !c.dial->ended && c.dial->winner < 0;
+    node = c.node;
+    call_id = c.call_id;
+    cseq = c.cseq;
+    return tr;
+  });
+  if (!t || !ringing) co_return;
+  log::info("ring_timeout", {{"call_sid", ref.call_sid}, {"dial", std::to_string(ref.dial_seq)}});
+  // Kamailio cancels every branch; its failure_route then asks /kamailio/dial-failed, which reports
+  // no-answer/487 because the dial is marked as timed out.
+  json::array params{call_id, cseq};
+  try {
+    co_await d_.rpc.call(node, "tm.cancel", std::move(params), std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    d_.metrics.rpc("tm.cancel", true);
+  } catch (const std::exception& e) {
+    // The transaction may have ended meanwhile; Kamailio's own timer is the backstop anyway.
+    d_.metrics.rpc("tm.cancel", false);
+    log::warn("ring_cancel_failed", {{"call_sid", ref.call_sid}, {"error", e.what()}});
+  }
+}
+
+asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::TimerRef& ref) {
+  auto cur = co_await d_.calls.load(ref.call_sid);
+  if (!cur || !cur->state.dial || cur->state.dial->seq != ref.dial_seq ||
+      cur->state.status != core::CallStatus::InProgress)
+    co_return std::nullopt;
+  const auto& c = cur->state;
+  if (c.h_entry < 0 || c.h_id < 0) co_return epoch_ms() + 100;  // dialog ids not reported yet
+  log::info("time_limit_reached", {{"call_sid", c.call_sid}, {"limit_s", std::to_string(c.dial->time_limit_s)}});
+  // Both sides get a BYE; dialog:end then completes the call and sends the actionHook.
+  json::array params{c.h_entry, c.h_id, "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n"};
+  try {
+    co_await d_.rpc.call(c.node, "dlg.end_dlg", std::move(params), std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    d_.metrics.rpc("dlg.end_dlg", true);
+  } catch (const io::RpcError& e) {
+    d_.metrics.rpc("dlg.end_dlg", false);
+    if (e.code != 404) throw;  // retried when the lease runs out
+    // 404: the dialog already ended.
+  }
+  // Close the call here rather than wait for dialog:end: Kamailio 5.6.3 does not always run that event
+  // route for dialogs ended over JSON-RPC. A dialog_end that still arrives finds the call gone.
+  double now = wall_now();
+  co_await update(c.call_sid, [&](CallState& s) { return core::on_dialog_end(s, now); });
+  co_return std::nullopt;
+}
+
+}  // namespace dp::app

@@ -1,0 +1,90 @@
+// The imperative shell of a call: answers Kamailio's decisions (new INVITE, failed dial), applies its
+// events, and drives webhooks. All decisions about state are made by core/dial_machine.
+#pragma once
+#include "app/store/call_store.hpp"
+#include "app/config/config.hpp"
+#include "app/observability/metrics.hpp"
+#include "app/delivery/outbox.hpp"
+#include "app/store/provisioning_store.hpp"
+#include "app/verbs/verb_task.hpp"
+#include "app/delivery/webhooks.hpp"
+#include "core/dial_machine.hpp"
+#include "core/dial_plan.hpp"
+#include "io/kamailio/kamailio_rpc.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace dp::app {
+
+// The call session: runs a call's verbs (verbs/), answers Kamailio's decisions and applies its events.
+class CallFlow final : public VerbSession {
+ public:
+  struct Deps {
+    boost::asio::any_io_executor ex;
+    const Config& cfg;
+    CallStore& calls;
+    ProvisioningStore& prov;
+    Webhooks& hooks;
+    io::KamailioRpc& rpc;
+    Metrics& metrics;
+    Outbox& outbox;
+  };
+  explicit CallFlow(Deps d);
+
+  // Decisions (see docs/internal-protocol.md §1). Never throw: errors become a reject decision.
+  boost::asio::awaitable<boost::json::object> invite(const boost::json::object& req);
+  boost::asio::awaitable<boost::json::object> dial_failed(const boost::json::object& req);
+  // Events (§2). Returns how many were applied (duplicates and strays are skipped).
+  boost::asio::awaitable<std::size_t> events(const boost::json::object& body);
+  // A Redis timer of a call is due (TimerService). Returns a retry time when it must fire again later.
+  boost::asio::awaitable<std::optional<long long>> on_timer(const std::string& id);
+
+  // VerbSession: what the verb tasks do to the call.
+  boost::asio::awaitable<std::optional<boost::json::object>> start_dial(CallStore::Versioned cur,
+                                                                         const boost::json::object& verb) override;
+  boost::asio::awaitable<boost::json::object> reject_call(const std::string& sid, int code, const std::string& reason,
+                                                          const std::string& hdrs) override;
+
+ private:
+  // A re-sent INVITE decision (same Call-ID and CSeq, call still unanswered): finishes that attempt's work.
+  boost::asio::awaitable<std::optional<boost::json::object>> resume_invite(const std::string& call_id,
+                                                                            const std::string& cseq);
+  // Fetches the app from the call_hook (same Idempotency-Key on every attempt) and runs it.
+  boost::asio::awaitable<boost::json::object> run_app(const core::CallState& c);
+  // Timers: the dial's ring timeout cancels it in Kamailio; timeLimit ends the answered call (or asks to be
+  // fired again when the dialog ids are not known yet).
+  boost::asio::awaitable<void> ring_timeout(const core::TimerRef& ref);
+  boost::asio::awaitable<std::optional<long long>> time_limit(const core::TimerRef& ref);
+  // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject).
+  boost::asio::awaitable<boost::json::object> run_verbs(const std::string& sid);
+  boost::asio::awaitable<core::TargetFacts> target_facts(const core::CallState& c, const core::Account& acct,
+                                                         const boost::json::object& target);
+  boost::asio::awaitable<std::vector<core::Contact>> registered_contacts(const std::string& node,
+                                                                         const std::string& aor);
+  // Calls the pending actionHook of the call's failed dial and, if it returns valid verbs, makes them the
+  // call's pending verbs (once, whichever instance gets there first).
+  boost::asio::awaitable<void> run_action_hook(const core::CallState& c);
+
+  // Load → apply fn → compare-and-set (delete when the call ended) → queue webhooks. Retries on conflict.
+  // Returns nullopt when the call does not exist.
+  template <typename F>
+  boost::asio::awaitable<std::optional<core::Transition>> update(const std::string& sid, F&& fn);
+  // Atomically writes a transition (state or deletion, timers, outbox jobs); false on a version conflict.
+  boost::asio::awaitable<bool> commit(const CallStore::Versioned& cur, const core::Transition& t);
+  void record(const core::CallState& c, const core::Transition& t);  // metrics of a committed transition
+  // Records a decision's latency and returns it.
+  boost::json::object observed(std::string_view kind, std::chrono::steady_clock::time_point started,
+                               boost::json::object decision);
+
+  Deps d_;
+};
+
+// Decision bodies.
+boost::json::object reject_decision(int code, std::string_view reason, const std::string& hdrs);
+std::string x_reason(std::string_view message);  // "X-Reason: <sanitised>\r\n"
+
+}  // namespace dp::app
