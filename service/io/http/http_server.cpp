@@ -47,12 +47,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   tcp::endpoint endpoint;
   Handler handler;
   Options opts;
+  std::unique_ptr<TaskGroup> own_tasks;  // when Options::tasks is not given
+  TaskGroup& tasks;
   std::atomic<bool> stopping{false};
   std::list<std::shared_ptr<Conn>> conns;  // oldest first
   log::RateLimit shed_log{std::chrono::seconds(1)};
 
   Impl(asio::io_context& c, tcp::endpoint ep, Handler h, Options o)
-      : ioc(c), acceptor(c), endpoint(ep), handler(std::move(h)), opts(std::move(o)) {}
+      : ioc(c),
+        acceptor(c),
+        endpoint(ep),
+        handler(std::move(h)),
+        opts(std::move(o)),
+        own_tasks(opts.tasks ? nullptr : std::make_unique<TaskGroup>(c.get_executor())),
+        tasks(opts.tasks ? *opts.tasks : *own_tasks) {}
 
   void report(ServerEvent ev) {
     if (opts.observer) opts.observer(opts.name, ev);
@@ -62,6 +70,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     if (!c.listed) return;
     c.listed = false;
     conns.erase(c.pos);
+  }
+
+  // Draining: a connection waiting for (or still reading) a request is closed; a busy one closes after its answer.
+  void close_idle() {
+    std::vector<std::shared_ptr<Conn>> idle;
+    for (const auto& c : conns)
+      if (!c->busy) idle.push_back(c);
+    for (const auto& c : idle) {
+      beast::error_code ec;
+      c->stream.socket().close(ec);  // its pending read completes with operation_aborted
+      unlist(*c);
+    }
   }
 
   // Over the cap: close the oldest connection that is still reading a request (a slow or idle client), so a
@@ -194,8 +214,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     auto conn = std::make_shared<Conn>(std::move(sock));
     conn->pos = conns.insert(conns.end(), conn);
     report(ServerEvent::ConnectionOpened);
-    // The completion handler, not the coroutine, releases the slot: it also runs when the coroutine threw.
-    asio::co_spawn(ioc, session(conn), [self = shared_from_this(), conn](std::exception_ptr e) {
+    // The exit handler, not the coroutine, releases the slot: it also runs when the coroutine threw.
+    tasks.spawn(session(conn), [self = shared_from_this(), conn](std::exception_ptr e) {
       self->unlist(*conn);
       self->report(ServerEvent::ConnectionClosed);
       if (!e) return;
@@ -257,13 +277,19 @@ void HttpServer::start() {
   a.set_option(asio::socket_base::reuse_address(true));
   a.bind(impl_->endpoint);
   a.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+  impl_->tasks.spawn(impl_->accept_loop(), [name = impl_->opts.name](std::exception_ptr e) {
+    if (e) log::error("http_accept_loop_failed", {{"listener", name}});
+  });
 }
 
 void HttpServer::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
-  beast::error_code ec;
-  impl_->acceptor.close(ec);
+  // The acceptor and the connection list belong to the io_context's thread.
+  asio::dispatch(impl_->ioc, [self = impl_] {
+    beast::error_code ec;
+    self->acceptor.close(ec);
+    self->close_idle();
+  });
 }
 
 std::size_t HttpServer::connections() const { return impl_->conns.size(); }

@@ -2,6 +2,7 @@
 // per listener, one coroutine per connection.
 #pragma once
 #include "io/http/http_message.hpp"
+#include "io/task_group.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -51,13 +52,18 @@ class HttpServer {
     std::size_t max_connections = 1024;
     HeaderCheck header_check;   // optional
     ServerObserver observer;    // optional
+    // Owns the accept loop and the connections' coroutines, so a shutdown can cancel and wait for them;
+    // nullptr: the server keeps a group of its own.
+    TaskGroup* tasks = nullptr;
   };
   HttpServer(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint ep, Handler h, Options o);
   HttpServer(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint ep, Handler h)
       : HttpServer(ioc, ep, std::move(h), Options{}) {}
   ~HttpServer();
   void start();  // throws on bind failure
-  void stop();   // stops accepting; open connections finish their current request
+  // Drains the listener: stops accepting and closes idle connections; a connection busy with a request
+  // answers it and closes. Callable from any thread.
+  void stop();
   uint16_t port() const;
   std::size_t connections() const;  // open right now
 
