@@ -21,8 +21,14 @@ return 1
 
 }  // namespace
 
-Outbox::Outbox(asio::any_io_executor ex, io::RedisClient& redis, Webhooks& hooks, std::string prefix)
-    : ex_(std::move(ex)), redis_(redis), hooks_(hooks), prefix_(prefix), due_(redis, prefix + "outbox-due") {}
+Outbox::Outbox(io::TaskGroup& tasks, io::RedisClient& redis, Webhooks& hooks, Keys keys)
+    : tasks_(tasks), redis_(redis), hooks_(hooks), keys_(std::move(keys)), due_(redis, keys_.outbox_due()) {}
+
+void Outbox::spawn_drain(asio::awaitable<void> task, const std::string& call_sid) {
+  tasks_.spawn(std::move(task), [call_sid](std::exception_ptr e) {
+    if (e) log::warn("outbox_task_failed", {{"call_sid", call_sid}});
+  });
+}
 
 std::string Outbox::job(const std::string& id, const std::string& account_sid, const core::Notification& n) {
   json::object o{{"id", id},
@@ -35,25 +41,24 @@ std::string Outbox::job(const std::string& id, const std::string& account_sid, c
 
 void Outbox::kick(const std::string& call_sid) {
   if (draining_.count(call_sid)) return;  // our drain loop re-reads the list until it is empty
-  asio::co_spawn(
-      ex_,
-      [this, call_sid]() -> asio::awaitable<void> {
-        bool mine = false;
-        try {
-          mine = co_await due_.claim(call_sid, epoch_ms(), kLease);
-        } catch (const std::exception& e) {
-          log::warn("outbox_claim_failed", {{"call_sid", call_sid}, {"error", e.what()}});
-        }
-        if (mine) co_await drain(call_sid);
-      },
-      asio::detached);
+  spawn_drain(claim_and_drain(call_sid), call_sid);
+}
+
+asio::awaitable<void> Outbox::claim_and_drain(std::string call_sid) {
+  bool mine = false;
+  try {
+    mine = co_await due_.claim(call_sid, epoch_ms(), kLease);
+  } catch (const std::exception& e) {
+    log::warn("outbox_claim_failed", {{"call_sid", call_sid}, {"error", e.what()}});
+  }
+  if (mine) co_await drain(call_sid);
 }
 
 asio::awaitable<void> Outbox::drain(std::string call_sid) {
   if (!draining_.insert(call_sid).second) co_return;
   try {
     for (;;) {
-      std::vector<std::string> head{"LINDEX", list_key(call_sid), "0"};
+      std::vector<std::string> head{"LINDEX", keys_.outbox(call_sid), "0"};
       auto r = co_await redis_.command(std::move(head));
       std::string raw = r.type == io::RedisReply::Type::String ? r.str : std::string();
       if (!raw.empty()) {
@@ -76,7 +81,7 @@ asio::awaitable<void> Outbox::drain(std::string call_sid) {
         }
         if (ok) co_await hooks_.request(account_sid, hook, payload, kind, id);
       }
-      std::vector<std::string> pop{"EVAL", kPop, "2", list_key(call_sid), due_.key(), raw, call_sid};
+      std::vector<std::string> pop{"EVAL", kPop, "2", keys_.outbox(call_sid), due_.key(), raw, call_sid};
       auto more = co_await redis_.command(std::move(pop));
       if (more.integer == 0) break;
       // Still more to send: keep our lease fresh so no other instance takes over meanwhile.
@@ -89,12 +94,12 @@ asio::awaitable<void> Outbox::drain(std::string call_sid) {
   draining_.erase(call_sid);
 }
 
+// Cancellation ends the loop at its next co_await; claimed calls are handed to their tasks before that.
 asio::awaitable<void> Outbox::run(std::chrono::milliseconds poll) {
-  asio::steady_timer timer(ex_);
-  while (!stopped_) {
+  asio::steady_timer timer(tasks_.get_executor());
+  for (;;) {
     timer.expires_after(poll);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (stopped_) break;
+    co_await timer.async_wait(asio::use_awaitable);
     std::vector<LeaseQueue::Claimed> claimed;
     try {
       claimed = co_await due_.claim_due(epoch_ms(), kLease, 50);
@@ -104,16 +109,16 @@ asio::awaitable<void> Outbox::run(std::chrono::milliseconds poll) {
     for (auto& c : claimed) {
       if (draining_.count(c.member)) continue;
       log::info("outbox_resumed", {{"call_sid", c.member}});
-      asio::co_spawn(ex_, drain(c.member), asio::detached);
+      spawn_drain(drain(c.member), c.member);
     }
   }
 }
 
 asio::awaitable<void> Outbox::flush(const std::string& call_sid, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
-  asio::steady_timer timer(ex_);
+  asio::steady_timer timer(tasks_.get_executor());
   while (std::chrono::steady_clock::now() < deadline) {
-    std::vector<std::string> len{"LLEN", list_key(call_sid)};
+    std::vector<std::string> len{"LLEN", keys_.outbox(call_sid)};
     auto r = co_await redis_.command(std::move(len));
     if (r.integer == 0) co_return;
     timer.expires_after(std::chrono::milliseconds(5));

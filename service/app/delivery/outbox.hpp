@@ -5,8 +5,10 @@
 #pragma once
 #include "app/delivery/lease_queue.hpp"
 #include "app/delivery/webhooks.hpp"
+#include "app/store/keys.hpp"
 #include "core/dial_machine.hpp"
 #include "io/redis/redis_client.hpp"
+#include "io/task_group.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
@@ -18,31 +20,32 @@ namespace dp::app {
 
 class Outbox {
  public:
-  Outbox(boost::asio::any_io_executor ex, io::RedisClient& redis, Webhooks& hooks, std::string prefix);
+  // Each call's delivery runs in its own task of `tasks`.
+  Outbox(io::TaskGroup& tasks, io::RedisClient& redis, Webhooks& hooks, Keys keys);
 
   // The job stored for one notification (JSON string); `id` becomes the Idempotency-Key.
   static std::string job(const std::string& id, const std::string& account_sid, const core::Notification& n);
 
   // Starts delivering a call's outbox now if no instance holds it (called right after a commit).
   void kick(const std::string& call_sid);
-  // Picks up outboxes whose lease ran out (their instance died) until stop().
+  // Picks up outboxes whose lease ran out (their instance died) until cancelled.
   boost::asio::awaitable<void> run(std::chrono::milliseconds poll);
-  void stop() { stopped_ = true; }
   // Waits (at most `limit`) until the call's outbox is empty.
   boost::asio::awaitable<void> flush(const std::string& call_sid, std::chrono::milliseconds limit);
   std::size_t active() const { return draining_.size(); }
 
  private:
+  boost::asio::awaitable<void> claim_and_drain(std::string call_sid);
   boost::asio::awaitable<void> drain(std::string call_sid);
-  std::string list_key(const std::string& sid) const { return prefix_ + "outbox:" + sid; }
 
-  boost::asio::any_io_executor ex_;
+  void spawn_drain(boost::asio::awaitable<void> task, const std::string& call_sid);
+
+  io::TaskGroup& tasks_;
   io::RedisClient& redis_;
   Webhooks& hooks_;
-  std::string prefix_;
+  Keys keys_;
   LeaseQueue due_;
   std::unordered_set<std::string> draining_;  // calls this instance is delivering right now
-  bool stopped_ = false;
   static constexpr std::chrono::milliseconds kLease{10000};  // > one webhook timeout
 };
 

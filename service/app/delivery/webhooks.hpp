@@ -24,7 +24,7 @@ struct HookResult {
 
 class Webhooks {
  public:
-  Webhooks(io::HttpClient& http, ProvisioningStore& store, Metrics& metrics, std::chrono::milliseconds timeout);
+  Webhooks(io::HttpClient& http, ProvisioningStore& store, WebhookStats& metrics, std::chrono::milliseconds timeout);
 
   // One webhook request. `idempotency_key` (when set) goes into an Idempotency-Key header, the same on
   // every re-send of the same notification, so apps can de-duplicate.
@@ -37,7 +37,7 @@ class Webhooks {
 
   io::HttpClient& http_;
   ProvisioningStore& store_;
-  Metrics& metrics_;
+  WebhookStats& metrics_;
   std::chrono::milliseconds timeout_;
   struct CachedSecret {
     std::string secret;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "app/config/config.hpp"
 #include "core/dial_plan.hpp"
 #include "core/log.hpp"
 
@@ -38,7 +37,6 @@ const Buckets kRedisBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 const Buckets kRpcBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2};
 
 constexpr std::size_t kMaxCarrierLabels = 50;
-std::atomic<Metrics*> g_current{nullptr};
 
 std::string status_class(int http_status) {
   if (http_status == 0) return "error";
@@ -66,10 +64,8 @@ std::string bounded(std::string_view v) {
 }
 }  // namespace
 
-struct Metrics::Impl {
+struct MetricFamilies {
   std::shared_ptr<prometheus::Registry> reg = std::make_shared<prometheus::Registry>();
-  std::mutex carriers_mu;
-  std::set<std::string> carriers;
 
   prometheus::Family<prometheus::Histogram>& decisions =
       prometheus::BuildHistogram().Name("dialplane_decision_seconds")
@@ -161,45 +157,47 @@ struct Metrics::Impl {
   prometheus::Gauge& timers_gauge = timers.Add({});
 };
 
-Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
-  impl_->build.Add({{"version", DIALPLANE_VERSION}, {"compiler", "gcc " __VERSION__}}).Set(1);
-  impl_->start_time.Add({}).Set(static_cast<double>(std::time(nullptr)));
-  impl_->active.Add({}).Set(0);
-  impl_->queue.Add({}).Set(0);
-  impl_->ready.Add({}).Set(0);
-  impl_->draining.Add({}).Set(0);
-  impl_->redis_errors.Add({});
+Metrics::Metrics()
+    : families_(std::make_unique<MetricFamilies>()),
+      calls_(std::make_unique<CallStats>(*families_)),
+      webhooks_(std::make_unique<WebhookStats>(*families_)),
+      timers_(std::make_unique<TimerStats>(*families_)),
+      redis_(std::make_unique<RedisStats>(*families_)),
+      health_(std::make_unique<HealthStats>(*families_)),
+      process_(std::make_unique<ProcessStats>(*families_)) {
+  auto& f = *families_;
+  f.build.Add({{"version", DIALPLANE_VERSION}, {"compiler", "gcc " __VERSION__}}).Set(1);
+  f.start_time.Add({}).Set(static_cast<double>(std::time(nullptr)));
+  f.active.Add({}).Set(0);
+  f.queue.Add({}).Set(0);
+  f.ready.Add({}).Set(0);
+  f.draining.Add({}).Set(0);
+  f.redis_errors.Add({});
   // Zero series for the outcomes dashboards and alerts divide by, so rate() works from the first call.
   for (const char* k : {"call_hook", "call_status", "action"}) {
-    impl_->webhooks.Add({{"kind", k}}, kWebhookBuckets);
-    impl_->webhook_total.Add({{"kind", k}, {"status", "2xx"}});
-    impl_->webhook_failures.Add({{"kind", k}, {"status", "error"}});
+    f.webhooks.Add({{"kind", k}}, kWebhookBuckets);
+    f.webhook_total.Add({{"kind", k}, {"status", "2xx"}});
+    f.webhook_failures.Add({{"kind", k}, {"status", "error"}});
   }
   for (const char* op : {"call_load", "call_lookup", "call_save", "call_remove", "ping", "scan"})
-    impl_->redis_cmd_errors.Add({{"op", op}});
+    f.redis_cmd_errors.Add({{"op", op}});
   for (const char* k : {"invite", "dial_failed"})
     for (const char* a : {"fork", "reject"})
-      impl_->decisions.Add({{"kind", k}, {"action", a}}, kDecisionBuckets);
+      f.decisions.Add({{"kind", k}, {"action", a}}, kDecisionBuckets);
   for (const char* l : {"internal", "api", "metrics"}) {
-    impl_->http_connections.Add({{"listener", l}});
-    impl_->http_accept_errors.Add({{"listener", l}});
-    for (const char* a : {"evicted", "refused"}) impl_->http_shed.Add({{"listener", l}, {"action", a}});
+    f.http_connections.Add({{"listener", l}});
+    f.http_accept_errors.Add({{"listener", l}});
+    for (const char* a : {"evicted", "refused"}) f.http_shed.Add({{"listener", l}, {"action", a}});
   }
-  for (const char* w : {"io_context", "http_session"}) impl_->uncaught.Add({{"where", w}});
+  for (const char* w : {"io_context", "http_session"}) f.uncaught.Add({{"where", w}});
 }
 
-Metrics::~Metrics() {
-  Metrics* self = this;
-  g_current.compare_exchange_strong(self, nullptr);
-}
-
-Metrics* Metrics::current() { return g_current.load(); }
-void Metrics::install() { g_current.store(this); }
+Metrics::~Metrics() = default;
 
 io::ServerResponse Metrics::scrape() const {
   io::ServerResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = prometheus::TextSerializer().Serialize(impl_->reg->Collect());
+  r.body = prometheus::TextSerializer().Serialize(families_->reg->Collect());
   return r;
 }
 
@@ -209,30 +207,30 @@ asio::awaitable<io::ServerResponse> Metrics::handle(io::ServerRequest& req) cons
   co_return scrape();
 }
 
-void Metrics::decision(std::string_view kind, std::string_view action, double seconds) {
-  impl_->decisions.Add({{"kind", bounded(kind)}, {"action", bounded(action)}}, kDecisionBuckets).Observe(seconds);
+void CallStats::decision(std::string_view kind, std::string_view action, double seconds) {
+  f_.decisions.Add({{"kind", bounded(kind)}, {"action", bounded(action)}}, kDecisionBuckets).Observe(seconds);
 }
 
-void Metrics::webhook(std::string_view kind, int http_status, double seconds, bool ok) {
+void WebhookStats::webhook(std::string_view kind, int http_status, double seconds, bool ok) {
   auto k = bounded(kind);
-  impl_->webhooks.Add({{"kind", k}}, kWebhookBuckets).Observe(seconds);
-  impl_->webhook_total.Add({{"kind", k}, {"status", status_class(http_status)}}).Increment();
-  if (!ok) impl_->webhook_failures.Add({{"kind", k}, {"status", status_code(http_status)}}).Increment();
+  f_.webhooks.Add({{"kind", k}}, kWebhookBuckets).Observe(seconds);
+  f_.webhook_total.Add({{"kind", k}, {"status", status_class(http_status)}}).Increment();
+  if (!ok) f_.webhook_failures.Add({{"kind", k}, {"status", status_code(http_status)}}).Increment();
 }
 
-void Metrics::webhook(std::string_view kind, int http_status, double seconds) {
+void WebhookStats::webhook(std::string_view kind, int http_status, double seconds) {
   webhook(kind, http_status, seconds, http_status == 200 || http_status == 202 || http_status == 204);
 }
 
-void Metrics::event(std::string_view ev, bool applied) {
-  impl_->events.Add({{"event", bounded(ev)}, {"applied", applied ? "true" : "false"}}).Increment();
+void CallStats::event(std::string_view ev, bool applied) {
+  f_.events.Add({{"event", bounded(ev)}, {"applied", applied ? "true" : "false"}}).Increment();
 }
 
-void Metrics::leg(std::string_view type, std::string_view status) {
-  impl_->legs.Add({{"type", bounded(type)}, {"status", bounded(status)}}).Increment();
+void CallStats::leg(std::string_view type, std::string_view status) {
+  f_.legs.Add({{"type", bounded(type)}, {"status", bounded(status)}}).Increment();
 }
 
-void Metrics::leg(const core::CallState& call, const json::object& payload) {
+void CallStats::leg(const core::CallState& call, const json::object& payload) {
   auto type = jstr(payload, "target_type");
   auto status = jstr(payload, "call_status");
   leg(type, status);
@@ -256,76 +254,80 @@ void Metrics::leg(const core::CallState& call, const json::object& payload) {
         }
       }
     }
-    std::lock_guard lk(impl_->carriers_mu);
-    if (!impl_->carriers.count(carrier)) {
-      if (impl_->carriers.size() >= kMaxCarrierLabels) carrier = "other";
-      else impl_->carriers.insert(carrier);
+    std::lock_guard lk(carriers_mu_);
+    if (!carriers_.count(carrier)) {
+      if (carriers_.size() >= kMaxCarrierLabels) carrier = "other";
+      else carriers_.insert(carrier);
     }
   }
-  impl_->carrier_legs.Add({{"carrier", carrier}, {"status", bounded(status)}}).Increment();
+  f_.carrier_legs.Add({{"carrier", carrier}, {"status", bounded(status)}}).Increment();
 }
 
-void Metrics::dial_ended(std::string_view status) { impl_->dials.Add({{"status", bounded(status)}}).Increment(); }
+void CallStats::dial_ended(std::string_view status) { f_.dials.Add({{"status", bounded(status)}}).Increment(); }
 
-void Metrics::call_ended(std::string_view status) { impl_->calls.Add({{"status", bounded(status)}}).Increment(); }
+void CallStats::call_ended(std::string_view status) { f_.calls.Add({{"status", bounded(status)}}).Increment(); }
 
-void Metrics::rpc(std::string_view method, bool ok) {
-  impl_->rpcs.Add({{"method", bounded(method)}, {"result", ok ? "ok" : "error"}}).Increment();
+namespace {
+void count_rpc(MetricFamilies& f, std::string_view method, bool ok) {
+  f.rpcs.Add({{"method", bounded(method)}, {"result", ok ? "ok" : "error"}}).Increment();
+}
+}  // namespace
+
+void CallStats::rpc(std::string_view method, bool ok) { count_rpc(f_, method, ok); }
+
+void HealthStats::rpc(std::string_view method, bool ok, double seconds) {
+  count_rpc(f_, method, ok);
+  f_.rpc_seconds.Add({{"method", bounded(method)}}, kRpcBuckets).Observe(seconds);
 }
 
-void Metrics::rpc(std::string_view method, bool ok, double seconds) {
-  rpc(method, ok);
-  impl_->rpc_seconds.Add({{"method", bounded(method)}}, kRpcBuckets).Observe(seconds);
-}
+void CallStats::redis_error() { f_.redis_errors.Add({}).Increment(); }
 
-void Metrics::redis_error() { impl_->redis_errors.Add({}).Increment(); }
-
-void Metrics::redis_command(std::string_view op, bool ok, double seconds) {
+void RedisStats::redis_command(std::string_view op, bool ok, double seconds) {
   auto o = bounded(op);
-  impl_->redis_seconds.Add({{"op", o}, {"result", ok ? "ok" : "error"}}, kRedisBuckets).Observe(seconds);
-  if (!ok) impl_->redis_cmd_errors.Add({{"op", o}}).Increment();
+  f_.redis_seconds.Add({{"op", o}, {"result", ok ? "ok" : "error"}}, kRedisBuckets).Observe(seconds);
+  if (!ok) f_.redis_cmd_errors.Add({{"op", o}}).Increment();
 }
 
-void Metrics::active_calls(double n) { impl_->active.Add({}).Set(n); }
-void Metrics::webhook_queue(double n) { impl_->queue.Add({}).Set(n); }
-void Metrics::pending_timers(double n) { impl_->timers_gauge.Set(n); }
+void HealthStats::active_calls(double n) { f_.active.Add({}).Set(n); }
+void HealthStats::webhook_queue(double n) { f_.queue.Add({}).Set(n); }
+void TimerStats::pending_timers(double n) { f_.timers_gauge.Set(n); }
 
-void Metrics::timer_fired(std::string_view kind, double lateness_s) {
+void TimerStats::timer_fired(std::string_view kind, double lateness_s) {
   static const prometheus::Histogram::BucketBoundaries kLateness{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3, 10};
-  impl_->timer_lateness.Add({{"kind", std::string(kind)}}, kLateness).Observe(std::max(0.0, lateness_s));
+  f_.timer_lateness.Add({{"kind", std::string(kind)}}, kLateness).Observe(std::max(0.0, lateness_s));
 }
 
-void Metrics::dependency_up(std::string_view dependency, bool up) {
-  impl_->dep_up.Add({{"dependency", bounded(dependency)}}).Set(up ? 1 : 0);
+void HealthStats::dependency_up(std::string_view dependency, bool up) {
+  f_.dep_up.Add({{"dependency", bounded(dependency)}}).Set(up ? 1 : 0);
 }
 
-void Metrics::ready(bool ready, bool draining) {
-  impl_->ready.Add({}).Set(ready ? 1 : 0);
-  impl_->draining.Add({}).Set(draining ? 1 : 0);
+void HealthStats::ready(bool ready, bool draining) {
+  f_.ready.Add({}).Set(ready ? 1 : 0);
+  f_.draining.Add({}).Set(draining ? 1 : 0);
 }
 
-void Metrics::http_server(std::string_view listener, io::ServerEvent ev) {
+void ProcessStats::http_server(std::string_view listener, io::ServerEvent ev) {
   const std::string l = bounded(listener);
   switch (ev) {
-    case io::ServerEvent::ConnectionOpened: impl_->http_connections.Add({{"listener", l}}).Increment(); break;
-    case io::ServerEvent::ConnectionClosed: impl_->http_connections.Add({{"listener", l}}).Decrement(); break;
-    case io::ServerEvent::AcceptError: impl_->http_accept_errors.Add({{"listener", l}}).Increment(); break;
+    case io::ServerEvent::ConnectionOpened: f_.http_connections.Add({{"listener", l}}).Increment(); break;
+    case io::ServerEvent::ConnectionClosed: f_.http_connections.Add({{"listener", l}}).Decrement(); break;
+    case io::ServerEvent::AcceptError: f_.http_accept_errors.Add({{"listener", l}}).Increment(); break;
     case io::ServerEvent::ConnectionEvicted:
-      impl_->http_shed.Add({{"listener", l}, {"action", "evicted"}}).Increment();
+      f_.http_shed.Add({{"listener", l}, {"action", "evicted"}}).Increment();
       break;
     case io::ServerEvent::ConnectionRefused:
-      impl_->http_shed.Add({{"listener", l}, {"action", "refused"}}).Increment();
+      f_.http_shed.Add({{"listener", l}, {"action", "refused"}}).Increment();
       break;
     case io::ServerEvent::SessionFailed: uncaught_exception("http_session"); break;
   }
 }
 
-void Metrics::uncaught_exception(std::string_view where) { impl_->uncaught.Add({{"where", bounded(where)}}).Increment(); }
+void ProcessStats::uncaught_exception(std::string_view where) { f_.uncaught.Add({{"where", bounded(where)}}).Increment(); }
 
-std::shared_ptr<prometheus::Registry> Metrics::registry() const { return impl_->reg; }
+std::shared_ptr<prometheus::Registry> Metrics::registry() const { return families_->reg; }
 
 // ---------------------------------------------------------------------------------------------------------
-asio::awaitable<io::RedisReply> timed_redis(io::RedisClient& redis, std::vector<std::string> args,
+asio::awaitable<io::RedisReply> timed_redis(io::RedisClient& redis, RedisStats& stats, std::vector<std::string> args,
                                             std::string_view op) {
   auto started = std::chrono::steady_clock::now();
   std::string op_name(op);  // the caller's string may not outlive the suspension
@@ -339,185 +341,9 @@ asio::awaitable<io::RedisReply> timed_redis(io::RedisClient& redis, std::vector<
     failure = std::current_exception();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (auto* m = Metrics::current()) m->redis_command(op_name, ok, secs);
+  stats.redis_command(op_name, ok, secs);
   if (failure) std::rethrow_exception(failure);
   co_return reply;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-struct Health::Impl {
-  asio::any_io_executor ex;
-  io::RedisClient& redis;
-  io::KamailioRpc& rpc;
-  Metrics& metrics;
-  Options opts;
-  asio::steady_timer timer;
-  std::atomic<bool> stopped{false};
-  std::atomic<bool> redis_up{false};
-  std::atomic<bool> kamailio_up{false};
-  std::atomic<bool> probed{false};
-  std::atomic<bool> draining{false};
-  std::chrono::steady_clock::time_point next_count{};
-
-  Impl(asio::any_io_executor e, io::RedisClient& r, io::KamailioRpc& k, Metrics& m, Options o)
-      : ex(e), redis(r), rpc(k), metrics(m), opts(std::move(o)), timer(e) {}
-};
-
-namespace {
-
-asio::awaitable<bool> ping_redis(io::RedisClient& redis) {
-  if (!redis.connected()) co_return false;
-  bool ok = false;
-  try {
-    std::vector<std::string> args{"PING"};
-    auto r = co_await timed_redis(redis, std::move(args), "ping");
-    ok = r.type == io::RedisReply::Type::Status && r.str == "PONG";
-  } catch (const std::exception&) {
-    ok = false;
-  }
-  co_return ok;
-}
-
-asio::awaitable<bool> ping_kamailio(io::KamailioRpc& rpc, Metrics& metrics, const std::string& url,
-                                    std::chrono::milliseconds timeout) {
-  auto started = std::chrono::steady_clock::now();
-  bool ok = false;
-  try {
-    json::array params;
-    auto v = co_await rpc.call(url, "core.version", std::move(params), timeout);
-    ok = true;
-    (void)v;
-  } catch (const std::exception&) {
-    ok = false;
-  }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics.rpc("core.version", ok, secs);
-  co_return ok;
-}
-
-// Counts dp:call:* keys with SCAN (bounded work per round).
-asio::awaitable<std::optional<long long>> count_calls(io::RedisClient& redis, const std::string& prefix) {
-  long long n = 0;
-  std::string cursor = "0";
-  for (int round = 0; round < 1000; ++round) {
-    std::vector<std::string> args{"SCAN", cursor, "MATCH", prefix + "call:*", "COUNT", "1000"};
-    auto r = co_await timed_redis(redis, std::move(args), "scan");
-    if (r.type != io::RedisReply::Type::Array || r.elements.size() != 2) co_return std::nullopt;
-    cursor = r.elements[0].str;
-    n += static_cast<long long>(r.elements[1].elements.size());
-    if (cursor == "0") co_return n;
-  }
-  co_return std::nullopt;
-}
-
-asio::awaitable<void> probe_loop(std::shared_ptr<Health::Impl> self) {
-  bool first = true;
-  bool was_redis = false, was_kam = false;
-  while (!self->stopped) {
-    bool redis_up = co_await ping_redis(self->redis);
-    bool kam_up = true;
-    if (!self->opts.kamailio_rpc_urls.empty()) {
-      kam_up = false;
-      for (const auto& url : self->opts.kamailio_rpc_urls) {
-        bool ok = co_await ping_kamailio(self->rpc, self->metrics, url, self->opts.rpc_timeout);
-        if (ok) {
-          kam_up = true;
-          break;
-        }
-      }
-      self->metrics.dependency_up("kamailio", kam_up);
-    }
-    self->redis_up = redis_up;
-    self->kamailio_up = kam_up;
-    self->probed = true;
-    self->metrics.dependency_up("redis", redis_up);
-    self->metrics.ready(redis_up && kam_up && !self->draining, self->draining);
-    if (first || redis_up != was_redis) {
-      if (redis_up) log::info("dependency_up", {{"dependency", "redis"}});
-      else log::warn("dependency_down", {{"dependency", "redis"}});
-    }
-    if (!self->opts.kamailio_rpc_urls.empty() && (first || kam_up != was_kam)) {
-      if (kam_up) log::info("dependency_up", {{"dependency", "kamailio"}});
-      else log::warn("dependency_down", {{"dependency", "kamailio"}});
-    }
-    was_redis = redis_up;
-    was_kam = kam_up;
-    first = false;
-
-    auto now = std::chrono::steady_clock::now();
-    if (redis_up && now >= self->next_count) {
-      self->next_count = now + self->opts.active_calls_interval;
-      try {
-        auto n = co_await count_calls(self->redis, self->opts.redis_prefix);
-        if (n) self->metrics.active_calls(static_cast<double>(*n));
-      } catch (const std::exception& e) {
-        log::debug("active_calls_count_failed", {{"error", e.what()}});
-      }
-    }
-    if (self->opts.webhook_queue) self->metrics.webhook_queue(static_cast<double>(self->opts.webhook_queue()));
-
-    self->timer.expires_after(self->opts.probe_interval);
-    boost::system::error_code ec;
-    co_await self->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-}
-
-}  // namespace
-
-Health::Health(asio::any_io_executor ex, io::RedisClient& redis, io::KamailioRpc& rpc, Metrics& metrics,
-               Options opts)
-    : impl_(std::make_shared<Impl>(ex, redis, rpc, metrics, std::move(opts))) {}
-
-Health::~Health() { stop(); }
-
-void Health::start() {
-  asio::co_spawn(impl_->ex, probe_loop(impl_), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error("health_probe_crashed", {{"error", ex.what()}});
-    }
-  });
-}
-
-void Health::stop() {
-  impl_->stopped = true;
-  asio::post(impl_->ex, [i = impl_] { i->timer.cancel(); });
-}
-
-bool Health::redis_ok() const { return impl_->redis.connected() && impl_->redis_up; }
-bool Health::kamailio_ok() const { return impl_->opts.kamailio_rpc_urls.empty() || impl_->kamailio_up; }
-
-std::pair<bool, std::string> Health::readiness(bool draining) const {
-  bool redis = redis_ok();
-  bool kam = kamailio_ok();
-  bool ready = redis && kam && !draining;
-  impl_->draining = draining;
-  impl_->metrics.ready(ready, draining);
-  json::object body{{"ready", ready}, {"redis", redis}, {"draining", draining}};
-  if (impl_->opts.kamailio_rpc_urls.empty())
-    body["kamailio"] = "unchecked";
-  else
-    body["kamailio"] = kam;
-  return {ready, json::serialize(body)};
-}
-
-Health::Options health_options(const Config& cfg, std::function<std::size_t()> webhook_queue) {
-  Health::Options o;
-  std::size_t start = 0;
-  const auto& list = cfg.kamailio_rpc_url;
-  while (start <= list.size()) {
-    auto comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    auto url = list.substr(start, comma - start);
-    if (!url.empty()) o.kamailio_rpc_urls.push_back(url);
-    start = comma + 1;
-  }
-  o.rpc_timeout = std::chrono::milliseconds(cfg.rpc_timeout_ms);
-  o.redis_prefix = cfg.redis_prefix;
-  o.webhook_queue = std::move(webhook_queue);
-  return o;
 }
 
 }  // namespace dp::app

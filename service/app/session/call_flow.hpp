@@ -30,7 +30,7 @@ class CallFlow final : public VerbSession {
     ProvisioningStore& prov;
     Webhooks& hooks;
     io::KamailioRpc& rpc;
-    Metrics& metrics;
+    CallStats& metrics;
     Outbox& outbox;
   };
   explicit CallFlow(Deps d);

@@ -46,13 +46,13 @@ return 1
 )lua";
 }  // namespace
 
-CallStore::CallStore(io::RedisClient& redis, std::string prefix, int ttl_s)
-    : redis_(redis), prefix_(std::move(prefix)), ttl_s_(ttl_s) {}
+CallStore::CallStore(io::RedisClient& redis, Keys keys, int ttl_s, RedisStats& stats)
+    : redis_(redis), keys_(std::move(keys)), ttl_s_(ttl_s), stats_(stats) {}
 
 boost::asio::awaitable<std::optional<CallStore::Versioned>> CallStore::load(const std::string& sid) {
   // Argument vectors are built before co_await (docs/coroutines.md, rule 2).
-  std::vector<std::string> args{"HMGET", call_key(sid), "v", "s"};
-  auto r = co_await timed_redis(redis_, std::move(args), "call_load");
+  std::vector<std::string> args{"HMGET", keys_.call(sid), "v", "s"};
+  auto r = co_await timed_redis(redis_, stats_, std::move(args), "call_load");
   if (r.type != io::RedisReply::Type::Array || r.elements.size() != 2 || r.elements[0].is_nil() ||
       r.elements[1].is_nil())
     co_return std::nullopt;
@@ -63,8 +63,8 @@ boost::asio::awaitable<std::optional<CallStore::Versioned>> CallStore::load(cons
 }
 
 boost::asio::awaitable<std::optional<std::string>> CallStore::sid_for_call_id(const std::string& call_id) {
-  std::vector<std::string> args{"GET", call_id_key(call_id)};
-  auto r = co_await timed_redis(redis_, std::move(args), "call_lookup");
+  std::vector<std::string> args{"GET", keys_.call_id(call_id)};
+  auto r = co_await timed_redis(redis_, stats_, std::move(args), "call_lookup");
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return r.str;
 }
@@ -72,8 +72,8 @@ boost::asio::awaitable<std::optional<std::string>> CallStore::sid_for_call_id(co
 boost::asio::awaitable<bool> CallStore::commit(const core::CallState& s, long long version, bool remove,
                                                const std::vector<core::TimerOp>& timers,
                                                const std::vector<std::string>& jobs, long long now_ms) {
-  std::vector<std::string> args{"EVAL", kCommitScript, "5", call_key(s.call_sid), call_id_key(s.call_id),
-                                timers_key(), outbox_key(s.call_sid), outbox_due_key(), std::to_string(version),
+  std::vector<std::string> args{"EVAL", kCommitScript, "5", keys_.call(s.call_sid), keys_.call_id(s.call_id),
+                                keys_.timers(), keys_.outbox(s.call_sid), keys_.outbox_due(), std::to_string(version),
                                 remove ? std::string() : json::serialize(core::to_json(s)), std::to_string(ttl_s_),
                                 s.call_sid, std::to_string(now_ms), std::to_string(timers.size())};
   for (const auto& t : timers) {
@@ -82,7 +82,7 @@ boost::asio::awaitable<bool> CallStore::commit(const core::CallState& s, long lo
   }
   args.push_back(std::to_string(jobs.size()));
   for (const auto& j : jobs) args.push_back(j);
-  auto r = co_await timed_redis(redis_, std::move(args), remove ? "call_remove" : "call_save");
+  auto r = co_await timed_redis(redis_, stats_, std::move(args), remove ? "call_remove" : "call_save");
   co_return r.type == io::RedisReply::Type::Integer && r.integer == 1;
 }
 

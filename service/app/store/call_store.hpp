@@ -1,6 +1,8 @@
 // Call state in Redis: one hash per call (`v` version, `s` JSON), written with compare-and-set so
 // several dialplane instances can apply events to the same call safely. Every key expires.
 #pragma once
+#include "app/store/keys.hpp"
+#include "app/observability/metrics.hpp"
 #include "core/call_model.hpp"
 #include "core/dial_machine.hpp"
 #include "io/redis/redis_client.hpp"
@@ -13,7 +15,8 @@ namespace dp::app {
 
 class CallStore {
  public:
-  CallStore(io::RedisClient& redis, std::string prefix, int ttl_s);
+  // Records each command's latency and result into `stats`.
+  CallStore(io::RedisClient& redis, Keys keys, int ttl_s, RedisStats& stats);
 
   struct Versioned {
     core::CallState state;
@@ -30,16 +33,11 @@ class CallStore {
   // commit() without timers or jobs.
   boost::asio::awaitable<bool> save(const core::CallState& state, long long version);
 
-  std::string call_key(const std::string& sid) const { return prefix_ + "call:" + sid; }
-  std::string call_id_key(const std::string& call_id) const { return prefix_ + "callid:" + call_id; }
-  std::string timers_key() const { return prefix_ + "timers"; }
-  std::string outbox_key(const std::string& sid) const { return prefix_ + "outbox:" + sid; }
-  std::string outbox_due_key() const { return prefix_ + "outbox-due"; }
-
  private:
   io::RedisClient& redis_;
-  std::string prefix_;
+  Keys keys_;
   int ttl_s_;
+  RedisStats& stats_;
 };
 
 }  // namespace dp::app

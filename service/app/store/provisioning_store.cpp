@@ -30,7 +30,7 @@ return 1
 )lua";
 
 // The old name index is derived from the stored JSON so a rename never leaves a stale index behind.
-// KEYS: carrier key, carriers set, new name index. ARGV: json, sid, prefix.
+// KEYS: carrier key, carriers set, new name index. ARGV: json, sid, name index stem (Keys::carrier_name_stem).
 constexpr const char* kPutCarrier = R"lua(
 local owner = redis.call('GET', KEYS[3])
 if owner and owner ~= ARGV[2] then return redis.error_reply('DPCONFLICT carrier name in use') end
@@ -38,7 +38,7 @@ local old = redis.call('GET', KEYS[1])
 if old then
   local ok, o = pcall(cjson.decode, old)
   if ok and type(o) == 'table' and type(o.account_sid) == 'string' and type(o.name) == 'string' then
-    local idx = ARGV[3] .. 'carrier-name:' .. o.account_sid .. ':' .. string.lower(o.name)
+    local idx = ARGV[3] .. o.account_sid .. ':' .. string.lower(o.name)
     if idx ~= KEYS[3] and redis.call('GET', idx) == ARGV[2] then redis.call('DEL', idx) end
   end
 end
@@ -64,13 +64,13 @@ redis.call('SREM', KEYS[2], ARGV[1])
 return n
 )lua";
 
-// KEYS: carrier key, carriers set. ARGV: sid, prefix.
+// KEYS: carrier key, carriers set. ARGV: sid, name index stem (Keys::carrier_name_stem).
 constexpr const char* kRemoveCarrier = R"lua(
 local old = redis.call('GET', KEYS[1])
 if old then
   local ok, o = pcall(cjson.decode, old)
   if ok and type(o) == 'table' and type(o.account_sid) == 'string' and type(o.name) == 'string' then
-    local idx = ARGV[2] .. 'carrier-name:' .. o.account_sid .. ':' .. string.lower(o.name)
+    local idx = ARGV[2] .. o.account_sid .. ':' .. string.lower(o.name)
     if redis.call('GET', idx) == ARGV[1] then redis.call('DEL', idx) end
   end
 end
@@ -118,19 +118,19 @@ return 1
 )lua";
 
 struct KindKeys {
-  std::string key_prefix;  // "<prefix>account:"
+  std::string key_prefix;  // "<prefix>account:": the family's key of an empty member
   std::string set;         // "<prefix>accounts"
   bool hash = false;
 };
 
-KindKeys kind_keys(const std::string& prefix, const std::string& kind) {
-  if (kind == "account") return {prefix + "account:", prefix + "accounts"};
-  if (kind == "application") return {prefix + "application:", prefix + "applications"};
-  if (kind == "phone_number") return {prefix + "number:", prefix + "numbers"};
-  if (kind == "sip_domain") return {prefix + "domain:", prefix + "domains"};
-  if (kind == "carrier") return {prefix + "carrier:", prefix + "carriers"};
-  if (kind == "sip_user") return {prefix + "sipuser:", prefix + "sipusers", true};
-  if (kind == "lcr_route") return {prefix + "lcr:", prefix + "lcrs"};
+KindKeys kind_keys(const Keys& keys, const std::string& kind) {
+  if (kind == "account") return {keys.account(""), keys.accounts()};
+  if (kind == "application") return {keys.application(""), keys.applications()};
+  if (kind == "phone_number") return {keys.number(""), keys.numbers()};
+  if (kind == "sip_domain") return {keys.domain(""), keys.domains()};
+  if (kind == "carrier") return {keys.carrier(""), keys.carriers()};
+  if (kind == "sip_user") return {keys.sip_user(""), keys.sip_users(), true};
+  if (kind == "lcr_route") return {keys.lcr_route(""), keys.lcr_routes()};
   throw std::invalid_argument("unknown provisioning kind");
 }
 
@@ -162,18 +162,17 @@ std::string ser(const json::object& o) { return json::serialize(o); }
 
 }  // namespace
 
-ProvisioningStore::ProvisioningStore(io::RedisClient& redis, std::string prefix)
-    : redis_(redis), prefix_(std::move(prefix)) {}
+ProvisioningStore::ProvisioningStore(io::RedisClient& redis, Keys keys) : redis_(redis), keys_(std::move(keys)) {}
 
 awaitable<std::optional<core::Account>> ProvisioningStore::account(const std::string& sid) {
-  std::vector<std::string> cmd = {"GET", prefix_ + "account:" + core::to_lower_ascii(sid)};
+  std::vector<std::string> cmd = {"GET", keys_.account(core::to_lower_ascii(sid))};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return decode<core::Account>(r.str, core::account_from_json, "account", sid);
 }
 
 awaitable<std::optional<core::Application>> ProvisioningStore::application(const std::string& sid) {
-  std::vector<std::string> cmd = {"GET", prefix_ + "application:" + core::to_lower_ascii(sid)};
+  std::vector<std::string> cmd = {"GET", keys_.application(core::to_lower_ascii(sid))};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return decode<core::Application>(r.str, core::application_from_json, "application", sid);
@@ -182,7 +181,7 @@ awaitable<std::optional<core::Application>> ProvisioningStore::application(const
 awaitable<std::optional<core::PhoneNumber>> ProvisioningStore::phone_number(const std::string& number) {
   std::string n = core::normalize_number(number);
   if (n.empty()) co_return std::nullopt;
-  std::vector<std::string> cmd = {"GET", prefix_ + "number:" + n};
+  std::vector<std::string> cmd = {"GET", keys_.number(n)};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return decode<core::PhoneNumber>(r.str, core::phone_number_from_json, "phone_number", n);
@@ -190,14 +189,14 @@ awaitable<std::optional<core::PhoneNumber>> ProvisioningStore::phone_number(cons
 
 awaitable<std::optional<core::SipDomain>> ProvisioningStore::sip_domain(const std::string& domain) {
   std::string d = core::to_lower_ascii(domain);
-  std::vector<std::string> cmd = {"GET", prefix_ + "domain:" + d};
+  std::vector<std::string> cmd = {"GET", keys_.domain(d)};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return decode<core::SipDomain>(r.str, core::sip_domain_from_json, "sip_domain", d);
 }
 
 awaitable<std::optional<core::Carrier>> ProvisioningStore::carrier(const std::string& sid) {
-  std::vector<std::string> cmd = {"GET", prefix_ + "carrier:" + core::to_lower_ascii(sid)};
+  std::vector<std::string> cmd = {"GET", keys_.carrier(core::to_lower_ascii(sid))};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return decode<core::Carrier>(r.str, core::carrier_from_json, "carrier", sid);
@@ -206,7 +205,7 @@ awaitable<std::optional<core::Carrier>> ProvisioningStore::carrier(const std::st
 awaitable<std::optional<core::Carrier>> ProvisioningStore::carrier_by_name(const std::string& account_sid,
                                                                             const std::string& name) {
   std::vector<std::string> cmd = 
-      {"GET", prefix_ + "carrier-name:" + core::to_lower_ascii(account_sid) + ":" + core::to_lower_ascii(name)};
+      {"GET", keys_.carrier_name(core::to_lower_ascii(account_sid), core::to_lower_ascii(name))};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   auto c = co_await carrier(r.str);
@@ -218,7 +217,7 @@ awaitable<std::optional<core::Carrier>> ProvisioningStore::carrier_by_name(const
 awaitable<std::optional<core::SipUser>> ProvisioningStore::sip_user(const std::string& domain,
                                                                     const std::string& username) {
   std::string d = core::to_lower_ascii(domain);
-  std::vector<std::string> cmd = {"HGET", prefix_ + "sipuser:" + d + ":" + username, "json"};
+  std::vector<std::string> cmd = {"HGET", keys_.sip_user(d + ":" + username), "json"};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return decode<core::SipUser>(r.str, core::sip_user_from_json, "sip_user", d + "/" + username);
@@ -226,52 +225,52 @@ awaitable<std::optional<core::SipUser>> ProvisioningStore::sip_user(const std::s
 
 awaitable<void> ProvisioningStore::put(const core::Account& a) {
   std::vector<std::string> cmd = 
-      eval(kPutPlain, {prefix_ + "account:" + a.account_sid, prefix_ + "accounts"}, {ser(core::to_json(a)), a.account_sid});
+      eval(kPutPlain, {keys_.account(a.account_sid), keys_.accounts()}, {ser(core::to_json(a)), a.account_sid});
   co_await redis_.command(std::move(cmd));
 }
 
 awaitable<void> ProvisioningStore::put(const core::Application& a) {
-  std::vector<std::string> cmd = eval(kPutPlain, {prefix_ + "application:" + a.application_sid, prefix_ + "applications"},
+  std::vector<std::string> cmd = eval(kPutPlain, {keys_.application(a.application_sid), keys_.applications()},
                                {ser(core::to_json(a)), a.application_sid});
   co_await redis_.command(std::move(cmd));
 }
 
 awaitable<void> ProvisioningStore::put(const core::PhoneNumber& p) {
   std::string n = core::normalize_number(p.number);
-  std::vector<std::string> cmd = eval(kPutPlain, {prefix_ + "number:" + n, prefix_ + "numbers"}, {ser(core::to_json(p)), n});
+  std::vector<std::string> cmd = eval(kPutPlain, {keys_.number(n), keys_.numbers()}, {ser(core::to_json(p)), n});
   co_await redis_.command(std::move(cmd));
 }
 
 awaitable<void> ProvisioningStore::put(const core::SipDomain& d) {
   std::vector<std::string> cmd = 
-      eval(kPutPlain, {prefix_ + "domain:" + d.domain, prefix_ + "domains"}, {ser(core::to_json(d)), d.domain});
+      eval(kPutPlain, {keys_.domain(d.domain), keys_.domains()}, {ser(core::to_json(d)), d.domain});
   co_await redis_.command(std::move(cmd));
 }
 
 awaitable<void> ProvisioningStore::put(const core::Carrier& c) {
   std::vector<std::string> cmd = eval(kPutCarrier,
-                               {prefix_ + "carrier:" + c.carrier_sid, prefix_ + "carriers",
-                                prefix_ + "carrier-name:" + c.account_sid + ":" + core::to_lower_ascii(c.name)},
-                               {ser(core::to_json(c)), c.carrier_sid, prefix_});
+                               {keys_.carrier(c.carrier_sid), keys_.carriers(),
+                                keys_.carrier_name(c.account_sid, core::to_lower_ascii(c.name))},
+                               {ser(core::to_json(c)), c.carrier_sid, keys_.carrier_name_stem()});
   co_await redis_.command(std::move(cmd));
   co_await refresh_ping_set();
 }
 
 awaitable<void> ProvisioningStore::put(const core::SipUser& u) {
   std::string member = u.domain + ":" + u.username;
-  std::vector<std::string> cmd = eval(kPutSipUser, {prefix_ + "sipuser:" + member, prefix_ + "sipusers"},
+  std::vector<std::string> cmd = eval(kPutSipUser, {keys_.sip_user(member), keys_.sip_users()},
                                {u.ha1, ser(core::to_json(u)), member});
   co_await redis_.command(std::move(cmd));
 }
 
 awaitable<void> ProvisioningStore::put(const core::LcrRoute& l) {
   std::vector<std::string> cmd =
-      eval(kPutPlain, {prefix_ + "lcr:" + l.lcr_route_sid, prefix_ + "lcrs"}, {ser(core::to_json(l)), l.lcr_route_sid});
+      eval(kPutPlain, {keys_.lcr_route(l.lcr_route_sid), keys_.lcr_routes()}, {ser(core::to_json(l)), l.lcr_route_sid});
   co_await redis_.command(std::move(cmd));
 }
 
 awaitable<std::optional<core::LcrRoute>> ProvisioningStore::lcr_route(const std::string& sid) {
-  std::vector<std::string> cmd = {"GET", prefix_ + "lcr:" + core::to_lower_ascii(sid)};
+  std::vector<std::string> cmd = {"GET", keys_.lcr_route(core::to_lower_ascii(sid))};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   co_return decode<core::LcrRoute>(r.str, core::lcr_route_from_json, "lcr_route", sid);
@@ -301,7 +300,7 @@ awaitable<std::vector<core::Carrier>> ProvisioningStore::carriers_of(const std::
 
 awaitable<void> ProvisioningStore::refresh_ping_set() {
   auto carriers = co_await carriers_of("");
-  std::vector<std::string> cmd{"EVAL", kReplaceSet, "1", prefix_ + "gateways"};
+  std::vector<std::string> cmd{"EVAL", kReplaceSet, "1", keys_.ping_gateways()};
   std::set<std::string> keys;
   for (const auto& c : carriers)
     for (const auto& g : c.gateways)
@@ -311,7 +310,7 @@ awaitable<void> ProvisioningStore::refresh_ping_set() {
 }
 
 awaitable<std::map<std::string, std::string>> ProvisioningStore::gateway_health() {
-  std::vector<std::string> cmd{"HGETALL", prefix_ + "gwhealth"};
+  std::vector<std::string> cmd{"HGETALL", keys_.gateway_health()};
   auto r = co_await redis_.command(std::move(cmd));
   std::map<std::string, std::string> out;
   for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) out[r.elements[i].str] = r.elements[i + 1].str;
@@ -319,12 +318,12 @@ awaitable<std::map<std::string, std::string>> ProvisioningStore::gateway_health(
 }
 
 awaitable<void> ProvisioningStore::put_leg_plan(const std::string& token, const json::object& plan, int ttl_s) {
-  std::vector<std::string> cmd{"SET", prefix_ + "leg:" + token, ser(plan), "EX", std::to_string(ttl_s)};
+  std::vector<std::string> cmd{"SET", keys_.leg_plan(token), ser(plan), "EX", std::to_string(ttl_s)};
   co_await redis_.command(std::move(cmd));
 }
 
 awaitable<std::optional<json::object>> ProvisioningStore::leg_plan(const std::string& token) {
-  std::vector<std::string> cmd{"GET", prefix_ + "leg:" + token};
+  std::vector<std::string> cmd{"GET", keys_.leg_plan(token)};
   auto r = co_await redis_.command(std::move(cmd));
   if (r.type != io::RedisReply::Type::String) co_return std::nullopt;
   boost::system::error_code ec;
@@ -340,20 +339,20 @@ awaitable<int> ProvisioningStore::acquire_slot(const core::Carrier& c, const std
   char nowbuf[32], expbuf[32];
   std::snprintf(nowbuf, sizeof nowbuf, "%.3f", now);
   std::snprintf(expbuf, sizeof expbuf, "%.3f", now + ttl_s);
-  std::vector<std::string> cmd{"EVAL", kAcquire, "2", prefix_ + "carrier-calls:" + c.carrier_sid,
-                               prefix_ + "carrier-cps:" + c.carrier_sid + ":" + sec, nowbuf, expbuf, member,
+  std::vector<std::string> cmd{"EVAL", kAcquire, "2", keys_.carrier_calls(c.carrier_sid),
+                               keys_.carrier_cps(c.carrier_sid, sec), nowbuf, expbuf, member,
                                std::to_string(c.max_calls), std::to_string(c.max_cps)};
   auto r = co_await redis_.command(std::move(cmd));
   co_return static_cast<int>(r.integer);
 }
 
 awaitable<void> ProvisioningStore::release_slot(const std::string& carrier_sid, const std::string& member) {
-  std::vector<std::string> cmd{"ZREM", prefix_ + "carrier-calls:" + carrier_sid, member};
+  std::vector<std::string> cmd{"ZREM", keys_.carrier_calls(carrier_sid), member};
   co_await redis_.command(std::move(cmd));
 }
 
 awaitable<std::vector<std::string>> ProvisioningStore::slot_members(const std::string& carrier_sid) {
-  std::vector<std::string> cmd{"ZRANGE", prefix_ + "carrier-calls:" + carrier_sid, "0", "-1"};
+  std::vector<std::string> cmd{"ZRANGE", keys_.carrier_calls(carrier_sid), "0", "-1"};
   auto r = co_await redis_.command(std::move(cmd));
   std::vector<std::string> out;
   for (const auto& e : r.elements) out.push_back(e.str);
@@ -361,7 +360,7 @@ awaitable<std::vector<std::string>> ProvisioningStore::slot_members(const std::s
 }
 
 awaitable<bool> ProvisioningStore::remove(const std::string& kind, const std::string& key) {
-  KindKeys k = kind_keys(prefix_, kind);
+  KindKeys k = kind_keys(keys_, kind);
   std::string member;
   if (kind == "phone_number") {
     member = core::normalize_number(key);
@@ -374,7 +373,7 @@ awaitable<bool> ProvisioningStore::remove(const std::string& kind, const std::st
   }
   if (member.empty()) co_return false;
   std::vector<std::string> cmd = kind == "carrier"
-                                     ? eval(kRemoveCarrier, {k.key_prefix + member, k.set}, {member, prefix_})
+                                     ? eval(kRemoveCarrier, {k.key_prefix + member, k.set}, {member, keys_.carrier_name_stem()})
                                      : eval(kRemovePlain, {k.key_prefix + member, k.set}, {member});
   auto r = co_await redis_.command(std::move(cmd));
   bool removed = r.type == io::RedisReply::Type::Integer && r.integer > 0;
@@ -383,7 +382,7 @@ awaitable<bool> ProvisioningStore::remove(const std::string& kind, const std::st
 }
 
 awaitable<std::vector<json::object>> ProvisioningStore::list(const std::string& kind) {
-  KindKeys k = kind_keys(prefix_, kind);
+  KindKeys k = kind_keys(keys_, kind);
   std::vector<std::string> cmd = eval(kList, {k.set}, {k.key_prefix, k.hash ? "hash" : "string"});
   auto r = co_await redis_.command(std::move(cmd));
   std::vector<json::object> out;

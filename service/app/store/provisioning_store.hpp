@@ -1,5 +1,6 @@
-// Provisioning data in Redis (keys under <prefix>, see docs/redis-keys.md).
+// Provisioning data in Redis (keys: app/store/keys.hpp, docs/redis-keys.md).
 #pragma once
+#include "app/store/keys.hpp"
 #include "core/provisioning.hpp"
 #include "io/redis/redis_client.hpp"
 #include <boost/asio/awaitable.hpp>
@@ -12,7 +13,7 @@ namespace dp::app {
 
 class ProvisioningStore {
  public:
-  ProvisioningStore(io::RedisClient& redis, std::string prefix = "dp:");
+  explicit ProvisioningStore(io::RedisClient& redis, Keys keys = Keys());
 
   boost::asio::awaitable<std::optional<core::Account>> account(const std::string& sid);
   boost::asio::awaitable<std::optional<core::Application>> application(const std::string& sid);
@@ -57,7 +58,7 @@ class ProvisioningStore {
 
  private:
   io::RedisClient& redis_;
-  std::string prefix_;
+  Keys keys_;
 };
 
 }  // namespace dp::app

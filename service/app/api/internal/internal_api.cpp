@@ -38,7 +38,7 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
     co_return ServerResponse::json(200, json::serialize(decision));
   }
   if (req.path == "/kamailio/leg") {
-    auto decision = co_await leg_decision(redis_, key_prefix_, *body);
+    auto decision = co_await leg_decision(prov_, calls_, *body);
     co_return ServerResponse::json(200, json::serialize(decision));
   }
   if (req.path == "/kamailio/dial-failed") {

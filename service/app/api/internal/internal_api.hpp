@@ -1,7 +1,7 @@
 // Kamailio-facing HTTP endpoints (bind them to an internal address) plus health checks.
 #pragma once
 #include "app/session/call_flow.hpp"
-#include "app/observability/metrics.hpp"
+#include "app/observability/health.hpp"
 #include "io/http/http_server.hpp"
 #include "io/redis/redis_client.hpp"
 
@@ -12,16 +12,17 @@ namespace dp::app {
 
 class InternalApi {
  public:
-  InternalApi(CallFlow& flow, io::RedisClient& redis, std::string key_prefix)
-      : flow_(flow), redis_(redis), key_prefix_(std::move(key_prefix)) {}
+  InternalApi(CallFlow& flow, io::RedisClient& redis, ProvisioningStore& prov, CallStore& calls)
+      : flow_(flow), redis_(redis), prov_(prov), calls_(calls) {}
   boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
   void set_draining(bool d) { draining_ = d; }
-  void set_health(const Health* h) { health_ = h; }  // readiness probes (metrics.hpp)
+  void set_health(const Health* h) { health_ = h; }  // readiness probes (health.hpp)
 
  private:
   CallFlow& flow_;
   io::RedisClient& redis_;
-  std::string key_prefix_;
+  ProvisioningStore& prov_;
+  CallStore& calls_;
   std::atomic<bool> draining_{false};
   const Health* health_ = nullptr;
 };

@@ -55,9 +55,7 @@ awaitable<bool> member_alive(CallStore& calls, const std::string& member) {
 
 }  // namespace
 
-awaitable<json::object> leg_decision(io::RedisClient& redis, const std::string& key_prefix, const json::object& req) {
-  ProvisioningStore prov(redis, key_prefix);
-  CallStore calls(redis, key_prefix, kLegPlanTtlS);
+awaitable<json::object> leg_decision(ProvisioningStore& prov, CallStore& calls, const json::object& req) {
   auto token = str(req, "token");
   if (token.empty()) co_return reply(500, "leg token missing");
   auto loaded = co_await prov.leg_plan(token);
