@@ -207,7 +207,7 @@ struct Service::Impl {
     supervising = true;
     auto finished = [this](std::exception_ptr e) {
       supervising = false;
-      if (e && !io::TaskGroup::is_cancellation(e)) contain("supervisor", e, metrics.process());
+      if (e && !io::TaskGroup::is_cancellation(e)) contain("drain", e, metrics.process());
       ioc.stop();
     };
     asio::co_spawn(ioc, supervise(), asio::bind_cancellation_slot(stop_supervisor.slot(), std::move(finished)));
