@@ -1,5 +1,6 @@
 // dialplane: runs the jambonz `dial` verb on Kamailio + rtpengine. See README.md.
 #include "app/session/call_flow.hpp"
+#include "app/session/kamailio_rpc_control.hpp"
 #include "app/store/call_store.hpp"
 #include "app/config/config.hpp"
 #include "app/api/internal/internal_api.hpp"
@@ -165,7 +166,8 @@ int main(int argc, char** argv) {
     app::CallStore calls(redis, cfg->redis_prefix, cfg->call_ttl_s);
     app::Webhooks hooks(http, prov, metrics, std::chrono::milliseconds(cfg->webhook_timeout_ms));
     app::Outbox outbox(ex, redis, hooks, cfg->redis_prefix);
-    app::CallFlow flow({ex, *cfg, calls, prov, hooks, rpc, metrics, outbox});
+    app::KamailioRpcControl kamailio(rpc);
+    app::CallFlow flow({ex, *cfg, calls, prov, hooks, kamailio, metrics, outbox});
     app::TimerService timers(
         ex, redis, cfg->redis_prefix, metrics, [&flow](const std::string& id) { return flow.on_timer(id); },
         std::chrono::milliseconds(cfg->timer_poll_ms));

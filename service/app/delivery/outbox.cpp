@@ -21,7 +21,7 @@ return 1
 
 }  // namespace
 
-Outbox::Outbox(asio::any_io_executor ex, io::RedisClient& redis, Webhooks& hooks, std::string prefix)
+Outbox::Outbox(asio::any_io_executor ex, io::RedisClient& redis, WebhookSenderPort& hooks, std::string prefix)
     : ex_(std::move(ex)), redis_(redis), hooks_(hooks), prefix_(prefix), due_(redis, prefix + "outbox-due") {}
 
 std::string Outbox::job(const std::string& id, const std::string& account_sid, const core::Notification& n) {
@@ -31,6 +31,22 @@ std::string Outbox::job(const std::string& id, const std::string& account_sid, c
                  {"hook", core::hook_to_json(n.hook, false)},
                  {"payload", n.payload}};
   return json::serialize(o);
+}
+
+std::optional<OutboxJob> Outbox::parse_job(const std::string& raw) {
+  try {
+    auto v = json::parse(raw);
+    const auto& o = v.as_object();
+    OutboxJob out;
+    out.id = std::string(o.at("id").as_string());
+    out.account_sid = std::string(o.at("account_sid").as_string());
+    out.kind = std::string(o.at("kind").as_string());
+    out.hook = core::jget::hook(o.at("hook").as_object());
+    out.payload = o.at("payload").as_object();
+    return out;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 void Outbox::kick(const std::string& call_sid) {
@@ -58,23 +74,9 @@ asio::awaitable<void> Outbox::drain(std::string call_sid) {
       std::string raw = r.type == io::RedisReply::Type::String ? r.str : std::string();
       if (!raw.empty()) {
         // A job that does not parse is dropped rather than blocking the call's outbox forever.
-        std::string id, account_sid, kind = "call_status";
-        core::Hook hook;
-        json::object payload;
-        bool ok = false;
-        try {
-          auto v = json::parse(raw);
-          const auto& o = v.as_object();
-          id = std::string(o.at("id").as_string());
-          account_sid = std::string(o.at("account_sid").as_string());
-          kind = std::string(o.at("kind").as_string());
-          hook = core::jget::hook(o.at("hook").as_object());
-          payload = o.at("payload").as_object();
-          ok = true;
-        } catch (const std::exception&) {
-          log::error("outbox_bad_job", {{"call_sid", call_sid}});
-        }
-        if (ok) co_await hooks_.request(account_sid, hook, payload, kind, id);
+        auto job = parse_job(raw);
+        if (!job) log::error("outbox_bad_job", {{"call_sid", call_sid}});
+        if (job) co_await hooks_.request(job->account_sid, job->hook, job->payload, job->kind, job->id);
       }
       std::vector<std::string> pop{"EVAL", kPop, "2", list_key(call_sid), due_.key(), raw, call_sid};
       auto more = co_await redis_.command(std::move(pop));

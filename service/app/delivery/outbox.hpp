@@ -4,32 +4,45 @@
 // the first undelivered webhook: at least once, each with a stable Idempotency-Key.
 #pragma once
 #include "app/delivery/lease_queue.hpp"
-#include "app/delivery/webhooks.hpp"
+#include "app/ports/outbox_port.hpp"
+#include "app/ports/webhook_sender_port.hpp"
 #include "core/dial_machine.hpp"
 #include "io/redis/redis_client.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
 namespace dp::app {
 
-class Outbox {
+// One stored webhook job, as Outbox::job writes it.
+struct OutboxJob {
+  std::string id;  // the Idempotency-Key
+  std::string account_sid;
+  std::string kind;  // call_status | action
+  core::Hook hook;
+  boost::json::object payload;
+};
+
+class Outbox final : public OutboxPort {
  public:
-  Outbox(boost::asio::any_io_executor ex, io::RedisClient& redis, Webhooks& hooks, std::string prefix);
+  Outbox(boost::asio::any_io_executor ex, io::RedisClient& redis, WebhookSenderPort& hooks, std::string prefix);
 
   // The job stored for one notification (JSON string); `id` becomes the Idempotency-Key.
   static std::string job(const std::string& id, const std::string& account_sid, const core::Notification& n);
+  // The job back from its string; nullopt when it does not parse (such a job is dropped, not retried).
+  static std::optional<OutboxJob> parse_job(const std::string& raw);
 
   // Starts delivering a call's outbox now if no instance holds it (called right after a commit).
-  void kick(const std::string& call_sid);
+  void kick(const std::string& call_sid) override;
   // Picks up outboxes whose lease ran out (their instance died) until stop().
   boost::asio::awaitable<void> run(std::chrono::milliseconds poll);
   void stop() { stopped_ = true; }
   // Waits (at most `limit`) until the call's outbox is empty.
-  boost::asio::awaitable<void> flush(const std::string& call_sid, std::chrono::milliseconds limit);
+  boost::asio::awaitable<void> flush(const std::string& call_sid, std::chrono::milliseconds limit) override;
   std::size_t active() const { return draining_.size(); }
 
  private:
@@ -38,7 +51,7 @@ class Outbox {
 
   boost::asio::any_io_executor ex_;
   io::RedisClient& redis_;
-  Webhooks& hooks_;
+  WebhookSenderPort& hooks_;
   std::string prefix_;
   LeaseQueue due_;
   std::unordered_set<std::string> draining_;  // calls this instance is delivering right now

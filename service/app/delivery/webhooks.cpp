@@ -26,7 +26,7 @@ std::string loggable_url(const std::string& url) {
 }
 }  // namespace
 
-Webhooks::Webhooks(io::HttpClient& http, ProvisioningStore& store, Metrics& metrics, std::chrono::milliseconds timeout)
+Webhooks::Webhooks(io::HttpClient& http, ProvisioningPort& store, Metrics& metrics, std::chrono::milliseconds timeout)
     : http_(http), store_(store), metrics_(metrics), timeout_(timeout) {}
 
 asio::awaitable<std::string> Webhooks::secret_for(const std::string& account_sid) {

@@ -3,6 +3,7 @@
 #pragma once
 #include "core/call_model.hpp"
 #include "core/dial_machine.hpp"
+#include "app/ports/call_store_port.hpp"
 #include "io/redis/redis_client.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -11,24 +12,16 @@
 
 namespace dp::app {
 
-class CallStore {
+class CallStore final : public CallStorePort {
  public:
   CallStore(io::RedisClient& redis, std::string prefix, int ttl_s);
 
-  struct Versioned {
-    core::CallState state;
-    long long version = 0;
-  };
-
-  boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid);
-  boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id);
-  // Writes the state (or deletes the call when `remove`), applies timer changes and appends outbox jobs,
-  // all or nothing, if the stored version is still `version` (0 = create). False on a conflict.
+  boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid) override;
+  boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) override;
+  // One EVAL script: the compare-and-set, the timers zset and the outbox list in one atomic step.
   boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
                                       const std::vector<core::TimerOp>& timers,
-                                      const std::vector<std::string>& jobs, long long now_ms);
-  // commit() without timers or jobs.
-  boost::asio::awaitable<bool> save(const core::CallState& state, long long version);
+                                      const std::vector<std::string>& jobs, long long now_ms) override;
 
   std::string call_key(const std::string& sid) const { return prefix_ + "call:" + sid; }
   std::string call_id_key(const std::string& call_id) const { return prefix_ + "callid:" + call_id; }

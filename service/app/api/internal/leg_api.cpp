@@ -34,7 +34,7 @@ json::object attempt(const std::string& uri, const std::string& dst, const std::
 
 // A slot member is "<call_sid>|<dial>|<number>|<token>". It is alive while its call exists and the leg of that
 // dial has not failed.
-awaitable<bool> member_alive(CallStore& calls, const std::string& member) {
+awaitable<bool> member_alive(CallStorePort& calls, const std::string& member) {
   auto p1 = member.find('|');
   auto p2 = member.find('|', p1 == std::string::npos ? p1 : p1 + 1);
   auto p3 = member.find('|', p2 == std::string::npos ? p2 : p2 + 1);
@@ -58,6 +58,11 @@ awaitable<bool> member_alive(CallStore& calls, const std::string& member) {
 awaitable<json::object> leg_decision(io::RedisClient& redis, const std::string& key_prefix, const json::object& req) {
   ProvisioningStore prov(redis, key_prefix);
   CallStore calls(redis, key_prefix, kLegPlanTtlS);
+  auto decision = co_await leg_decision(prov, calls, req);
+  co_return decision;
+}
+
+awaitable<json::object> leg_decision(ProvisioningPort& prov, CallStorePort& calls, const json::object& req) {
   auto token = str(req, "token");
   if (token.empty()) co_return reply(500, "leg token missing");
   auto loaded = co_await prov.leg_plan(token);

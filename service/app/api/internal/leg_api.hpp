@@ -1,6 +1,8 @@
 // POST /kamailio/leg: the next attempt of a leg that goes through Kamailio's inner hop (carrier failover,
 // per-leg digest auth). See docs/internal-protocol.md §1 and docs/carriers.md.
 #pragma once
+#include "app/ports/call_store_port.hpp"
+#include "app/ports/provisioning_port.hpp"
 #include "io/redis/redis_client.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -10,7 +12,11 @@
 namespace dp::app {
 
 // Answers {"action":"attempt",...} or {"action":"reply","code","reason"}. Never throws for bad input.
-// `key_prefix` is --redis-prefix: the leg plans were stored under it by the call flow.
+// The leg plan, carriers, gateway health and slots come from `prov`; `calls` tells which slot holders are gone.
+boost::asio::awaitable<boost::json::object> leg_decision(ProvisioningPort& prov, CallStorePort& calls,
+                                                         const boost::json::object& req);
+// The same over the Redis stores. `key_prefix` is --redis-prefix: the leg plans were stored under it by the
+// call flow.
 boost::asio::awaitable<boost::json::object> leg_decision(io::RedisClient& redis, const std::string& key_prefix,
                                                          const boost::json::object& req);
 

@@ -4,6 +4,7 @@
 #include "core/carrier_select.hpp"
 #include "core/json_get.hpp"
 #include "core/log.hpp"
+#include "io/redis/redis_client.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -137,7 +138,7 @@ struct AccountKind {
   static std::string key(const T& t) { return t.account_sid; }
   static const char* id_field() { return "account_sid"; }
   static std::string parent_account(const T&) { return {}; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.account(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.account(k); }
 };
 
 struct ApplicationKind {
@@ -152,7 +153,7 @@ struct ApplicationKind {
   static std::string key(const T& t) { return t.application_sid; }
   static const char* id_field() { return "application_sid"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.application(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.application(k); }
 };
 
 struct CarrierKind {
@@ -167,7 +168,7 @@ struct CarrierKind {
   static std::string key(const T& t) { return t.carrier_sid; }
   static const char* id_field() { return "carrier_sid"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.carrier(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.carrier(k); }
 };
 
 struct PhoneNumberKind {
@@ -186,7 +187,7 @@ struct PhoneNumberKind {
   static std::string key(const T& t) { return core::normalize_number(t.number); }
   static const char* id_field() { return "number"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.phone_number(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.phone_number(k); }
 };
 
 struct SipDomainKind {
@@ -204,7 +205,7 @@ struct SipDomainKind {
   static std::string key(const T& t) { return t.domain; }
   static const char* id_field() { return "domain"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.sip_domain(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.sip_domain(k); }
 };
 
 // URL id is `username@domain`; the store key is `domain/username`.
@@ -230,7 +231,7 @@ struct SipUserKind {
   static const char* id_field() { return "username"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
   // A coroutine (not a plain forwarder) so the split strings live until the lookup has run.
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) {
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) {
     auto slash = k.find('/');
     std::string dom = k.substr(0, slash), user = k.substr(slash + 1);
     co_return co_await s.sip_user(dom, user);
@@ -249,7 +250,7 @@ struct LcrRouteKind {
   static std::string key(const T& t) { return t.lcr_route_sid; }
   static const char* id_field() { return "lcr_route_sid"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.lcr_route(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.lcr_route(k); }
 };
 
 // What must go before an entity can be deleted: (kind, field that refers to it).
@@ -281,7 +282,7 @@ std::string describe(std::string_view kind, const json::object& o) {
 }
 
 // Scans listings, so it is O(entities); provisioning tables are small and deletes rare.
-awaitable<std::optional<std::string>> in_use(ProvisioningStore& store, std::string_view kind, const std::string& key) {
+awaitable<std::optional<std::string>> in_use(ProvisioningPort& store, std::string_view kind, const std::string& key) {
   for (const auto& d : dependents(kind)) {
     auto rows = co_await store.list(d.kind);
     for (const auto& o : rows) {
@@ -350,7 +351,7 @@ std::array<unsigned char, 32> sha256(std::string_view s) {
 
 // ---------------------------------------------------------------- RestApi
 
-RestApi::RestApi(ProvisioningStore& store, std::vector<std::string> api_keys) : store_(store) {
+RestApi::RestApi(ProvisioningPort& store, std::vector<std::string> api_keys) : store_(store) {
   for (const auto& k : api_keys)
     if (!k.empty()) key_digests_.push_back(sha256(k));
   if (key_digests_.empty()) log::warn("rest_api_no_keys", {{"effect", "every REST request is refused with 401"}});
