@@ -47,8 +47,23 @@ class RestApi {
 
  private:
   bool authorized(const io::ServerRequest& req) const;
+  // /v1/<name>[/<id>]: the collection's dispatch, 404 for an unknown one.
+  boost::asio::awaitable<io::ServerResponse> collection(io::ServerRequest& req, const std::string& name,
+                                                        const std::string& id);
+  // One collection (K: the kind's traits in rest_api.cpp): routes by method and id to the handlers below.
   template <class K>
   boost::asio::awaitable<io::ServerResponse> dispatch(io::ServerRequest& req, const std::string& id);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> list(io::ServerRequest& req);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> create(io::ServerRequest& req);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> read(const std::string& key);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> replace(io::ServerRequest& req, const std::string& id,
+                                                     const std::string& key);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> remove(const std::string& key);
   // GET /v1/Carriers/<sid>/health: each gateway's OPTIONS state as last reported by Kamailio.
   boost::asio::awaitable<io::ServerResponse> carrier_health(const std::string& sid);
 
