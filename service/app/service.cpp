@@ -9,6 +9,7 @@
 #include "app/observability/health.hpp"
 #include "app/observability/metrics.hpp"
 #include "app/session/call_flow.hpp"
+#include "app/session/kamailio_rpc_control.hpp"
 #include "app/store/call_store.hpp"
 #include "app/store/provisioning_store.hpp"
 #include "core/log.hpp"
@@ -134,7 +135,8 @@ struct Service::Impl {
   CallStore calls{redis, keys, cfg.call_ttl_s, metrics.redis()};
   Webhooks hooks{http, prov, metrics.webhooks(), std::chrono::milliseconds(cfg.webhook_timeout_ms)};
   Outbox outbox{tasks, redis, hooks, keys};
-  CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, rpc, metrics.calls(), outbox}};
+  KamailioRpcControl kamailio{rpc};
+  CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox}};
   TimerService timers{tasks, redis, keys, metrics.timers(),
                       [this](const std::string& id) { return flow.on_timer(id); },
                       std::chrono::milliseconds(cfg.timer_poll_ms)};

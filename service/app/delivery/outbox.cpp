@@ -21,7 +21,7 @@ return 1
 
 }  // namespace
 
-Outbox::Outbox(io::TaskGroup& tasks, io::RedisClient& redis, Webhooks& hooks, Keys keys)
+Outbox::Outbox(io::TaskGroup& tasks, io::RedisClient& redis, WebhookSenderPort& hooks, Keys keys)
     : tasks_(tasks), redis_(redis), hooks_(hooks), keys_(std::move(keys)), due_(redis, keys_.outbox_due()) {}
 
 void Outbox::spawn_drain(asio::awaitable<void> task, const std::string& call_sid) {
@@ -37,6 +37,22 @@ std::string Outbox::job(const std::string& id, const std::string& account_sid, c
                  {"hook", core::hook_to_json(n.hook, false)},
                  {"payload", n.payload}};
   return json::serialize(o);
+}
+
+std::optional<OutboxJob> Outbox::parse_job(const std::string& raw) {
+  try {
+    auto v = json::parse(raw);
+    const auto& o = v.as_object();
+    OutboxJob out;
+    out.id = std::string(o.at("id").as_string());
+    out.account_sid = std::string(o.at("account_sid").as_string());
+    out.kind = std::string(o.at("kind").as_string());
+    out.hook = core::jget::hook(o.at("hook").as_object());
+    out.payload = o.at("payload").as_object();
+    return out;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 void Outbox::kick(const std::string& call_sid) {
@@ -63,23 +79,9 @@ asio::awaitable<void> Outbox::drain(std::string call_sid) {
       std::string raw = r.type == io::RedisReply::Type::String ? r.str : std::string();
       if (!raw.empty()) {
         // A job that does not parse is dropped rather than blocking the call's outbox forever.
-        std::string id, account_sid, kind = "call_status";
-        core::Hook hook;
-        json::object payload;
-        bool ok = false;
-        try {
-          auto v = json::parse(raw);
-          const auto& o = v.as_object();
-          id = std::string(o.at("id").as_string());
-          account_sid = std::string(o.at("account_sid").as_string());
-          kind = std::string(o.at("kind").as_string());
-          hook = core::jget::hook(o.at("hook").as_object());
-          payload = o.at("payload").as_object();
-          ok = true;
-        } catch (const std::exception&) {
-          log::error("outbox_bad_job", {{"call_sid", call_sid}});
-        }
-        if (ok) co_await hooks_.request(account_sid, hook, payload, kind, id);
+        auto job = parse_job(raw);
+        if (!job) log::error("outbox_bad_job", {{"call_sid", call_sid}});
+        if (job) co_await hooks_.request(job->account_sid, job->hook, job->payload, job->kind, job->id);
       }
       std::vector<std::string> pop{"EVAL", kPop, "2", keys_.outbox(call_sid), due_.key(), raw, call_sid};
       auto more = co_await redis_.command(std::move(pop));

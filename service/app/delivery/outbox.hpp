@@ -4,7 +4,8 @@
 // the first undelivered webhook: at least once, each with a stable Idempotency-Key.
 #pragma once
 #include "app/delivery/lease_queue.hpp"
-#include "app/delivery/webhooks.hpp"
+#include "app/ports/outbox_port.hpp"
+#include "app/ports/webhook_sender_port.hpp"
 #include "app/store/keys.hpp"
 #include "core/dial_machine.hpp"
 #include "io/redis/redis_client.hpp"
@@ -13,25 +14,37 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
 namespace dp::app {
 
-class Outbox {
+// One stored webhook job, as Outbox::job writes it.
+struct OutboxJob {
+  std::string id;  // the Idempotency-Key
+  std::string account_sid;
+  std::string kind;  // call_status | action
+  core::Hook hook;
+  boost::json::object payload;
+};
+
+class Outbox final : public OutboxPort {
  public:
   // Each call's delivery runs in its own task of `tasks`.
-  Outbox(io::TaskGroup& tasks, io::RedisClient& redis, Webhooks& hooks, Keys keys);
+  Outbox(io::TaskGroup& tasks, io::RedisClient& redis, WebhookSenderPort& hooks, Keys keys);
 
   // The job stored for one notification (JSON string); `id` becomes the Idempotency-Key.
   static std::string job(const std::string& id, const std::string& account_sid, const core::Notification& n);
+  // The job back from its string; nullopt when it does not parse (such a job is dropped, not retried).
+  static std::optional<OutboxJob> parse_job(const std::string& raw);
 
   // Starts delivering a call's outbox now if no instance holds it (called right after a commit).
-  void kick(const std::string& call_sid);
+  void kick(const std::string& call_sid) override;
   // Picks up outboxes whose lease ran out (their instance died) until cancelled.
   boost::asio::awaitable<void> run(std::chrono::milliseconds poll);
   // Waits (at most `limit`) until the call's outbox is empty.
-  boost::asio::awaitable<void> flush(const std::string& call_sid, std::chrono::milliseconds limit);
+  boost::asio::awaitable<void> flush(const std::string& call_sid, std::chrono::milliseconds limit) override;
   std::size_t active() const { return draining_.size(); }
 
  private:
@@ -42,7 +55,7 @@ class Outbox {
 
   io::TaskGroup& tasks_;
   io::RedisClient& redis_;
-  Webhooks& hooks_;
+  WebhookSenderPort& hooks_;
   Keys keys_;
   LeaseQueue due_;
   std::unordered_set<std::string> draining_;  // calls this instance is delivering right now

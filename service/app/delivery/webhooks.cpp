@@ -26,7 +26,7 @@ std::string loggable_url(const std::string& url) {
 }
 }  // namespace
 
-Webhooks::Webhooks(io::HttpClient& http, ProvisioningStore& store, WebhookStats& metrics,
+Webhooks::Webhooks(io::HttpClient& http, ProvisioningPort& store, WebhookStats& metrics,
                    std::chrono::milliseconds timeout)
     : http_(http), store_(store), metrics_(metrics), timeout_(timeout) {}
 

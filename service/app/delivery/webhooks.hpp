@@ -2,7 +2,8 @@
 // Idempotency-Key. Delivery order and retries across instances are the Outbox's job.
 #pragma once
 #include "app/observability/metrics.hpp"
-#include "app/store/provisioning_store.hpp"
+#include "app/ports/provisioning_port.hpp"
+#include "app/ports/webhook_sender_port.hpp"
 #include "core/dial_machine.hpp"
 #include "io/http/http_client.hpp"
 
@@ -15,28 +16,21 @@
 
 namespace dp::app {
 
-struct HookResult {
-  bool ok = false;            // 2xx received
-  int status = 0;             // HTTP status (0 = no response)
-  std::string error;          // why it failed, safe to log and to put in X-Reason
-  std::optional<boost::json::value> json;  // parsed body when the response was application/json
-};
-
-class Webhooks {
+class Webhooks final : public WebhookSenderPort {
  public:
-  Webhooks(io::HttpClient& http, ProvisioningStore& store, WebhookStats& metrics, std::chrono::milliseconds timeout);
+  Webhooks(io::HttpClient& http, ProvisioningPort& store, WebhookStats& metrics, std::chrono::milliseconds timeout);
 
   // One webhook request. `idempotency_key` (when set) goes into an Idempotency-Key header, the same on
   // every re-send of the same notification, so apps can de-duplicate.
   boost::asio::awaitable<HookResult> request(const std::string& account_sid, const core::Hook& hook,
                                              const boost::json::object& payload, std::string_view kind,
-                                             const std::string& idempotency_key = {});
+                                             const std::string& idempotency_key = {}) override;
 
  private:
   boost::asio::awaitable<std::string> secret_for(const std::string& account_sid);
 
   io::HttpClient& http_;
-  ProvisioningStore& store_;
+  ProvisioningPort& store_;
   WebhookStats& metrics_;
   std::chrono::milliseconds timeout_;
   struct CachedSecret {

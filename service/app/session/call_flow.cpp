@@ -1,5 +1,6 @@
 #include "app/session/call_flow.hpp"
 
+#include "app/delivery/outbox.hpp"
 #include "app/session/ids.hpp"
 #include "app/verbs/validate_app.hpp"
 #include "app/verbs/verb_task.hpp"
@@ -7,7 +8,8 @@
 #include "core/json_get.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/log.hpp"
-#include "core/registrations.hpp"
+#include "io/kamailio/kamailio_rpc.hpp"
+#include "io/redis/redis_client.hpp"
 
 #include <boost/asio.hpp>
 #include <chrono>
@@ -96,7 +98,7 @@ void CallFlow::record(const CallState& c, const Transition& t) {
   if (t.call_ended) d_.metrics.call_ended(core::to_string(c.status));
 }
 
-asio::awaitable<bool> CallFlow::commit(const CallStore::Versioned& cur, const Transition& t) {
+asio::awaitable<bool> CallFlow::commit(const CallStorePort::Versioned& cur, const Transition& t) {
   const auto& c = cur.state;
   // Webhooks are queued in the same atomic write as the state: a crash after the commit cannot lose them.
   // Their ids (call, version, index) are stable, so a re-send carries the same Idempotency-Key.
@@ -283,16 +285,12 @@ asio::awaitable<std::vector<core::Contact>> CallFlow::registered_contacts(const 
   std::vector<core::Contact> out;
   if (node.empty()) co_return out;
   try {
-    json::array params{"location", aor};  // outside co_await (docs/coroutines.md)
-    auto result = co_await d_.rpc.call(node, "ul.lookup", std::move(params),
-                                       std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    // Nobody registered: no contacts (the leg fails with 404), not an error.
+    out = co_await d_.kamailio.registered_contacts(node, aor, std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
     d_.metrics.rpc("ul.lookup", true);
-    out = core::contacts_from_ul_lookup(result);
-  } catch (const io::RpcError& e) {
-    // Nobody registered: the leg fails with 404, not an error.
-    bool absent = core::ul_lookup_not_registered(e.code, e.message);
-    d_.metrics.rpc("ul.lookup", absent);
-    if (!absent) throw;
+  } catch (const io::RpcError&) {
+    d_.metrics.rpc("ul.lookup", false);
+    throw;
   }
   co_return out;
 }
@@ -300,7 +298,7 @@ asio::awaitable<std::vector<core::Contact>> CallFlow::registered_contacts(const 
 // Carrier selection (trunk, number owner, LCR, inbound, default) and the leg plan of Kamailio's inner hop, which
 // tries the carriers' gateways in order and answers digest challenges (docs/carriers.md). Credentials stay in
 // Redis; the branch only carries an opaque token.
-static asio::awaitable<void> plan_inner_hop(ProvisioningStore& prov, const CallState& c, const core::Account& acct,
+static asio::awaitable<void> plan_inner_hop(ProvisioningPort& prov, const CallState& c, const core::Account& acct,
                                      const json::object& target, core::TargetFacts& f, int ttl_s) {
   auto type = str(target, "type");
   json::object plan{{"call_sid", c.call_sid}, {"dial", c.dial ? c.dial->seq + 1 : 1}, {"type", type}};
@@ -368,7 +366,7 @@ asio::awaitable<core::TargetFacts> CallFlow::target_facts(const CallState& c, co
   co_return f;
 }
 
-asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStore::Versioned cur,
+asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort::Versioned cur,
                                                                    const json::object& verb) {
   auto& c = cur.state;
   double now = wall_now();
@@ -611,9 +609,8 @@ asio::awaitable<void> CallFlow::ring_timeout(const core::TimerRef& ref) {
   log::info("ring_timeout", {{"call_sid", ref.call_sid}, {"dial", std::to_string(ref.dial_seq)}});
   // Kamailio cancels every branch; its failure_route then asks /kamailio/dial-failed, which reports
   // no-answer/487 because the dial is marked as timed out.
-  json::array params{call_id, cseq};
   try {
-    co_await d_.rpc.call(node, "tm.cancel", std::move(params), std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    co_await d_.kamailio.cancel_invite(node, call_id, cseq, std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
     d_.metrics.rpc("tm.cancel", true);
   } catch (const std::exception& e) {
     // The transaction may have ended meanwhile; Kamailio's own timer is the backstop anyway.
@@ -631,14 +628,15 @@ asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::Timer
   if (c.h_entry < 0 || c.h_id < 0) co_return epoch_ms() + 100;  // dialog ids not reported yet
   log::info("time_limit_reached", {{"call_sid", c.call_sid}, {"limit_s", std::to_string(c.dial->time_limit_s)}});
   // Both sides get a BYE; dialog:end then completes the call and sends the actionHook.
-  json::array params{c.h_entry, c.h_id, "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n"};
+  std::string reason = "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n";
   try {
-    co_await d_.rpc.call(c.node, "dlg.end_dlg", std::move(params), std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
-    d_.metrics.rpc("dlg.end_dlg", true);
-  } catch (const io::RpcError& e) {
+    // false: the dialog already ended (404).
+    bool ended = co_await d_.kamailio.end_dialog(c.node, c.h_entry, c.h_id, reason,
+                                                 std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+    d_.metrics.rpc("dlg.end_dlg", ended);
+  } catch (const io::RpcError&) {
     d_.metrics.rpc("dlg.end_dlg", false);
-    if (e.code != 404) throw;  // retried when the lease runs out
-    // 404: the dialog already ended.
+    throw;  // retried when the lease runs out
   }
   // Close the call here rather than wait for dialog:end: Kamailio 5.6.3 does not always run that event
   // route for dialogs ended over JSON-RPC. A dialog_end that still arrives finds the call gone.

@@ -1,16 +1,16 @@
 // The imperative shell of a call: answers Kamailio's decisions (new INVITE, failed dial), applies its
 // events, and drives webhooks. All decisions about state are made by core/dial_machine.
 #pragma once
-#include "app/store/call_store.hpp"
 #include "app/config/config.hpp"
 #include "app/observability/metrics.hpp"
-#include "app/delivery/outbox.hpp"
-#include "app/store/provisioning_store.hpp"
+#include "app/ports/call_store_port.hpp"
+#include "app/ports/kamailio_control_port.hpp"
+#include "app/ports/outbox_port.hpp"
+#include "app/ports/provisioning_port.hpp"
+#include "app/ports/webhook_sender_port.hpp"
 #include "app/verbs/verb_task.hpp"
-#include "app/delivery/webhooks.hpp"
 #include "core/dial_machine.hpp"
 #include "core/dial_plan.hpp"
-#include "io/kamailio/kamailio_rpc.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
@@ -26,12 +26,12 @@ class CallFlow final : public VerbSession {
   struct Deps {
     boost::asio::any_io_executor ex;
     const Config& cfg;
-    CallStore& calls;
-    ProvisioningStore& prov;
-    Webhooks& hooks;
-    io::KamailioRpc& rpc;
+    CallStorePort& calls;
+    ProvisioningPort& prov;
+    WebhookSenderPort& hooks;
+    KamailioControlPort& kamailio;
     CallStats& metrics;
-    Outbox& outbox;
+    OutboxPort& outbox;
   };
   explicit CallFlow(Deps d);
 
@@ -44,7 +44,7 @@ class CallFlow final : public VerbSession {
   boost::asio::awaitable<std::optional<long long>> on_timer(const std::string& id);
 
   // VerbSession: what the verb tasks do to the call.
-  boost::asio::awaitable<std::optional<boost::json::object>> start_dial(CallStore::Versioned cur,
+  boost::asio::awaitable<std::optional<boost::json::object>> start_dial(CallStorePort::Versioned cur,
                                                                          const boost::json::object& verb) override;
   boost::asio::awaitable<boost::json::object> reject_call(const std::string& sid, int code, const std::string& reason,
                                                           const std::string& hdrs) override;
@@ -74,7 +74,7 @@ class CallFlow final : public VerbSession {
   template <typename F>
   boost::asio::awaitable<std::optional<core::Transition>> update(const std::string& sid, F&& fn);
   // Atomically writes a transition (state or deletion, timers, outbox jobs); false on a version conflict.
-  boost::asio::awaitable<bool> commit(const CallStore::Versioned& cur, const core::Transition& t);
+  boost::asio::awaitable<bool> commit(const CallStorePort::Versioned& cur, const core::Transition& t);
   void record(const core::CallState& c, const core::Transition& t);  // metrics of a committed transition
   // Records a decision's latency and returns it.
   boost::json::object observed(std::string_view kind, std::chrono::steady_clock::time_point started,

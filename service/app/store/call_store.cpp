@@ -49,7 +49,7 @@ return 1
 CallStore::CallStore(io::RedisClient& redis, Keys keys, int ttl_s, RedisStats& stats)
     : redis_(redis), keys_(std::move(keys)), ttl_s_(ttl_s), stats_(stats) {}
 
-boost::asio::awaitable<std::optional<CallStore::Versioned>> CallStore::load(const std::string& sid) {
+boost::asio::awaitable<std::optional<CallStorePort::Versioned>> CallStore::load(const std::string& sid) {
   // Argument vectors are built before co_await (docs/coroutines.md, rule 2).
   std::vector<std::string> args{"HMGET", keys_.call(sid), "v", "s"};
   auto r = co_await timed_redis(redis_, stats_, std::move(args), "call_load");
@@ -84,13 +84,6 @@ boost::asio::awaitable<bool> CallStore::commit(const core::CallState& s, long lo
   for (const auto& j : jobs) args.push_back(j);
   auto r = co_await timed_redis(redis_, stats_, std::move(args), remove ? "call_remove" : "call_save");
   co_return r.type == io::RedisReply::Type::Integer && r.integer == 1;
-}
-
-boost::asio::awaitable<bool> CallStore::save(const core::CallState& s, long long version) {
-  static const std::vector<core::TimerOp> kNoTimers;
-  static const std::vector<std::string> kNoJobs;
-  auto ok = co_await commit(s, version, false, kNoTimers, kNoJobs, 0);
-  co_return ok;
 }
 
 }  // namespace dp::app

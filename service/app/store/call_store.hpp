@@ -5,6 +5,7 @@
 #include "app/observability/metrics.hpp"
 #include "core/call_model.hpp"
 #include "core/dial_machine.hpp"
+#include "app/ports/call_store_port.hpp"
 #include "io/redis/redis_client.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -13,25 +14,17 @@
 
 namespace dp::app {
 
-class CallStore {
+class CallStore final : public CallStorePort {
  public:
   // Records each command's latency and result into `stats`.
   CallStore(io::RedisClient& redis, Keys keys, int ttl_s, RedisStats& stats);
 
-  struct Versioned {
-    core::CallState state;
-    long long version = 0;
-  };
-
-  boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid);
-  boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id);
-  // Writes the state (or deletes the call when `remove`), applies timer changes and appends outbox jobs,
-  // all or nothing, if the stored version is still `version` (0 = create). False on a conflict.
+  boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid) override;
+  boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) override;
+  // One EVAL script: the compare-and-set, the timers zset and the outbox list in one atomic step.
   boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
                                       const std::vector<core::TimerOp>& timers,
-                                      const std::vector<std::string>& jobs, long long now_ms);
-  // commit() without timers or jobs.
-  boost::asio::awaitable<bool> save(const core::CallState& state, long long version);
+                                      const std::vector<std::string>& jobs, long long now_ms) override;
 
  private:
   io::RedisClient& redis_;

@@ -9,7 +9,7 @@ class DialTask final : public VerbTask {
   explicit DialTask(boost::json::object verb) : verb_(std::move(verb)) {}
   std::string_view name() const override { return "dial"; }
   boost::asio::awaitable<std::optional<boost::json::object>> run(VerbSession& session,
-                                                                  CallStore::Versioned cur) override;
+                                                                  CallStorePort::Versioned cur) override;
 
  private:
   boost::json::object verb_;

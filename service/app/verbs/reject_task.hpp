@@ -10,7 +10,7 @@ class RejectTask final : public VerbTask {
   explicit RejectTask(const boost::json::object& verb);
   std::string_view name() const override { return name_; }
   boost::asio::awaitable<std::optional<boost::json::object>> run(VerbSession& session,
-                                                                  CallStore::Versioned cur) override;
+                                                                  CallStorePort::Versioned cur) override;
 
  private:
   std::string name_;

@@ -18,7 +18,7 @@ std::unique_ptr<VerbTask> make_task(const json::object& verb) {
   return nullptr;
 }
 
-asio::awaitable<std::optional<json::object>> DialTask::run(VerbSession& session, CallStore::Versioned cur) {
+asio::awaitable<std::optional<json::object>> DialTask::run(VerbSession& session, CallStorePort::Versioned cur) {
   auto decision = co_await session.start_dial(std::move(cur), verb_);
   co_return decision;
 }
@@ -32,7 +32,7 @@ RejectTask::RejectTask(const json::object& verb) : name_(str(verb, "verb")) {
   if (auto* h = verb.if_contains("headers"); h && h->is_object()) hdrs_ = render_verb_headers(h->get_object());
 }
 
-asio::awaitable<std::optional<json::object>> RejectTask::run(VerbSession& session, CallStore::Versioned cur) {
+asio::awaitable<std::optional<json::object>> RejectTask::run(VerbSession& session, CallStorePort::Versioned cur) {
   auto decision = co_await session.reject_call(cur.state.call_sid, code_, reason_, hdrs_);
   co_return decision;
 }

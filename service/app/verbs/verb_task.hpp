@@ -3,7 +3,7 @@
 // until Kamailio reports back) or lets the session go on with the next verb. A new verb is a new task here and
 // one line in make_task; the media verbs (play, say, gather, listen, ...) join the same way.
 #pragma once
-#include "app/store/call_store.hpp"
+#include "app/ports/call_store_port.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -19,7 +19,7 @@ class VerbSession {
  public:
   virtual ~VerbSession() = default;
   // Forks a dial. nullopt when no leg could be sent (the dial ended at once and its actionHook is pending).
-  virtual boost::asio::awaitable<std::optional<boost::json::object>> start_dial(CallStore::Versioned cur,
+  virtual boost::asio::awaitable<std::optional<boost::json::object>> start_dial(CallStorePort::Versioned cur,
                                                                                  const boost::json::object& verb) = 0;
   // Ends the unanswered call with a final reply to the caller.
   virtual boost::asio::awaitable<boost::json::object> reject_call(const std::string& sid, int code,
@@ -34,7 +34,7 @@ class VerbTask {
   // Runs the verb on the call `cur` (its pending verbs no longer hold this one). Returns Kamailio's next
   // decision, or nullopt to go on with the next verb.
   virtual boost::asio::awaitable<std::optional<boost::json::object>> run(VerbSession& session,
-                                                                          CallStore::Versioned cur) = 0;
+                                                                          CallStorePort::Versioned cur) = 0;
   // Ends the task's long-lived work (media sessions, websockets); the signalling verbs have none.
   virtual void stop() {}
 };

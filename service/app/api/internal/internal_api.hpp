@@ -12,7 +12,7 @@ namespace dp::app {
 
 class InternalApi {
  public:
-  InternalApi(CallFlow& flow, io::RedisClient& redis, ProvisioningStore& prov, CallStore& calls)
+  InternalApi(CallFlow& flow, io::RedisClient& redis, ProvisioningPort& prov, CallStorePort& calls)
       : flow_(flow), redis_(redis), prov_(prov), calls_(calls) {}
   boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
   void set_draining(bool d) { draining_ = d; }
@@ -21,8 +21,8 @@ class InternalApi {
  private:
   CallFlow& flow_;
   io::RedisClient& redis_;
-  ProvisioningStore& prov_;
-  CallStore& calls_;
+  ProvisioningPort& prov_;
+  CallStorePort& calls_;
   std::atomic<bool> draining_{false};
   const Health* health_ = nullptr;
 };

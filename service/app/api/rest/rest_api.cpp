@@ -4,6 +4,7 @@
 #include "core/carrier_select.hpp"
 #include "core/json_get.hpp"
 #include "core/log.hpp"
+#include "io/redis/redis_client.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -137,7 +138,7 @@ struct AccountKind {
   static std::string key(const T& t) { return t.account_sid; }
   static const char* id_field() { return "account_sid"; }
   static std::string parent_account(const T&) { return {}; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.account(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.account(k); }
 };
 
 struct ApplicationKind {
@@ -152,7 +153,7 @@ struct ApplicationKind {
   static std::string key(const T& t) { return t.application_sid; }
   static const char* id_field() { return "application_sid"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.application(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.application(k); }
 };
 
 struct CarrierKind {
@@ -167,7 +168,7 @@ struct CarrierKind {
   static std::string key(const T& t) { return t.carrier_sid; }
   static const char* id_field() { return "carrier_sid"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.carrier(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.carrier(k); }
 };
 
 struct PhoneNumberKind {
@@ -186,7 +187,7 @@ struct PhoneNumberKind {
   static std::string key(const T& t) { return core::normalize_number(t.number); }
   static const char* id_field() { return "number"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.phone_number(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.phone_number(k); }
 };
 
 struct SipDomainKind {
@@ -204,7 +205,7 @@ struct SipDomainKind {
   static std::string key(const T& t) { return t.domain; }
   static const char* id_field() { return "domain"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.sip_domain(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.sip_domain(k); }
 };
 
 // URL id is `username@domain`; the store key is `domain/username`.
@@ -230,7 +231,7 @@ struct SipUserKind {
   static const char* id_field() { return "username"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
   // A coroutine (not a plain forwarder) so the split strings live until the lookup has run.
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) {
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) {
     auto slash = k.find('/');
     std::string dom = k.substr(0, slash), user = k.substr(slash + 1);
     co_return co_await s.sip_user(dom, user);
@@ -249,7 +250,7 @@ struct LcrRouteKind {
   static std::string key(const T& t) { return t.lcr_route_sid; }
   static const char* id_field() { return "lcr_route_sid"; }
   static std::string parent_account(const T& t) { return t.account_sid; }
-  static awaitable<std::optional<T>> fetch(ProvisioningStore& s, const std::string& k) { return s.lcr_route(k); }
+  static awaitable<std::optional<T>> fetch(ProvisioningPort& s, const std::string& k) { return s.lcr_route(k); }
 };
 
 // What must go before an entity can be deleted: (kind, field that refers to it).
@@ -281,7 +282,7 @@ std::string describe(std::string_view kind, const json::object& o) {
 }
 
 // Scans listings, so it is O(entities); provisioning tables are small and deletes rare.
-awaitable<std::optional<std::string>> in_use(ProvisioningStore& store, std::string_view kind, const std::string& key) {
+awaitable<std::optional<std::string>> in_use(ProvisioningPort& store, std::string_view kind, const std::string& key) {
   for (const auto& d : dependents(kind)) {
     auto rows = co_await store.list(d.kind);
     for (const auto& o : rows) {
@@ -350,7 +351,7 @@ std::array<unsigned char, 32> sha256(std::string_view s) {
 
 // ---------------------------------------------------------------- RestApi
 
-RestApi::RestApi(ProvisioningStore& store, std::vector<std::string> api_keys) : store_(store) {
+RestApi::RestApi(ProvisioningPort& store, std::vector<std::string> api_keys) : store_(store) {
   for (const auto& k : api_keys)
     if (!k.empty()) key_digests_.push_back(sha256(k));
   if (key_digests_.empty()) log::warn("rest_api_no_keys", {{"effect", "every REST request is refused with 401"}});
@@ -380,50 +381,79 @@ std::optional<io::ServerResponse> RestApi::check_headers(const io::ServerRequest
   return std::nullopt;
 }
 
+namespace {
+
+// A request path under /v1/: a collection, maybe an entity id, or a carrier's health page.
+struct RestRoute {
+  std::string collection;
+  std::string id;              // "" = the collection itself
+  bool carrier_health = false;  // /v1/Carriers/<id>/health
+};
+
+// nullopt: not a path of the API (404).
+std::optional<RestRoute> parse_rest_route(std::string_view path) {
+  if (path.substr(0, 4) != "/v1/") return std::nullopt;
+  path.remove_prefix(4);
+  RestRoute r;
+  std::string_view coll = path.substr(0, path.find('/'));
+  r.collection = std::string(coll);
+  if (coll == "Carriers" && path.size() > 16 && path.substr(path.size() - 7) == "/health") {
+    r.carrier_health = true;
+    r.id = std::string(path.substr(coll.size() + 1, path.size() - coll.size() - 8));
+    return r;
+  }
+  if (coll.size() < path.size()) {
+    r.id = std::string(path.substr(coll.size() + 1));
+    if (!r.id.empty() && r.id.back() == '/') r.id.pop_back();
+    if (r.id.find('/') != std::string::npos) return std::nullopt;
+  }
+  return r;
+}
+
+io::ServerResponse storage_error(const io::ServerRequest& req, const io::RedisError& e) {
+  log::error("rest_storage_error", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+  if (e.kind != io::RedisError::Kind::Reply) return error_response(503, "storage unavailable");
+  // The carrier put script refuses a name taken meanwhile by another carrier (lost check-then-write race).
+  if (std::string_view(e.what()).find("DPCONFLICT") != std::string_view::npos)
+    return error_response(409, "name: a carrier with this name already exists in the account");
+  return error_response(500, "storage error");
+}
+
+}  // namespace
+
 awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
   if (auto refusal = check_headers(req)) co_return std::move(*refusal);
-  std::string_view path = req.path;
-  if (path.substr(0, 4) != "/v1/") co_return error_response(404, "not found");
-  path.remove_prefix(4);
-  std::string_view coll = path.substr(0, path.find('/'));
-  std::string id;
-  if (coll == "Carriers" && path.size() > 16 && path.substr(path.size() - 7) == "/health") {
+  auto route = parse_rest_route(req.path);
+  if (!route) co_return error_response(404, "not found");
+  if (route->carrier_health) {
     if (req.method != "GET") co_return method_not_allowed("GET");
-    std::string sid(path.substr(coll.size() + 1, path.size() - coll.size() - 8));
     try {
-      co_return co_await carrier_health(sid);
+      co_return co_await carrier_health(route->id);
     } catch (const std::exception& e) {
       log::error("rest_internal_error", {{"path", req.path}, {"error", e.what()}});
     }
     co_return error_response(503, "storage unavailable");
   }
-  if (coll.size() < path.size()) {
-    id = std::string(path.substr(coll.size() + 1));
-    if (!id.empty() && id.back() == '/') id.pop_back();
-    if (id.find('/') != std::string::npos) co_return error_response(404, "not found");
-  }
   try {
-    if (coll == "Accounts") co_return co_await dispatch<AccountKind>(req, id);
-    if (coll == "Applications") co_return co_await dispatch<ApplicationKind>(req, id);
-    if (coll == "PhoneNumbers") co_return co_await dispatch<PhoneNumberKind>(req, id);
-    if (coll == "SipDomains") co_return co_await dispatch<SipDomainKind>(req, id);
-    if (coll == "Carriers") co_return co_await dispatch<CarrierKind>(req, id);
-    if (coll == "SipUsers") co_return co_await dispatch<SipUserKind>(req, id);
-    if (coll == "LcrRoutes") co_return co_await dispatch<LcrRouteKind>(req, id);
-    co_return error_response(404, "not found");
+    co_return co_await collection(req, route->collection, route->id);
   } catch (const io::RedisError& e) {
-    log::error("rest_storage_error", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
-    if (e.kind == io::RedisError::Kind::Reply) {
-      // The carrier put script refuses a name taken meanwhile by another carrier (lost check-then-write race).
-      if (std::string_view(e.what()).find("DPCONFLICT") != std::string_view::npos)
-        co_return error_response(409, "name: a carrier with this name already exists in the account");
-      co_return error_response(500, "storage error");
-    }
-    co_return error_response(503, "storage unavailable");
+    co_return storage_error(req, e);
   } catch (const std::exception& e) {
     log::error("rest_internal_error", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
     co_return error_response(500, "internal error");
   }
+}
+
+awaitable<io::ServerResponse> RestApi::collection(io::ServerRequest& req, const std::string& name,
+                                                  const std::string& id) {
+  if (name == "Accounts") co_return co_await dispatch<AccountKind>(req, id);
+  if (name == "Applications") co_return co_await dispatch<ApplicationKind>(req, id);
+  if (name == "PhoneNumbers") co_return co_await dispatch<PhoneNumberKind>(req, id);
+  if (name == "SipDomains") co_return co_await dispatch<SipDomainKind>(req, id);
+  if (name == "Carriers") co_return co_await dispatch<CarrierKind>(req, id);
+  if (name == "SipUsers") co_return co_await dispatch<SipUserKind>(req, id);
+  if (name == "LcrRoutes") co_return co_await dispatch<LcrRouteKind>(req, id);
+  co_return error_response(404, "not found");
 }
 
 awaitable<io::ServerResponse> RestApi::carrier_health(const std::string& sid) {
@@ -447,98 +477,120 @@ awaitable<io::ServerResponse> RestApi::carrier_health(const std::string& sid) {
   co_return json_response(200, json::object{{"carrier_sid", c->carrier_sid}, {"name", c->name}, {"gateways", gws}});
 }
 
+namespace {
+
+// A carrier's name is unique in its account (the name index). `except_self`: another carrier's use only.
+awaitable<bool> carrier_name_taken(ProvisioningPort& store, const core::Carrier& c, bool except_self) {
+  auto other = co_await store.carrier_by_name(c.account_sid, c.name);
+  co_return other && !(except_self && other->carrier_sid == c.carrier_sid);
+}
+
+const char* const kNameTaken = "name: a carrier with this name already exists in the account";
+
+}  // namespace
+
 template <class K>
 awaitable<io::ServerResponse> RestApi::dispatch(io::ServerRequest& req, const std::string& id) {
-  using T = typename K::T;
-  const std::string kind = K::kind;
-
   if (id.empty()) {
-    if (req.method == "GET") {
-      // Optional filter, as jambonz clients list per account.
-      auto f = req.query.find("account_sid");
-      json::array out;
-      auto rows = co_await store_.list(kind);
-      for (const auto& o : rows) {
-        std::string err;
-        auto t = K::parse(o, err);
-        if (!t) continue;  // reported by the store's reader when fetched individually
-        if (f != req.query.end() && t->account_sid != core::to_lower_ascii(f->second)) continue;
-        out.push_back(core::to_public_json(*t));
-      }
-      co_return json_response(200, out);
-    }
-    if (req.method != "POST") co_return method_not_allowed("GET, POST");
-
-    std::string err;
-    auto body = core::jget::parse_object(req.body, err);
-    if (!body) co_return error_response(400, err);
-    auto t = K::parse(*body, err);
-    if (!t) co_return error_response(400, err);
-    if constexpr (K::generated) {
-      if (K::sid(*t).empty()) K::sid(*t) = random_uuid();
-    }
-    auto existing = co_await K::fetch(store_, K::key(*t));
-    if (existing)
-      co_return error_response(409, std::string(K::id_field()) + ": " + kind + " " + K::id(*t) + " already exists");
-    RefResolver refs(store_);
-    auto bad_ref = co_await check_refs(refs, *t);
-    if (bad_ref) co_return error_response(400, *bad_ref);
-    if constexpr (std::is_same_v<T, core::Carrier>) {
-      auto same_name = co_await store_.carrier_by_name(t->account_sid, t->name);
-      if (same_name)
-        co_return error_response(409, "name: a carrier with this name already exists in the account");
-    }
-    co_await store_.put(*t);
-    log::info("rest_created", {{"kind", kind}, {"id", K::id(*t)}});
-    co_return json_response(201, json::object{{"sid", K::id(*t)}});
+    if (req.method == "GET") co_return co_await list<K>(req);
+    if (req.method == "POST") co_return co_await create<K>(req);
+    co_return method_not_allowed("GET, POST");
   }
-
   auto key = K::key_from_path(id);
-  if (req.method == "GET") {
-    if (!key) co_return error_response(404, kind + " not found");
-    auto t = co_await K::fetch(store_, *key);
-    if (!t) co_return error_response(404, kind + " not found");
-    co_return json_response(200, core::to_public_json(*t));
-  }
+  bool known_method = req.method == "GET" || req.method == "PUT" || req.method == "DELETE";
+  if (!known_method) co_return method_not_allowed("GET, PUT, DELETE");
+  if (!key) co_return error_response(404, std::string(K::kind) + " not found");
+  if (req.method == "GET") co_return co_await read<K>(*key);
+  if (req.method == "PUT") co_return co_await replace<K>(req, id, *key);
+  co_return co_await remove<K>(*key);
+}
 
-  if (req.method == "PUT") {
-    if (!key) co_return error_response(404, kind + " not found");
+template <class K>
+awaitable<io::ServerResponse> RestApi::list(io::ServerRequest& req) {
+  // Optional filter, as jambonz clients list per account.
+  auto f = req.query.find("account_sid");
+  json::array out;
+  auto rows = co_await store_.list(K::kind);
+  for (const auto& o : rows) {
     std::string err;
-    auto body = core::jget::parse_object(req.body, err);
-    if (!body) co_return error_response(400, err);
-    K::fill_from_path(*body, id);  // the URL names the entity; the body may omit its id
-    auto t = K::parse(*body, err);
-    if (!t) co_return error_response(400, err);
-    if (K::key(*t) != *key) co_return error_response(400, std::string(K::id_field()) + ": does not match the URL");
-    auto old = co_await K::fetch(store_, *key);
-    if (!old) co_return error_response(404, kind + " not found");
-    // Moving an entity between accounts would silently break the references of its dependents.
-    if (K::parent_account(*old) != K::parent_account(*t)) co_return error_response(400, "account_sid: cannot be changed");
-    RefResolver refs(store_);
-    auto bad_ref = co_await check_refs(refs, *t);
-    if (bad_ref) co_return error_response(400, *bad_ref);
-    if constexpr (std::is_same_v<T, core::Carrier>) {
-      auto other = co_await store_.carrier_by_name(t->account_sid, t->name);
-      if (other && other->carrier_sid != t->carrier_sid)
-        co_return error_response(409, "name: a carrier with this name already exists in the account");
-    }
-    co_await store_.put(*t);
-    log::info("rest_replaced", {{"kind", kind}, {"id", K::id(*t)}});
-    co_return no_content();
+    auto t = K::parse(o, err);
+    if (!t) continue;  // reported by the store's reader when fetched individually
+    if (f != req.query.end() && t->account_sid != core::to_lower_ascii(f->second)) continue;
+    out.push_back(core::to_public_json(*t));
   }
+  co_return json_response(200, out);
+}
 
-  if (req.method == "DELETE") {
-    if (!key) co_return error_response(404, kind + " not found");
-    auto t = co_await K::fetch(store_, *key);
-    if (!t) co_return error_response(404, kind + " not found");
-    auto used = co_await in_use(store_, kind, *key);
-    if (used) co_return error_response(422, *used);
-    bool removed = co_await store_.remove(kind, K::key(*t));
-    if (!removed) co_return error_response(404, kind + " not found");
-    log::info("rest_deleted", {{"kind", kind}, {"id", K::id(*t)}});
-    co_return no_content();
+template <class K>
+awaitable<io::ServerResponse> RestApi::create(io::ServerRequest& req) {
+  const std::string kind = K::kind;
+  std::string err;
+  auto body = core::jget::parse_object(req.body, err);
+  if (!body) co_return error_response(400, err);
+  auto t = K::parse(*body, err);
+  if (!t) co_return error_response(400, err);
+  if constexpr (K::generated) {
+    if (K::sid(*t).empty()) K::sid(*t) = random_uuid();
   }
-  co_return method_not_allowed("GET, PUT, DELETE");
+  auto existing = co_await K::fetch(store_, K::key(*t));
+  if (existing)
+    co_return error_response(409, std::string(K::id_field()) + ": " + kind + " " + K::id(*t) + " already exists");
+  RefResolver refs(store_);
+  auto bad_ref = co_await check_refs(refs, *t);
+  if (bad_ref) co_return error_response(400, *bad_ref);
+  if constexpr (std::is_same_v<typename K::T, core::Carrier>) {
+    bool taken = co_await carrier_name_taken(store_, *t, false);
+    if (taken) co_return error_response(409, kNameTaken);
+  }
+  co_await store_.put(*t);
+  log::info("rest_created", {{"kind", kind}, {"id", K::id(*t)}});
+  co_return json_response(201, json::object{{"sid", K::id(*t)}});
+}
+
+template <class K>
+awaitable<io::ServerResponse> RestApi::read(const std::string& key) {
+  auto t = co_await K::fetch(store_, key);
+  if (!t) co_return error_response(404, std::string(K::kind) + " not found");
+  co_return json_response(200, core::to_public_json(*t));
+}
+
+template <class K>
+awaitable<io::ServerResponse> RestApi::replace(io::ServerRequest& req, const std::string& id, const std::string& key) {
+  const std::string kind = K::kind;
+  std::string err;
+  auto body = core::jget::parse_object(req.body, err);
+  if (!body) co_return error_response(400, err);
+  K::fill_from_path(*body, id);  // the URL names the entity; the body may omit its id
+  auto t = K::parse(*body, err);
+  if (!t) co_return error_response(400, err);
+  if (K::key(*t) != key) co_return error_response(400, std::string(K::id_field()) + ": does not match the URL");
+  auto old = co_await K::fetch(store_, key);
+  if (!old) co_return error_response(404, kind + " not found");
+  // Moving an entity between accounts would silently break the references of its dependents.
+  if (K::parent_account(*old) != K::parent_account(*t)) co_return error_response(400, "account_sid: cannot be changed");
+  RefResolver refs(store_);
+  auto bad_ref = co_await check_refs(refs, *t);
+  if (bad_ref) co_return error_response(400, *bad_ref);
+  if constexpr (std::is_same_v<typename K::T, core::Carrier>) {
+    bool taken = co_await carrier_name_taken(store_, *t, true);
+    if (taken) co_return error_response(409, kNameTaken);
+  }
+  co_await store_.put(*t);
+  log::info("rest_replaced", {{"kind", kind}, {"id", K::id(*t)}});
+  co_return no_content();
+}
+
+template <class K>
+awaitable<io::ServerResponse> RestApi::remove(const std::string& key) {
+  const std::string kind = K::kind;
+  auto t = co_await K::fetch(store_, key);
+  if (!t) co_return error_response(404, kind + " not found");
+  auto used = co_await in_use(store_, kind, key);
+  if (used) co_return error_response(422, *used);
+  bool removed = co_await store_.remove(kind, K::key(*t));
+  if (!removed) co_return error_response(404, kind + " not found");
+  log::info("rest_deleted", {{"kind", kind}, {"id", K::id(*t)}});
+  co_return no_content();
 }
 
 }  // namespace dp::app

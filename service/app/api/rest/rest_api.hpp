@@ -1,7 +1,7 @@
 // Customer-facing provisioning REST API (/v1/Accounts, Applications, PhoneNumbers, SipDomains, Carriers,
 // SipUsers); see docs/openapi.yaml. Bearer-key authenticated; bodies validated by core/provisioning.
 #pragma once
-#include "app/store/provisioning_store.hpp"
+#include "app/ports/provisioning_port.hpp"
 #include "io/http/http_server.hpp"
 
 #include <array>
@@ -16,7 +16,7 @@ namespace dp::app {
 // entities of the same seed file resolve before anything is written.
 class RefResolver {
  public:
-  explicit RefResolver(ProvisioningStore& store) : store_(store) {}
+  explicit RefResolver(ProvisioningPort& store) : store_(store) {}
   virtual ~RefResolver() = default;
   virtual boost::asio::awaitable<std::optional<core::Account>> account(const std::string& sid);
   virtual boost::asio::awaitable<std::optional<core::Application>> application(const std::string& sid);
@@ -24,7 +24,7 @@ class RefResolver {
   virtual boost::asio::awaitable<std::optional<core::SipDomain>> sip_domain(const std::string& domain);
 
  protected:
-  ProvisioningStore& store_;
+  ProvisioningPort& store_;
 };
 
 // Referential checks; nullopt when fine, else a message naming the field ("account_sid: account … does not exist").
@@ -39,7 +39,7 @@ boost::asio::awaitable<std::optional<std::string>> check_refs(RefResolver&, cons
 class RestApi {
  public:
   // Empty keys are ignored. With no key at all every request is refused (401); a warning is logged once here.
-  RestApi(ProvisioningStore& store, std::vector<std::string> api_keys);
+  RestApi(ProvisioningPort& store, std::vector<std::string> api_keys);
   boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
   // What can be decided from the request line and headers alone (401 without a valid key, 415 for a JSON
   // method without a JSON Content-Type): the server calls it before reading the body, handle() again.
@@ -47,12 +47,27 @@ class RestApi {
 
  private:
   bool authorized(const io::ServerRequest& req) const;
+  // /v1/<name>[/<id>]: the collection's dispatch, 404 for an unknown one.
+  boost::asio::awaitable<io::ServerResponse> collection(io::ServerRequest& req, const std::string& name,
+                                                        const std::string& id);
+  // One collection (K: the kind's traits in rest_api.cpp): routes by method and id to the handlers below.
   template <class K>
   boost::asio::awaitable<io::ServerResponse> dispatch(io::ServerRequest& req, const std::string& id);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> list(io::ServerRequest& req);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> create(io::ServerRequest& req);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> read(const std::string& key);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> replace(io::ServerRequest& req, const std::string& id,
+                                                     const std::string& key);
+  template <class K>
+  boost::asio::awaitable<io::ServerResponse> remove(const std::string& key);
   // GET /v1/Carriers/<sid>/health: each gateway's OPTIONS state as last reported by Kamailio.
   boost::asio::awaitable<io::ServerResponse> carrier_health(const std::string& sid);
 
-  ProvisioningStore& store_;
+  ProvisioningPort& store_;
   std::vector<std::array<unsigned char, 32>> key_digests_;  // SHA-256 of each key, compared in constant time
 };
 

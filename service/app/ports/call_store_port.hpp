@@ -1,0 +1,58 @@
+// Port: the store of every call's state, shared by all dialplane instances (store/call_store is the Redis
+// implementation; tests/app/fakes the in-memory one).
+//
+// A call is one versioned record. Every write is a compare-and-set on that version, so instances may apply
+// events to the same call concurrently: the loser of a race gets `false`, reloads and applies its change
+// again (CallFlow::update). A commit also carries the transition's side effects, written in the same atomic
+// step: timer changes (the shared timer set that TimerService polls) and webhook jobs appended to the call's
+// outbox (delivered in order by the Outbox). Nothing is written when the version does not match.
+//
+// Errors: every call may throw io::RedisError (Kind::Timeout when the store did not answer within the
+// client's command timeout, Kind::Disconnected, Kind::Reply). A version conflict is not an error.
+#pragma once
+#include "core/call_model.hpp"
+#include "core/dial_machine.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dp::app {
+
+class CallStorePort {
+ public:
+  virtual ~CallStorePort() = default;
+
+  // A call's state and the version it was stored under (1 after the first write).
+  struct Versioned {
+    core::CallState state;
+    long long version = 0;
+  };
+
+  // The call with this sid; nullopt when there is none (never created, ended and deleted, or expired).
+  virtual boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid) = 0;
+
+  // The sid of the call whose caller INVITE had this SIP Call-ID; nullopt when unknown. The index is written
+  // and deleted together with the call.
+  virtual boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) = 0;
+
+  // Writes `state` as version `version + 1` (or deletes the call and its Call-ID index when `remove`) if the
+  // stored version is still `version` (0 = the call must not exist yet). In the same atomic step: applies
+  // `timers` (due_ms > 0 adds or moves the timer, 0 cancels it) and, when `jobs` is not empty, appends them
+  // in order to the call's outbox and marks the outbox due at `now_ms` unless an instance already holds it.
+  // Returns false, having written nothing, on a version conflict. Refreshes the call's expiry.
+  virtual boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
+                                              const std::vector<core::TimerOp>& timers,
+                                              const std::vector<std::string>& jobs, long long now_ms) = 0;
+
+  // commit() of the state alone: no removal, timers or jobs.
+  boost::asio::awaitable<bool> save(const core::CallState& state, long long version) {
+    static const std::vector<core::TimerOp> kNoTimers;
+    static const std::vector<std::string> kNoJobs;
+    auto ok = co_await commit(state, version, false, kNoTimers, kNoJobs, 0);
+    co_return ok;
+  }
+};
+
+}  // namespace dp::app

@@ -1,0 +1,111 @@
+// In-memory CallStorePort with the Redis store's semantics: a version per call, compare-and-set commits that
+// write nothing on a conflict, deletion with the Call-ID index, the shared timer set, and each call's outbox
+// list (plus its due mark, set only when not held) written in the same step. States are stored as JSON, as
+// the real store does, so every load is a fresh copy that went through core::to_json/call_state_from_json.
+#pragma once
+#include "app/ports/call_store_port.hpp"
+#include "io/redis/redis_client.hpp"
+
+#include <boost/json.hpp>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dp::test {
+
+class FakeCallStore final : public app::CallStorePort {
+ public:
+  struct Record {
+    std::string state_json;
+    long long version = 0;
+  };
+
+  boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid) override {
+    fail_if_scripted();
+    co_return stored(call_sid);
+  }
+
+  boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) override {
+    fail_if_scripted();
+    auto it = call_ids.find(call_id);
+    if (it == call_ids.end()) co_return std::nullopt;
+    co_return it->second;
+  }
+
+  boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
+                                      const std::vector<core::TimerOp>& timer_ops,
+                                      const std::vector<std::string>& jobs, long long now_ms) override {
+    fail_if_scripted();
+    if (before_commit) {
+      auto hook = std::move(before_commit);  // once: it may itself commit
+      before_commit = nullptr;
+      hook();
+    }
+    co_return apply(state, version, remove, timer_ops, jobs, now_ms);
+  }
+
+  // The compare-and-set itself, synchronous (also used by tests to play "another instance").
+  bool apply(const core::CallState& state, long long version, bool remove, const std::vector<core::TimerOp>& timer_ops,
+             const std::vector<std::string>& jobs, long long now_ms) {
+    auto it = calls.find(state.call_sid);
+    long long current = it == calls.end() ? 0 : it->second.version;
+    if (current != version) {
+      ++conflicts;
+      return false;
+    }
+    ++commits;
+    if (remove) {
+      calls.erase(state.call_sid);
+      call_ids.erase(state.call_id);
+    } else {
+      calls[state.call_sid] = {boost::json::serialize(core::to_json(state)), version + 1};
+      call_ids[state.call_id] = state.call_sid;
+    }
+    for (const auto& t : timer_ops) {
+      if (t.due_ms == 0)
+        timers.erase(t.id);
+      else
+        timers[t.id] = t.due_ms;
+    }
+    if (!jobs.empty()) {
+      auto& list = outboxes[state.call_sid];
+      list.insert(list.end(), jobs.begin(), jobs.end());
+      outbox_due.emplace(state.call_sid, now_ms);  // NX: a holder keeps its lease
+    }
+    return true;
+  }
+
+  std::optional<Versioned> stored(const std::string& call_sid) const {
+    auto it = calls.find(call_sid);
+    if (it == calls.end()) return std::nullopt;
+    Versioned out;
+    out.version = it->second.version;
+    out.state = core::call_state_from_json(boost::json::parse(it->second.state_json));
+    return out;
+  }
+
+  // The next store call throws this (e.g. a Redis timeout).
+  void fail_next(io::RedisError::Kind kind) { failure_ = kind; }
+
+  std::map<std::string, Record> calls;                         // call_sid -> state
+  std::map<std::string, std::string> call_ids;                 // SIP Call-ID -> call_sid
+  std::map<std::string, long long> timers;                     // timer id -> due (ms)
+  std::map<std::string, std::vector<std::string>> outboxes;    // call_sid -> jobs, oldest first
+  std::map<std::string, long long> outbox_due;                 // call_sid -> due (ms)
+  std::function<void()> before_commit;                         // runs inside the next commit, before the compare
+  int commits = 0;
+  int conflicts = 0;
+
+ private:
+  void fail_if_scripted() {
+    if (!failure_) return;
+    auto kind = *failure_;
+    failure_.reset();
+    throw io::RedisError(kind, "scripted redis failure");
+  }
+  std::optional<io::RedisError::Kind> failure_;
+};
+
+}  // namespace dp::test
