@@ -7,6 +7,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/use_future.hpp>
 #include <cstdio>
@@ -436,6 +437,27 @@ TEST_SUITE("ng client: fakes") {
     CHECK(dp::test::pump_until(ioc, [&] { return rec.strays == 1; }, 1000ms));
     REQUIRE(rec.finished_requests.size() == 1);
     CHECK(rec.finished_requests[0].second == NgResult::Kind::Cancelled);
+  }
+
+  TEST_CASE("losing a race in awaitable operators (a request || a timer) cancels the request") {
+    asio::io_context ioc;
+    FakePeer silent(ioc, nullptr);
+    auto opts = fast_options();
+    opts.timeout = 10s;
+    NgClient client(ioc.get_executor(), opts);
+    auto race = [&]() -> asio::awaitable<std::size_t> {
+      using namespace asio::experimental::awaitable_operators;
+      // Named operands, not temporaries, in the co_await (docs/coroutines.md).
+      auto req = ask(client, silent.node(), ng::Ping{});
+      auto nap = dp::test::sleep_for(100ms);
+      auto both = std::move(req) || std::move(nap);
+      auto winner = co_await std::move(both);
+      co_return winner.index();
+    };
+    auto winner = dp::test::run(ioc, race());
+    CHECK(winner == 1);  // the timer
+    CHECK(client.in_flight() == 0);
+    CHECK(silent.received().size() == 1);
   }
 
   TEST_CASE("requests beyond max_in_flight are refused at once, without sending") {
