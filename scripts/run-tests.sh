@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# THE test command: build, unit + io tests (ctest), end-to-end tests (pytest, real Kamailio/rtpengine/Redis/sipp),
-# and the docker-compose stack built and run (tests/compose/test_compose.sh).
+# THE test command: build, unit + io tests (ctest, with a Redis and an rtpengine of their own), end-to-end
+# tests (pytest, real Kamailio/rtpengine/Redis/sipp), and the docker-compose stack built and run
+# (tests/compose/test_compose.sh).
 #
 # Usage: scripts/run-tests.sh [extra pytest args, e.g. -k test_01]
 # Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (unset: the e2e suite picks a free base among
