@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# THE test command: build, unit + io tests (ctest), end-to-end tests (pytest, real Kamailio/rtpengine/Redis/sipp),
-# and the docker-compose stack built and run (tests/compose/test_compose.sh).
+# THE test command: build, unit + io tests (ctest, with a Redis and an rtpengine of their own), end-to-end
+# tests (pytest, real Kamailio/rtpengine/Redis/sipp), and the docker-compose stack built and run
+# (tests/compose/test_compose.sh).
 #
 # Usage: scripts/run-tests.sh [extra pytest args, e.g. -k test_01]
 # Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (unset: the e2e suite picks a free base among
@@ -26,9 +27,11 @@ PASSED=0
 FAILED=0
 FAILURES=()
 REDIS_PID=
+RTPE_PID=
 
 cleanup() {
   if [[ -n "$REDIS_PID" ]]; then kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; fi
+  if [[ -n "$RTPE_PID" ]]; then kill "$RTPE_PID" 2>/dev/null; wait "$RTPE_PID" 2>/dev/null; fi
   rm -rf "$OUT"
 }
 trap cleanup EXIT
@@ -110,6 +113,34 @@ if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
       redis-cli -p "$DP_TEST_REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
       sleep 0.1
     done
+    # An rtpengine for the NG client's io tests: NG on Redis's port + 1, RTP on +495..+594 of it (the e2e
+    # layout's rtpengine range, idle until the e2e step starts its own rtpengine).
+    RTPE_NG=$((DP_TEST_REDIS_PORT + 1))
+    bash rtpengine/run-rtpengine.sh --foreground --ip 127.0.0.1 --ng-port "$RTPE_NG" \
+      --port-min $((DP_TEST_REDIS_PORT + 495)) --port-max $((DP_TEST_REDIS_PORT + 594)) --threads 1 \
+      --run-dir "$OUT/rtpengine" >"$OUT/rtpengine-ctest.log" 2>&1 &
+    RTPE_PID=$!
+    if "$PY" - "$RTPE_NG" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+for _ in range(50):
+    try:
+        s.sendto(b"ctest-ping d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
+        if b"pong" in s.recv(1024):
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+    then
+      export DP_TEST_RTPENGINE_NG=127.0.0.1:$RTPE_NG
+      echo "rtpengine for the io tests: DP_TEST_RTPENGINE_NG=$DP_TEST_RTPENGINE_NG"
+    else
+      echo "rtpengine for the io tests did not answer on $RTPE_NG; the NG client's rtpengine cases are skipped:" >&2
+      tail -5 "$OUT/rtpengine-ctest.log" >&2
+      fail_step "rtpengine for ctest (rtpengine/run-rtpengine.sh)"
+    fi
     (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 300 --output-junit "$OUT/ctest.xml")
     rc=$?
     read -r p f < <(junit_counts "$OUT/ctest.xml")
@@ -120,6 +151,7 @@ if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
       ((f == 0)) && FAILED=$((FAILED + 1))
     fi
     kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=
+    kill "$RTPE_PID" 2>/dev/null; wait "$RTPE_PID" 2>/dev/null; RTPE_PID=
   else
     fail_step "ctest skipped: build failed"
   fi
