@@ -1,4 +1,4 @@
-// libFuzzer: a Kamailio request body (/kamailio/invite, /kamailio/events, /kamailio/dial-failed) through the
+// libFuzzer: an rtpengine DTMF log datagram; a Kamailio request body (/kamailio/invite, /kamailio/events, /kamailio/dial-failed) through the
 // edge parse and the lenient field readers the call flow uses, then the event batch parser and every event
 // through de-duplication and the dial state machine of a ringing two-leg call. See tests/fuzz/README.md.
 #include <cstddef>
@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/dial_machine.hpp"
+#include "core/dtmf.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/json_get.hpp"
 #include "core/provisioning.hpp"
@@ -42,6 +43,10 @@ dp::core::CallState ringing_call() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string err;
+  // rtpengine's DTMF log datagram, then the key through a collector
+  if (auto ev = dp::core::parse_rtpengine_dtmf(std::string_view(reinterpret_cast<const char*>(data), size), err)) {
+    (void)dp::core::press_dtmf({"*1", 5}, ev->key, static_cast<long long>(ev->timestamp * 1000), {"*1", "##", "9"});
+  }
   auto body = jget::parse_object(std::string_view(reinterpret_cast<const char*>(data), size), err);
   if (!body) return 0;
   // invite / dial-failed fields
