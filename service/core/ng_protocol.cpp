@@ -265,10 +265,10 @@ class Reader {
     return true;
   }
   bool str(const Value& d, std::string_view key, std::optional<std::string>& out, std::string_view path) {
-    const Value* v = d.find(key);
-    if (!v) return true;
-    if (!v->is_string()) return fail(join(path, key), "not a string");
-    out = *v->as_string();
+    std::string s;
+    if (!d.find(key)) return true;
+    if (!str(d, key, s, path)) return false;
+    out = std::move(s);
     return true;
   }
   bool integer(const Value& d, std::string_view key, std::int64_t& out, std::string_view path) {

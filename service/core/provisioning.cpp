@@ -617,4 +617,14 @@ json::object to_public_json(const Carrier& c) {
 }
 json::object to_public_json(const LcrRoute& l) { return to_json(l); }
 
+std::string provisioning_member(std::string_view kind, const std::string& key) {
+  if (kind == "phone_number") return normalize_number(key);
+  if (kind == "sip_user") {
+    auto slash = key.find('/');
+    if (slash == std::string::npos) throw std::invalid_argument("sip_user key must be domain/username");
+    return to_lower_ascii(key.substr(0, slash)) + ":" + key.substr(slash + 1);
+  }
+  return to_lower_ascii(key);
+}
+
 }  // namespace dp::core

@@ -145,6 +145,10 @@ bool is_uuid(std::string_view s);      // 8-4-4-4-12 hex digits, either case
 bool is_hostname(std::string_view s);  // RFC 1123 name with a non-numeric last label (no IP literals)
 bool is_sip_token(std::string_view s);  // RFC 3261 `token` characters, non-empty
 std::string to_lower_ascii(std::string_view s);
+// The stored member name of a provisioned item addressed by REST (`kind` as in ProvisioningPort::remove):
+// a normalised number, "domain:username" for a sip_user given as "domain/username", else the lower-cased
+// sid or domain. Throws std::invalid_argument for a sip_user key without '/'.
+std::string provisioning_member(std::string_view kind, const std::string& key);
 // Formats 16 random bytes (caller supplies them, keeping core free of randomness) as a UUID v4 string.
 std::string format_uuid_v4(const unsigned char (&bytes)[16]);
 

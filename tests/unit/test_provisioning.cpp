@@ -353,3 +353,10 @@ TEST_CASE("jget::integer: values outside long long give the default") {
   CHECK(jget::integer(o, "g", 0) == 3);
   CHECK(jget::integer(o, "h", 0) == INT64_MIN);
 }
+
+TEST_CASE("a REST key names its stored member: numbers normalised, sip users as domain:username, sids lower-cased") {
+  CHECK(provisioning_member("phone_number", "+1 555-123-4567") == "15551234567");
+  CHECK(provisioning_member("sip_user", "Acme.Example/Alice") == "acme.example:Alice");
+  CHECK(provisioning_member("carrier", "ABC-def") == "abc-def");
+  CHECK_THROWS_AS(provisioning_member("sip_user", "no-slash"), std::invalid_argument);
+}

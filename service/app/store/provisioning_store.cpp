@@ -361,16 +361,7 @@ awaitable<std::vector<std::string>> ProvisioningStore::slot_members(const std::s
 
 awaitable<bool> ProvisioningStore::remove(const std::string& kind, const std::string& key) {
   KindKeys k = kind_keys(keys_, kind);
-  std::string member;
-  if (kind == "phone_number") {
-    member = core::normalize_number(key);
-  } else if (kind == "sip_user") {
-    auto slash = key.find('/');
-    if (slash == std::string::npos) throw std::invalid_argument("sip_user key must be domain/username");
-    member = core::to_lower_ascii(key.substr(0, slash)) + ":" + key.substr(slash + 1);
-  } else {
-    member = core::to_lower_ascii(key);
-  }
+  std::string member = core::provisioning_member(kind, key);
   if (member.empty()) co_return false;
   std::vector<std::string> cmd = kind == "carrier"
                                      ? eval(kRemoveCarrier, {k.key_prefix + member, k.set}, {member, keys_.carrier_name_stem()})

@@ -81,16 +81,7 @@ class FakeProvisioning final : public app::ProvisioningPort {
 
   boost::asio::awaitable<bool> remove(const std::string& kind, const std::string& key) override {
     auto& rows = rows_of(kind);
-    std::string member;
-    if (kind == "phone_number") {
-      member = core::normalize_number(key);
-    } else if (kind == "sip_user") {
-      auto slash = key.find('/');
-      if (slash == std::string::npos) throw std::invalid_argument("sip_user key must be domain/username");
-      member = core::to_lower_ascii(key.substr(0, slash)) + ":" + key.substr(slash + 1);
-    } else {
-      member = core::to_lower_ascii(key);
-    }
+    std::string member = core::provisioning_member(kind, key);
     if (kind == "carrier")
       if (auto old = get<core::Carrier>("carrier", member, core::carrier_from_json))
         if (carrier_names[name_key(old->account_sid, old->name)] == member)
