@@ -8,8 +8,9 @@
 #        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (12 per harness)
 #        SKIP_COMPOSE=1
 #        SKIP_ASAN=1: no sanitizer build. Otherwise ASAN_BUILD_DIR (build-asan) is built with ASan+UBSan and every
-#        ctest suite runs under it, then the e2e files in ASAN_E2E (tests/e2e/test_fixes.py) against its dialplane
-#        (a sanitizer report in dialplane's log fails the test, see tests/e2e/conftest.py)
+#        ctest suite runs under it, then the e2e files in ASAN_E2E (test_core_call_path, test_carriers, test_fixes,
+#        test_observability: about 2 min) against its dialplane; a sanitizer report in dialplane's log fails the
+#        test (tests/e2e/conftest.py)
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
 #        COMPOSE_TIMEOUT (1080 s, hard bound of the compose test, which takes about 13 min from nothing on a busy
 #        2-vCPU machine and 1-2 min with its images built; it cleans up on TERM)
@@ -194,7 +195,7 @@ fi
 # the coroutine frames need no ASAN_OPTIONS of their own.
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
   ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
-  ASAN_E2E=${ASAN_E2E:-tests/e2e/test_fixes.py}
+  ASAN_E2E=${ASAN_E2E:-tests/e2e/test_core_call_path.py tests/e2e/test_carriers.py tests/e2e/test_fixes.py tests/e2e/test_observability.py}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
   say "sanitizer build ($ASAN_BUILD_DIR: ASan+UBSan, Debug, -j$JOBS)"
   asan_start=$SECONDS
