@@ -346,6 +346,27 @@ std::array<unsigned char, 32> sha256(std::string_view s) {
   return out;
 }
 
+// The id after "/v1/<coll>/" (one trailing '/' allowed); empty for the collection itself, nullopt for a deeper path.
+std::optional<std::string> resource_id(std::string_view path, std::string_view coll) {
+  std::string id;
+  if (coll.size() < path.size()) {
+    id = std::string(path.substr(coll.size() + 1));
+    if (!id.empty() && id.back() == '/') id.pop_back();
+    if (id.find('/') != std::string::npos) return std::nullopt;
+  }
+  return id;
+}
+
+io::ServerResponse storage_error_response(const io::RedisError& e) {
+  if (e.kind == io::RedisError::Kind::Reply) {
+    // The carrier put script refuses a name taken meanwhile by another carrier (lost check-then-write race).
+    if (std::string_view(e.what()).find("DPCONFLICT") != std::string_view::npos)
+      return error_response(409, "name: a carrier with this name already exists in the account");
+    return error_response(500, "storage error");
+  }
+  return error_response(503, "storage unavailable");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- RestApi
@@ -397,11 +418,9 @@ awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
     }
     co_return error_response(503, "storage unavailable");
   }
-  if (coll.size() < path.size()) {
-    id = std::string(path.substr(coll.size() + 1));
-    if (!id.empty() && id.back() == '/') id.pop_back();
-    if (id.find('/') != std::string::npos) co_return error_response(404, "not found");
-  }
+  auto parsed_id = resource_id(path, coll);
+  if (!parsed_id) co_return error_response(404, "not found");
+  id = std::move(*parsed_id);
   try {
     if (coll == "Accounts") co_return co_await dispatch<AccountKind>(req, id);
     if (coll == "Applications") co_return co_await dispatch<ApplicationKind>(req, id);
@@ -413,13 +432,7 @@ awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
     co_return error_response(404, "not found");
   } catch (const io::RedisError& e) {
     log::error("rest_storage_error", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
-    if (e.kind == io::RedisError::Kind::Reply) {
-      // The carrier put script refuses a name taken meanwhile by another carrier (lost check-then-write race).
-      if (std::string_view(e.what()).find("DPCONFLICT") != std::string_view::npos)
-        co_return error_response(409, "name: a carrier with this name already exists in the account");
-      co_return error_response(500, "storage error");
-    }
-    co_return error_response(503, "storage unavailable");
+    co_return storage_error_response(e);
   } catch (const std::exception& e) {
     log::error("rest_internal_error", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
     co_return error_response(500, "internal error");
