@@ -8,6 +8,10 @@
 #        25000/26600/28200; every e2e port derives from it, see tests/e2e/conftest.py)
 #        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (12 per harness)
 #        SKIP_COMPOSE=1
+#        SKIP_ASAN=1: no sanitizer build. Otherwise ASAN_BUILD_DIR (build-asan) is built with ASan+UBSan and every
+#        ctest suite runs under it, then the e2e files in ASAN_E2E (test_core_call_path, test_carriers, test_fixes,
+#        test_observability: about 2 min) against its dialplane; a sanitizer report in dialplane's log fails the
+#        test (tests/e2e/conftest.py)
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
 #        COMPOSE_TIMEOUT (1080 s, hard bound of the compose test, which takes about 13 min from nothing on a busy
 #        2-vCPU machine and 1-2 min with its images built; it cleans up on TERM)
@@ -68,6 +72,87 @@ summary() {
   echo "$PASSED passed, $FAILED failed"
 }
 
+# A Redis for the io tests on a free port (base+5 of a free e2e port layout is never used by the e2e suite);
+# exports DP_TEST_REDIS_PORT.
+# Services the ctest suites talk to: a Redis (DP_TEST_REDIS_PORT, on a port the e2e layout never uses) and an
+# rtpengine for the NG client (DP_TEST_RTPENGINE_NG: NG on Redis's port + 1, RTP on +495..+594 of it, the e2e
+# layout's rtpengine range, idle until the e2e step starts its own).
+start_test_services() {
+  for DP_TEST_REDIS_PORT in $(( ${DP_E2E_PORT_BASE:-25000} + 5 )) 26605 28205 29995; do
+    "$PY" -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' \
+      "$DP_TEST_REDIS_PORT" 2>/dev/null && break
+  done
+  export DP_TEST_REDIS_PORT
+  redis-server --bind 127.0.0.1 --port "$DP_TEST_REDIS_PORT" --save '' --appendonly no --daemonize no \
+    --dir "$OUT" >>"$OUT/redis-ctest.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 50); do
+    redis-cli -p "$DP_TEST_REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+    sleep 0.1
+  done
+  local ng=$((DP_TEST_REDIS_PORT + 1))
+  bash rtpengine/run-rtpengine.sh --foreground --ip 127.0.0.1 --ng-port "$ng" \
+    --port-min $((DP_TEST_REDIS_PORT + 495)) --port-max $((DP_TEST_REDIS_PORT + 594)) --threads 1 \
+    --run-dir "$OUT/rtpengine" >>"$OUT/rtpengine-ctest.log" 2>&1 &
+  RTPE_PID=$!
+  if "$PY" - "$ng" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+for _ in range(50):
+    try:
+        s.sendto(b"ctest-ping d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
+        if b"pong" in s.recv(1024):
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+  then
+    export DP_TEST_RTPENGINE_NG=127.0.0.1:$ng
+    echo "rtpengine for the io tests: DP_TEST_RTPENGINE_NG=$DP_TEST_RTPENGINE_NG"
+  else
+    unset DP_TEST_RTPENGINE_NG
+    echo "rtpengine for the io tests did not answer on $ng; the NG client's rtpengine cases are skipped:" >&2
+    tail -5 "$OUT/rtpengine-ctest.log" >&2
+    fail_step "rtpengine for ctest (rtpengine/run-rtpengine.sh)"
+  fi
+}
+
+stop_test_services() {
+  kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=
+  kill "$RTPE_PID" 2>/dev/null; wait "$RTPE_PID" 2>/dev/null; RTPE_PID=
+}
+
+# ctest in build dir $1 with its JUnit report as $2; adds to the counts.
+run_ctest() {
+  (cd "$1" && ctest --output-on-failure --timeout 300 --output-junit "$2")
+  local rc=$? p f
+  read -r p f < <(junit_counts "$2")
+  PASSED=$((PASSED + p))
+  FAILED=$((FAILED + f))
+  if ((rc != 0)); then
+    FAILURES+=("ctest in $1 (exit $rc)")
+    ((f == 0)) && FAILED=$((FAILED + 1))
+  fi
+}
+
+# pytest on tests/e2e (or the files given) with its JUnit report as $1 and the label $2; adds to the counts.
+run_e2e() {
+  local xml=$1 label=$2
+  shift 2
+  timeout --signal=TERM --kill-after=30 "$E2E_TIMEOUT" \
+    "$PY" -m pytest "$@" -v -rfE -p no:cacheprovider --junitxml="$xml"
+  local rc=$? p f
+  read -r p f < <(junit_counts "$xml")
+  PASSED=$((PASSED + p))
+  FAILED=$((FAILED + f))
+  if ((rc != 0)); then
+    FAILURES+=("$label (exit $rc$([[ $rc == 124 ]] && echo ", timed out after ${E2E_TIMEOUT}s"))")
+    ((f == 0)) && FAILED=$((FAILED + 1))
+  fi
+}
+
 # ---- 1. build ---------------------------------------------------------------------------------------------
 BUILD_OK=1
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
@@ -100,58 +185,9 @@ fi
 if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
   if ((BUILD_OK)); then
     say "ctest (unit + io)"
-    # a free port for the io tests' Redis (base+5 of a free e2e port layout is never used by the e2e suite)
-    for DP_TEST_REDIS_PORT in $(( ${DP_E2E_PORT_BASE:-25000} + 5 )) 26605 28205 29995; do
-      "$PY" -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' \
-        "$DP_TEST_REDIS_PORT" 2>/dev/null && break
-    done
-    export DP_TEST_REDIS_PORT
-    redis-server --bind 127.0.0.1 --port "$DP_TEST_REDIS_PORT" --save '' --appendonly no --daemonize no \
-      --dir "$OUT" >"$OUT/redis-ctest.log" 2>&1 &
-    REDIS_PID=$!
-    for _ in $(seq 50); do
-      redis-cli -p "$DP_TEST_REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
-      sleep 0.1
-    done
-    # An rtpengine for the NG client's io tests: NG on Redis's port + 1, RTP on +495..+594 of it (the e2e
-    # layout's rtpengine range, idle until the e2e step starts its own rtpengine).
-    RTPE_NG=$((DP_TEST_REDIS_PORT + 1))
-    bash rtpengine/run-rtpengine.sh --foreground --ip 127.0.0.1 --ng-port "$RTPE_NG" \
-      --port-min $((DP_TEST_REDIS_PORT + 495)) --port-max $((DP_TEST_REDIS_PORT + 594)) --threads 1 \
-      --run-dir "$OUT/rtpengine" >"$OUT/rtpengine-ctest.log" 2>&1 &
-    RTPE_PID=$!
-    if "$PY" - "$RTPE_NG" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.2)
-for _ in range(50):
-    try:
-        s.sendto(b"ctest-ping d7:command4:pinge", ("127.0.0.1", int(sys.argv[1])))
-        if b"pong" in s.recv(1024):
-            sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-PY
-    then
-      export DP_TEST_RTPENGINE_NG=127.0.0.1:$RTPE_NG
-      echo "rtpengine for the io tests: DP_TEST_RTPENGINE_NG=$DP_TEST_RTPENGINE_NG"
-    else
-      echo "rtpengine for the io tests did not answer on $RTPE_NG; the NG client's rtpengine cases are skipped:" >&2
-      tail -5 "$OUT/rtpengine-ctest.log" >&2
-      fail_step "rtpengine for ctest (rtpengine/run-rtpengine.sh)"
-    fi
-    (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 300 --output-junit "$OUT/ctest.xml")
-    rc=$?
-    read -r p f < <(junit_counts "$OUT/ctest.xml")
-    PASSED=$((PASSED + p))
-    FAILED=$((FAILED + f))
-    if ((rc != 0)); then
-      FAILURES+=("ctest (exit $rc)")
-      ((f == 0)) && FAILED=$((FAILED + 1))
-    fi
-    kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; REDIS_PID=
-    kill "$RTPE_PID" 2>/dev/null; wait "$RTPE_PID" 2>/dev/null; RTPE_PID=
+    start_test_services
+    run_ctest "$BUILD_DIR" "$OUT/ctest.xml"
+    stop_test_services
   else
     fail_step "ctest skipped: build failed"
   fi
@@ -183,16 +219,40 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   export DIALPLANE_BIN=${DIALPLANE_BIN:-$bin}
   # the observability test stops its own Redis, so it runs a stack of its own on other ports
   export DP_OBS_PORT_BASE=${DP_OBS_PORT_BASE:-30000}
-  timeout --signal=TERM --kill-after=30 "$E2E_TIMEOUT" \
-    "$PY" -m pytest tests/e2e -v -rfE -p no:cacheprovider --junitxml="$OUT/e2e.xml" "$@"
-  rc=$?
-  read -r p f < <(junit_counts "$OUT/e2e.xml")
-  PASSED=$((PASSED + p))
-  FAILED=$((FAILED + f))
-  if ((rc != 0)); then
-    FAILURES+=("e2e pytest (exit $rc$([[ $rc == 124 ]] && echo ", timed out after ${E2E_TIMEOUT}s"))")
-    ((f == 0)) && FAILED=$((FAILED + 1))
+  run_e2e "$OUT/e2e.xml" "e2e pytest" tests/e2e "$@"
+fi
+
+# ---- 5b. sanitizers: ASan+UBSan build, every ctest suite and the ASAN_E2E files under it ------------------------
+# Debug: it builds faster than RelWithDebInfo and keeps every frame in a report. A sanitizer error ends the process
+# (-fno-sanitize-recover=undefined; ASan halts on its first error): a ctest suite fails by its exit code, dialplane
+# by the report in its log (tests/e2e/conftest.py). GCC 12's libasan leaves detect_stack_use_after_return off, so
+# the coroutine frames need no ASAN_OPTIONS of their own.
+if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
+  ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+  ASAN_E2E=${ASAN_E2E:-tests/e2e/test_core_call_path.py tests/e2e/test_carriers.py tests/e2e/test_fixes.py tests/e2e/test_observability.py}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+  say "sanitizer build ($ASAN_BUILD_DIR: ASan+UBSan, Debug, -j$JOBS)"
+  asan_start=$SECONDS
+  if ! cmake -S . -B "$ASAN_BUILD_DIR" -DDP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug 2>&1 | tail -2; then
+    fail_step "cmake configure ($ASAN_BUILD_DIR)"
+  elif ! cmake --build "$ASAN_BUILD_DIR" -j"$JOBS" 2>&1 | tee "$OUT/build-asan.log" \
+      | { grep -E '^\[ *[0-9]+%\] (Built target|Linking)|error' || true; }; then
+    grep -E 'error' -A4 "$OUT/build-asan.log" | head -60 >&2
+    fail_step "cmake build ($ASAN_BUILD_DIR)"
+  else
+    echo "built in $((SECONDS - asan_start)) s"
+    say "ctest under ASan+UBSan ($ASAN_BUILD_DIR)"
+    start_test_services
+    run_ctest "$ASAN_BUILD_DIR" "$OUT/ctest-asan.xml"
+    stop_test_services
+    if [[ "${SKIP_E2E:-0}" != 1 ]]; then
+      say "e2e under ASan+UBSan ($ASAN_E2E, DIALPLANE_BIN=$ASAN_BUILD_DIR/dialplane)"
+      case $ASAN_BUILD_DIR in /*) asan_bin=$ASAN_BUILD_DIR/dialplane ;; *) asan_bin=$ROOT/$ASAN_BUILD_DIR/dialplane ;; esac
+      # shellcheck disable=SC2086
+      DIALPLANE_BIN=$asan_bin run_e2e "$OUT/e2e-asan.xml" "e2e pytest under ASan ($ASAN_E2E)" $ASAN_E2E
+    fi
   fi
+  echo "sanitizer step: $((SECONDS - asan_start)) s"
 fi
 
 # ---- 6. docker-compose stack: images built, stack up, calls through both replicas and through one --------------------

@@ -203,73 +203,91 @@ json::object action_payload(const CallState& c, std::string_view dial_call_statu
   return o;
 }
 
-Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std::string& reason, bool sdp,
-                    double ts) {
-  Transition t;
-  Dial* d = active_dial(c, dial_seq);
-  if (!d) return t;
-  Leg* leg = leg_at(*d, leg_idx);
-  if (!leg || code <= 100) return t;
+namespace {
 
-  d->fork = {};  // Kamailio forked this dial: a re-sent decision request can no longer be about it
-  if (code < 200) {
-    if (leg->status == CallStatus::InProgress) {
-      if (leg_idx == d->winner && !c.held_status.empty()) {
-        // A provisional queued behind its 200 (no UAS sends one after its 2xx): report the ringing first,
-        // then the held answer. Its ts cannot tell: Kamailio stamps it when a worker runs the reply route,
-        // which can be after the 200's.
-        Leg rang = *leg;
-        rang.status = status_for_sip(code, sdp);
-        rang.sip_status = code;
-        rang.sip_reason = reason.empty() ? std::string(default_reason(code)) : reason;
-        release_held(c, t);
-        t.webhooks.insert(t.webhooks.begin(),
-                          {Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, rang, ts)});
-      }
-      return t;
-    }
-    if (set_leg(*leg, status_for_sip(code, sdp), code, reason, ts)) {
-      t.changed = true;
-      push_status(t, c, *leg, ts);
+Transition on_provisional(CallState& c, const Dial& d, Leg& leg, int leg_idx, int code, const std::string& reason,
+                          bool sdp, double ts) {
+  Transition t;
+  if (leg.status == CallStatus::InProgress) {
+    if (leg_idx == d.winner && !c.held_status.empty()) {
+      // A provisional queued behind its 200 (no UAS sends one after its 2xx): report the ringing first,
+      // then the held answer. Its ts cannot tell: Kamailio stamps it when a worker runs the reply route,
+      // which can be after the 200's.
+      Leg rang = leg;
+      rang.status = status_for_sip(code, sdp);
+      rang.sip_status = code;
+      rang.sip_reason = reason.empty() ? std::string(default_reason(code)) : reason;
+      release_held(c, t);
+      t.webhooks.insert(t.webhooks.begin(),
+                        {Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, rang, ts)});
     }
     return t;
   }
-  if (code < 300) {
-    bool rang = leg->status != CallStatus::Trying;
-    if (!set_leg(*leg, CallStatus::InProgress, code, reason, ts)) return t;
+  if (set_leg(leg, status_for_sip(code, sdp), code, reason, ts)) {
     t.changed = true;
-    push_status(t, c, *leg, ts);
-    if (d->winner < 0) {
-      d->winner = leg_idx;
-      c.status = CallStatus::InProgress;
-      c.sip_status = 200;
-      c.sip_reason = "OK";
-      c.answered_at = ts;
-      push_parent_status(t, c, ts);
-      cancel_timer(t, TimerKind::Ring, c, d->seq);
-      // timeLimit counts from the answer (jambonz starts it when the bridge is made).
-      if (d->time_limit_s > 0)
-        t.timers.push_back({timer_id(TimerKind::Limit, c.call_sid, d->seq), to_ms(ts) + d->time_limit_s * 1000LL});
-      if (!rang && c.held_status.empty()) {
-        hold(c, t);
-        if (!c.held_status.empty())
-          t.timers.push_back({timer_id(TimerKind::Hold, c.call_sid, d->seq), to_ms(ts) + kLateProvisionalHoldMs});
-      }
-    }
-    return t;
-  }
-  // Final failure on one branch. A `user` leg forked to several contacts fails only with its last branch.
-  leg->branch_finals++;
-  if (leg->branch_finals < leg->branches && !is_final(leg->status) && leg->status != CallStatus::InProgress) {
-    t.changed = true;
-    return t;
-  }
-  if (leg->status == CallStatus::InProgress) return t;
-  if (set_leg(*leg, status_for_sip(code, false), code, reason, ts)) {
-    t.changed = true;
-    push_status(t, c, *leg, ts);
+    push_status(t, c, leg, ts);
   }
   return t;
+}
+
+// The dial's first 2xx: the parent call is answered.
+void take_answer(CallState& c, Dial& d, int leg_idx, bool rang, double ts, Transition& t) {
+  d.winner = leg_idx;
+  c.status = CallStatus::InProgress;
+  c.sip_status = 200;
+  c.sip_reason = "OK";
+  c.answered_at = ts;
+  push_parent_status(t, c, ts);
+  cancel_timer(t, TimerKind::Ring, c, d.seq);
+  // timeLimit counts from the answer (jambonz starts it when the bridge is made).
+  if (d.time_limit_s > 0)
+    t.timers.push_back({timer_id(TimerKind::Limit, c.call_sid, d.seq), to_ms(ts) + d.time_limit_s * 1000LL});
+  if (!rang && c.held_status.empty()) {
+    hold(c, t);
+    if (!c.held_status.empty())
+      t.timers.push_back({timer_id(TimerKind::Hold, c.call_sid, d.seq), to_ms(ts) + kLateProvisionalHoldMs});
+  }
+}
+
+Transition on_success(CallState& c, Dial& d, Leg& leg, int leg_idx, int code, const std::string& reason, double ts) {
+  Transition t;
+  bool rang = leg.status != CallStatus::Trying;
+  if (!set_leg(leg, CallStatus::InProgress, code, reason, ts)) return t;
+  t.changed = true;
+  push_status(t, c, leg, ts);
+  if (d.winner < 0) take_answer(c, d, leg_idx, rang, ts, t);
+  return t;
+}
+
+// Final failure on one branch. A `user` leg forked to several contacts fails only with its last branch.
+Transition on_branch_failure(CallState& c, Leg& leg, int code, const std::string& reason, double ts) {
+  Transition t;
+  leg.branch_finals++;
+  if (leg.branch_finals < leg.branches && !is_final(leg.status) && leg.status != CallStatus::InProgress) {
+    t.changed = true;
+    return t;
+  }
+  if (leg.status == CallStatus::InProgress) return t;
+  if (set_leg(leg, status_for_sip(code, false), code, reason, ts)) {
+    t.changed = true;
+    push_status(t, c, leg, ts);
+  }
+  return t;
+}
+
+}  // namespace
+
+Transition on_reply(CallState& c, int dial_seq, int leg_idx, int code, const std::string& reason, bool sdp,
+                    double ts) {
+  Dial* d = active_dial(c, dial_seq);
+  if (!d) return {};
+  Leg* leg = leg_at(*d, leg_idx);
+  if (!leg || code <= 100) return {};
+
+  d->fork = {};  // Kamailio forked this dial: a re-sent decision request can no longer be about it
+  if (code < 200) return on_provisional(c, *d, *leg, leg_idx, code, reason, sdp, ts);
+  if (code < 300) return on_success(c, *d, *leg, leg_idx, code, reason, ts);
+  return on_branch_failure(c, *leg, code, reason, ts);
 }
 
 Transition on_branch_timeout(CallState& c, int dial_seq, int leg, double ts) {

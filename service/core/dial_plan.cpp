@@ -136,31 +136,87 @@ std::string quote_display_name(std::string_view name) {
   return out;
 }
 
+namespace {
+
+struct CallerId {
+  std::string user;
+  std::string host;
+  std::string name;
+};
+
+// Caller ID: target.from.user > dial.callerId > the caller's own user; likewise for the host.
+CallerId caller_id(const std::string& type, const json::object& target, const json::object& dial,
+                   const CallerFacts& caller, const TargetFacts& facts) {
+  CallerId id{caller.from_user, caller.from_host, caller.caller_name};
+  if (auto cid = str(dial, "callerId"); !cid.empty()) id.user = cid;
+  if (auto cn = str(dial, "callerName"); !cn.empty()) id.name = cn;
+  if (auto* f = target.if_contains("from"); f && f->is_object()) {
+    if (auto u = str(f->get_object(), "user"); !u.empty()) id.user = u;
+    if (auto h = str(f->get_object(), "host"); !h.empty()) id.host = h;
+  }
+  if (type == "phone" && facts.carrier && !facts.carrier->from_domain.empty() &&
+      !(target.contains("from") && !str(target.at("from").as_object(), "host").empty()))
+    id.host = facts.carrier->from_domain;
+  if (id.user.empty()) id.user = "anonymous";
+  return id;
+}
+
+PlannedLeg plan_sip_leg(PlannedLeg leg, const json::object& target, PlannedBranch proto, const TargetFacts& facts) {
+  leg.to = str(target, "sipUri");
+  if (!is_safe_sip_uri(leg.to)) return failed(leg, 400, "invalid sipUri");
+  auto dst = proxy_dst(str(target, "proxy"));
+  if (!dst) return failed(leg, 400, "invalid proxy");
+  proto.uri = leg.to;
+  proto.dst = *dst;
+  if (!facts.leg_token.empty()) {  // digest auth: the inner hop sends to uri/dst and answers challenges
+    proto.uri = inner_hop_uri(facts.leg_token);
+    proto.dst.clear();
+  }
+  leg.branches.push_back(proto);
+  return leg;
+}
+
+PlannedLeg plan_phone_leg(PlannedLeg leg, const json::object& target, PlannedBranch proto, const TargetFacts& facts) {
+  leg.to = str(target, "number");
+  if (!is_dialable_number(leg.to)) return failed(leg, 484, "invalid phone number");
+  if (!facts.carrier) return failed(leg, 503, "no carrier for phone target");
+  const Gateway* gw = first_gateway(*facts.carrier);
+  if (!gw) return failed(leg, 503, "carrier has no gateway");
+  proto.uri = phone_uri(*facts.carrier, *gw, leg.to);
+  if (!is_safe_sip_uri(proto.uri)) return failed(leg, 503, "invalid carrier gateway");
+  if (!facts.leg_token.empty()) proto.uri = inner_hop_uri(facts.leg_token);  // gateways tried by the inner hop
+  leg.branches.push_back(proto);
+  return leg;
+}
+
+PlannedLeg plan_user_leg(PlannedLeg leg, const json::object& target, const PlannedBranch& proto,
+                         const TargetFacts& facts) {
+  leg.to = str(target, "name");
+  if (facts.contacts.empty()) return failed(leg, 404, "user not registered");
+  for (const auto& c : facts.contacts) {
+    if (!is_safe_sip_uri(c.uri)) continue;
+    auto b = proto;
+    b.uri = c.uri;
+    b.dst = c.dst;
+    leg.branches.push_back(std::move(b));
+  }
+  if (leg.branches.empty()) return failed(leg, 404, "user not registered");
+  return leg;
+}
+
+}  // namespace
+
 PlannedLeg plan_leg(int index, const json::object& target, const json::object& dial, const CallerFacts& caller,
                     const TargetFacts& facts) {
   PlannedLeg leg;
   leg.type = str(target, "type");
-
-  // Caller ID: target.from.user > dial.callerId > the caller's own user; likewise for the host.
-  std::string from_user = caller.from_user;
-  if (auto cid = str(dial, "callerId"); !cid.empty()) from_user = cid;
-  std::string from_host = caller.from_host;
-  std::string from_name = caller.caller_name;
-  if (auto cn = str(dial, "callerName"); !cn.empty()) from_name = cn;
-  if (auto* f = target.if_contains("from"); f && f->is_object()) {
-    if (auto u = str(f->get_object(), "user"); !u.empty()) from_user = u;
-    if (auto h = str(f->get_object(), "host"); !h.empty()) from_host = h;
-  }
-  if (leg.type == "phone" && facts.carrier && !facts.carrier->from_domain.empty() &&
-      !(target.contains("from") && !str(target.at("from").as_object(), "host").empty()))
-    from_host = facts.carrier->from_domain;
-  if (from_user.empty()) from_user = "anonymous";
-  leg.from_user = from_user;
+  CallerId from = caller_id(leg.type, target, dial, caller, facts);
+  leg.from_user = from.user;
 
   PlannedBranch proto;
   proto.leg = index;
-  proto.from_uri = "sip:" + escape_sip_user(from_user) + "@" + from_host;
-  proto.from_name = quote_display_name(from_name);
+  proto.from_uri = "sip:" + escape_sip_user(from.user) + "@" + from.host;
+  proto.from_name = quote_display_name(from.name);
   if (!is_safe_sip_uri(proto.from_uri)) return failed(leg, 400, "invalid caller id host");
   static const json::value kNone;
   auto* dh = dial.if_contains("headers");
@@ -172,46 +228,14 @@ PlannedLeg plan_leg(int index, const json::object& target, const json::object& d
     return failed(leg, 503, facts.error);
   }
 
-  if (leg.type == "sip") {
-    leg.to = str(target, "sipUri");
-    if (!is_safe_sip_uri(leg.to)) return failed(leg, 400, "invalid sipUri");
-    auto dst = proxy_dst(str(target, "proxy"));
-    if (!dst) return failed(leg, 400, "invalid proxy");
-    proto.uri = leg.to;
-    proto.dst = *dst;
-    if (!facts.leg_token.empty()) {  // digest auth: the inner hop sends to uri/dst and answers challenges
-      proto.uri = inner_hop_uri(facts.leg_token);
-      proto.dst.clear();
-    }
-    leg.branches.push_back(proto);
-  } else if (leg.type == "phone") {
-    leg.to = str(target, "number");
-    if (!is_dialable_number(leg.to)) return failed(leg, 484, "invalid phone number");
-    if (!facts.carrier) return failed(leg, 503, "no carrier for phone target");
-    const Gateway* gw = first_gateway(*facts.carrier);
-    if (!gw) return failed(leg, 503, "carrier has no gateway");
-    proto.uri = phone_uri(*facts.carrier, *gw, leg.to);
-    if (!is_safe_sip_uri(proto.uri)) return failed(leg, 503, "invalid carrier gateway");
-    if (!facts.leg_token.empty()) proto.uri = inner_hop_uri(facts.leg_token);  // gateways tried by the inner hop
-    leg.branches.push_back(proto);
-  } else if (leg.type == "user") {
-    leg.to = str(target, "name");
-    if (facts.contacts.empty()) return failed(leg, 404, "user not registered");
-    for (const auto& c : facts.contacts) {
-      if (!is_safe_sip_uri(c.uri)) continue;
-      auto b = proto;
-      b.uri = c.uri;
-      b.dst = c.dst;
-      leg.branches.push_back(std::move(b));
-    }
-    if (leg.branches.empty()) return failed(leg, 404, "user not registered");
-  } else if (leg.type == "teams") {
+  if (leg.type == "sip") return plan_sip_leg(std::move(leg), target, std::move(proto), facts);
+  if (leg.type == "phone") return plan_phone_leg(std::move(leg), target, std::move(proto), facts);
+  if (leg.type == "user") return plan_user_leg(std::move(leg), target, proto, facts);
+  if (leg.type == "teams") {
     leg.to = str(target, "number");
     return failed(leg, 503, "teams targets are not configured on this platform");
-  } else {
-    return failed(leg, 400, "unknown target type");
   }
-  return leg;
+  return failed(leg, 400, "unknown target type");
 }
 
 }  // namespace dp::core

@@ -120,6 +120,27 @@ class Reader {
   std::string& err_;
 };
 
+// The object form of a hook ({url, method, username, password}); `name` as in parse_hook_named.
+bool read_hook_object(const json::object& o, const std::string& name, std::string& err, Hook& h) {
+  auto fail = [&](std::string_view what) {
+    err = name + std::string(what);
+    return false;
+  };
+  Reader r(o, name + ".", err);
+  if (!r.only({"url", "method", "username", "password"})) return false;
+  if (!r.text("url", h.url, true, kMaxUrl)) return false;
+  std::string method;
+  if (!r.text("method", method, false, 8)) return false;
+  if (!method.empty()) {
+    for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (method != "GET" && method != "POST") return fail(".method: must be GET or POST");
+    h.method = method;
+  }
+  if (!r.text("username", h.username, false) || !r.text("password", h.password, false, kMaxSecret)) return false;
+  if (h.username.empty() != h.password.empty()) return fail(": username and password must be given together");
+  return true;
+}
+
 // `name` is the field path used in messages ("call_hook").
 std::optional<Hook> parse_hook_named(const json::value& v, const std::string& name, std::string& err) {
   Hook h;
@@ -130,19 +151,7 @@ std::optional<Hook> parse_hook_named(const json::value& v, const std::string& na
   if (v.is_string()) {
     h.url = std::string(v.get_string());
   } else if (v.is_object()) {
-    Reader r(v.get_object(), name + ".", err);
-    if (!r.only({"url", "method", "username", "password"})) return std::nullopt;
-    if (!r.text("url", h.url, true, kMaxUrl)) return std::nullopt;
-    std::string method;
-    if (!r.text("method", method, false, 8)) return std::nullopt;
-    if (!method.empty()) {
-      for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      if (method != "GET" && method != "POST") return fail(".method: must be GET or POST");
-      h.method = method;
-    }
-    if (!r.text("username", h.username, false) || !r.text("password", h.password, false, kMaxSecret))
-      return std::nullopt;
-    if (h.username.empty() != h.password.empty()) return fail(": username and password must be given together");
+    if (!read_hook_object(v.get_object(), name, err, h)) return std::nullopt;
   } else {
     return fail(": must be a URL string or an object with url");
   }
@@ -374,6 +383,94 @@ std::optional<SipDomain> sip_domain_from_json(const json::value& v, std::string&
   return d;
 }
 
+namespace {
+
+bool read_gateway(const json::value& gv, const std::string& prefix, std::string& err, Gateway& gw) {
+  Reader g(gv.get_object(), prefix + ".", err);
+  std::string host;
+  if (!g.only({"host", "port", "transport", "priority", "weight", "options_ping"}) || !g.text("host", host, true, 255))
+    return false;
+  auto h = gateway_host(host);
+  if (!h) return g.fail("host", "must be a hostname or IP address");
+  gw.host = *h;
+  if (const json::value* t = g.get("transport")) {
+    if (!t->is_string() || (t->get_string() != "udp" && t->get_string() != "tcp" && t->get_string() != "tls"))
+      return g.fail("transport", "must be udp, tcp or tls");
+    gw.transport = std::string(t->get_string());
+  }
+  long long port = gw.transport == "tls" ? 5061 : 5060, prio = 0, weight = 1;
+  if (!g.integer("port", port, 1, 65535) || !g.integer("priority", prio, 0, 65535) ||
+      !g.integer("weight", weight, 1, 65535))
+    return false;
+  gw.port = static_cast<uint16_t>(port);
+  gw.priority = static_cast<int>(prio);
+  gw.weight = static_cast<int>(weight);
+  return g.boolean("options_ping", gw.options_ping);
+}
+
+bool read_gateways(Reader& r, std::string& err, std::vector<Gateway>& out) {
+  const json::value* gws = r.get("gateways");
+  if (!gws) return r.fail("gateways", "is required");
+  if (!gws->is_array() || gws->get_array().empty()) return r.fail("gateways", "must be a non-empty array");
+  if (gws->get_array().size() > kMaxGateways)
+    return r.fail("gateways", "must have at most " + std::to_string(kMaxGateways) + " entries");
+  std::size_t i = 0;
+  for (const auto& gv : gws->get_array()) {
+    std::string prefix = "gateways[" + std::to_string(i++) + "]";
+    if (!gv.is_object()) return r.fail(prefix, "must be an object");
+    Gateway gw;
+    if (!read_gateway(gv, prefix, err, gw)) return false;
+    out.push_back(std::move(gw));
+  }
+  return true;
+}
+
+bool read_carrier_auth(Reader& r, Carrier& c) {
+  if (!r.text("auth_username", c.auth_username, false, 128) || !r.text("auth_password", c.auth_password, false, 128) ||
+      !r.text("auth_realm", c.auth_realm, false, 128))
+    return false;
+  if (c.auth_username.empty() != c.auth_password.empty())
+    return r.fail(c.auth_username.empty() ? "auth_username" : "auth_password",
+                  "auth_username and auth_password go together");
+  for (std::string_view f : {"auth_username", "auth_password", "auth_realm"}) {
+    const std::string& val = f == "auth_username" ? c.auth_username : f == "auth_password" ? c.auth_password : c.auth_realm;
+    if (val.find_first_of("\"") != std::string::npos) return r.fail(f, "must not contain '\"' or '\\'");
+  }
+  return true;
+}
+
+bool read_source_addresses(Reader& r, std::vector<std::string>& out) {
+  const json::value* sa = r.get("source_addresses");
+  if (!sa) return true;
+  if (!sa->is_array() || sa->get_array().size() > kMaxGateways)
+    return r.fail("source_addresses", "must be an array of at most " + std::to_string(kMaxGateways) + " IP addresses");
+  for (const auto& a : sa->get_array()) {
+    if (!a.is_string()) return r.fail("source_addresses", "must contain IP addresses");
+    std::string_view ip = a.get_string();
+    if (boost::urls::parse_ipv4_address(ip)) out.emplace_back(ip);
+    else if (boost::urls::parse_ipv6_address(ip)) out.push_back(to_lower_ascii(ip));
+    else return r.fail("source_addresses", "must contain IP addresses");
+  }
+  return true;
+}
+
+// Absent leaves `out` untouched; present replaces it.
+bool read_sip_codes(Reader& r, std::string_view field, std::vector<int>& out) {
+  const json::value* cv = r.get(field);
+  if (!cv) return true;
+  out.clear();
+  if (!cv->is_array() || cv->get_array().size() > 64)
+    return r.fail(field, "must be an array of SIP status codes (300-699)");
+  for (const auto& n : cv->get_array()) {
+    if (!n.is_int64() || n.get_int64() < 300 || n.get_int64() > 699)
+      return r.fail(field, "must be an array of SIP status codes (300-699)");
+    out.push_back(static_cast<int>(n.get_int64()));
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<Carrier> carrier_from_json(const json::value& v, std::string& err) {
   const json::object* o = as_object(v, err);
   if (!o) return std::nullopt;
@@ -383,86 +480,22 @@ std::optional<Carrier> carrier_from_json(const json::value& v, std::string& err)
                "auth_username", "auth_password", "auth_realm", "max_calls", "max_cps", "source_addresses",
                "no_failover_codes", "failover_codes"}) ||
       !r.uuid("carrier_sid", c.carrier_sid, false) || !r.uuid("account_sid", c.account_sid, true) ||
-      !r.text("name", c.name, true, 64))
+      !r.text("name", c.name, true, 64) || !read_gateways(r, err, c.gateways))
     return std::nullopt;
-  const json::value* gws = r.get("gateways");
-  if (!gws) return r.fail("gateways", "is required"), std::nullopt;
-  if (!gws->is_array() || gws->get_array().empty())
-    return r.fail("gateways", "must be a non-empty array"), std::nullopt;
-  if (gws->get_array().size() > kMaxGateways)
-    return r.fail("gateways", "must have at most " + std::to_string(kMaxGateways) + " entries"), std::nullopt;
-  std::size_t i = 0;
-  for (const auto& gv : gws->get_array()) {
-    std::string prefix = "gateways[" + std::to_string(i++) + "]";
-    if (!gv.is_object()) return r.fail(prefix, "must be an object"), std::nullopt;
-    Reader g(gv.get_object(), prefix + ".", err);
-    Gateway gw;
-    std::string host;
-    if (!g.only({"host", "port", "transport", "priority", "weight", "options_ping"}) || !g.text("host", host, true, 255))
-      return std::nullopt;
-    auto h = gateway_host(host);
-    if (!h) return g.fail("host", "must be a hostname or IP address"), std::nullopt;
-    gw.host = *h;
-    if (const json::value* t = g.get("transport")) {
-      if (!t->is_string() || (t->get_string() != "udp" && t->get_string() != "tcp" && t->get_string() != "tls"))
-        return g.fail("transport", "must be udp, tcp or tls"), std::nullopt;
-      gw.transport = std::string(t->get_string());
-    }
-    long long port = gw.transport == "tls" ? 5061 : 5060, prio = 0, weight = 1;
-    if (!g.integer("port", port, 1, 65535) || !g.integer("priority", prio, 0, 65535) ||
-        !g.integer("weight", weight, 1, 65535))
-      return std::nullopt;
-    gw.port = static_cast<uint16_t>(port);
-    gw.priority = static_cast<int>(prio);
-    gw.weight = static_cast<int>(weight);
-    if (!g.boolean("options_ping", gw.options_ping)) return std::nullopt;
-    c.gateways.push_back(std::move(gw));
-  }
   if (!r.text("tech_prefix", c.tech_prefix, false, 16)) return std::nullopt;
   if (!std::all_of(c.tech_prefix.begin(), c.tech_prefix.end(),
                    [](char ch) { return is_digit(ch) || ch == '#' || ch == '*' || ch == '+'; }))
     return r.fail("tech_prefix", "must contain only digits, '#', '*' and '+'"), std::nullopt;
-  if (!r.boolean("e164_leading_plus", c.e164_leading_plus) || !r.hostname("from_domain", c.from_domain, false))
+  if (!r.boolean("e164_leading_plus", c.e164_leading_plus) || !r.hostname("from_domain", c.from_domain, false) ||
+      !read_carrier_auth(r, c))
     return std::nullopt;
-  if (!r.text("auth_username", c.auth_username, false, 128) || !r.text("auth_password", c.auth_password, false, 128) ||
-      !r.text("auth_realm", c.auth_realm, false, 128))
-    return std::nullopt;
-  if (c.auth_username.empty() != c.auth_password.empty())
-    return r.fail(c.auth_username.empty() ? "auth_username" : "auth_password",
-                  "auth_username and auth_password go together"), std::nullopt;
-  for (std::string_view f : {"auth_username", "auth_password", "auth_realm"}) {
-    const std::string& val = f == "auth_username" ? c.auth_username : f == "auth_password" ? c.auth_password : c.auth_realm;
-    if (val.find_first_of("\"") != std::string::npos) return r.fail(f, "must not contain '\"' or '\\'"), std::nullopt;
-  }
   long long max_calls = 0, max_cps = 0;
   if (!r.integer("max_calls", max_calls, 0, 1000000) || !r.integer("max_cps", max_cps, 0, 100000)) return std::nullopt;
   c.max_calls = static_cast<int>(max_calls);
   c.max_cps = static_cast<int>(max_cps);
-  if (const json::value* sa = r.get("source_addresses")) {
-    if (!sa->is_array() || sa->get_array().size() > kMaxGateways)
-      return r.fail("source_addresses", "must be an array of at most " + std::to_string(kMaxGateways) + " IP addresses"),
-             std::nullopt;
-    for (const auto& a : sa->get_array()) {
-      if (!a.is_string()) return r.fail("source_addresses", "must contain IP addresses"), std::nullopt;
-      std::string_view ip = a.get_string();
-      if (boost::urls::parse_ipv4_address(ip)) c.source_addresses.emplace_back(ip);
-      else if (boost::urls::parse_ipv6_address(ip)) c.source_addresses.push_back(to_lower_ascii(ip));
-      else return r.fail("source_addresses", "must contain IP addresses"), std::nullopt;
-    }
-  }
-  for (std::string_view f : {"no_failover_codes", "failover_codes"}) {
-    const json::value* cv = r.get(f);
-    if (!cv) continue;
-    auto& out = f == "no_failover_codes" ? c.no_failover_codes : c.failover_codes;
-    out.clear();
-    if (!cv->is_array() || cv->get_array().size() > 64)
-      return r.fail(f, "must be an array of SIP status codes (300-699)"), std::nullopt;
-    for (const auto& n : cv->get_array()) {
-      if (!n.is_int64() || n.get_int64() < 300 || n.get_int64() > 699)
-        return r.fail(f, "must be an array of SIP status codes (300-699)"), std::nullopt;
-      out.push_back(static_cast<int>(n.get_int64()));
-    }
-  }
+  if (!read_source_addresses(r, c.source_addresses) || !read_sip_codes(r, "no_failover_codes", c.no_failover_codes) ||
+      !read_sip_codes(r, "failover_codes", c.failover_codes))
+    return std::nullopt;
   return c;
 }
 

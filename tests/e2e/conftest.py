@@ -174,6 +174,59 @@ def tail(path: Path, n: int = 40) -> str:
     return "\n".join(lines[-n:])
 
 
+# A sanitizer build of dialplane (DIALPLANE_BIN=build-asan/dialplane, see scripts/run-tests.sh) writes its ASan,
+# LeakSanitizer or UBSan report to stderr, i.e. its log, and exits. The process dying may only show in a later test
+# (or, for a leak, after the last one), so every dialplane log is scanned after each test and once more at the end
+# of the session: a report fails the test it appeared in, or the session.
+_SANITIZER_REPORT = re.compile(r"^==\d+==ERROR: (?:Address|Leak)Sanitizer|^\S+:\d+:\d+: runtime error: "
+                               r"|^SUMMARY: UndefinedBehaviorSanitizer", re.M)
+_DIALPLANE_LOGS: dict[Path, int] = {}  # dialplane log -> bytes already scanned
+_REPORTS_BETWEEN_TESTS: list[str] = []  # e.g. a leak report when a module's own stack stopped
+
+
+def watch_for_sanitizer_reports(log: Path) -> None:
+    """Scans `log` from its current end on (a restarted dialplane appends to its old log)."""
+    _DIALPLANE_LOGS.setdefault(log, log.stat().st_size if log.exists() else 0)
+
+
+# dialplane is started with --drain-seconds 1 and given this long to exit after SIGTERM: a clean exit runs
+# LeakSanitizer (and ASan on the shutdown path) in a sanitizer build; SIGKILL would skip both.
+DIALPLANE_DRAIN_S = 1
+DIALPLANE_STOP_GRACE_S = 10.0
+
+
+def stop_services(stack: "Stack") -> None:
+    """Stops a stack's processes, last started first."""
+    for svc in reversed(list(stack.services.values())):
+        _kill_group(svc.proc, DIALPLANE_STOP_GRACE_S if svc.name == "dialplane" else 3.0)
+
+
+def sanitizer_reports_at_stop() -> bool:
+    """For a stack whose processes have just stopped (leak reports come at exit): keeps their reports for the
+    session's end; True when there is one, so that the run dir is kept."""
+    reports = new_sanitizer_reports()
+    _REPORTS_BETWEEN_TESTS.extend(reports)
+    return bool(reports)
+
+
+def new_sanitizer_reports() -> list[str]:
+    """Sanitizer reports written to the watched logs since the last call: the report and what follows it."""
+    reports = []
+    for log, offset in list(_DIALPLANE_LOGS.items()):
+        try:
+            with open(log, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+        except OSError:
+            continue
+        _DIALPLANE_LOGS[log] = offset + len(data)
+        text = data.decode(errors="replace")
+        m = _SANITIZER_REPORT.search(text)
+        if m:
+            reports.append(f"--- {log} ---\n" + "\n".join(text[m.start():].splitlines()[:60]))
+    return reports
+
+
 def wait_until(pred: Callable[[], Any], timeout: float, what: str, interval: float = 0.05,
                alive: Optional[subprocess.Popen] = None, log: Optional[Path] = None) -> Any:
     """Polls pred() until it returns something truthy; fails with `what` (and the log tail) at the deadline."""
@@ -610,9 +663,11 @@ def _start_dialplane(stack: Stack) -> None:
                                      "(build it: cmake -S . -B build && cmake --build build, or set DIALPLANE_BIN)")
         return
     log = stack.log("dialplane")
+    watch_for_sanitizer_reports(log)
     argv = [str(binary), "--internal-listen", f"{LOOPBACK}:{p.dp_internal}", "--api-listen", f"{LOOPBACK}:{p.dp_api}",
             "--metrics-listen", f"{LOOPBACK}:{p.dp_metrics}", "--api-key", API_KEY, "--redis-host", LOOPBACK,
-            "--redis-port", str(p.redis), "--log-level", "debug", "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS)]
+            "--redis-port", str(p.redis), "--log-level", "debug", "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS),
+            "--drain-seconds", str(DIALPLANE_DRAIN_S)]
     proc = spawn(argv, log)
     stack.services["dialplane"] = Service("dialplane", proc, log)
     url = f"http://{LOOPBACK}:{p.dp_internal}/healthz"
@@ -711,8 +766,9 @@ def stack() -> Any:
     finally:
         if st.webhook:
             st.webhook.stop()
-        for svc in reversed(list(st.services.values())):
-            _kill_group(svc.proc)
+        stop_services(st)
+        if sanitizer_reports_at_stop():
+            pytest.dp_e2e_failed = True
         if os.environ.get("DP_E2E_KEEP") != "1" and not getattr(pytest, "dp_e2e_failed", False) \
                 and not os.environ.get("DP_E2E_RUN_DIR"):
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -789,6 +845,24 @@ def sipp(full_stack: Stack, request: pytest.FixtureRequest) -> Any:
 def webhook(full_stack: Stack) -> WebhookReceiver:
     assert full_stack.webhook is not None
     return full_stack.webhook
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report() -> Any:
+    """Fails the test (at teardown) when dialplane wrote a sanitizer report while it ran."""
+    _REPORTS_BETWEEN_TESTS.extend(new_sanitizer_reports())  # not this test's: reported at the session's end
+    yield
+    reports = new_sanitizer_reports()
+    if reports:
+        pytest.fail("dialplane sanitizer report:\n" + "\n".join(reports), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # After every stack is down: leak reports come at dialplane's exit.
+    reports = _REPORTS_BETWEEN_TESTS + new_sanitizer_reports()
+    if reports:
+        print("\n[e2e] dialplane sanitizer report outside a test:\n" + "\n".join(reports), file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 # ---------------------------------------------------------------------------------------------------------

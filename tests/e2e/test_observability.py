@@ -27,7 +27,7 @@ import pytest
 
 from conftest import (LOOPBACK, ROOT, CompactPorts, WEBHOOK_SECRET, Service, SippFactory, Stack,
                       _kill_group, _provision, _start_dialplane, _start_kamailio, _start_redis, _start_rtpengine, http,
-                      sip_options_probe,
+                      sanitizer_reports_at_stop, sip_options_probe, stop_services,
                       spawn, tail, wait_until)
 from webhook_receiver import WebhookReceiver
 
@@ -99,8 +99,9 @@ def obs() -> Any:
             os.environ["DIALPLANE_KAMAILIO_RPC_URL"] = saved
         if st.webhook:
             st.webhook.stop()
-        for svc in reversed(list(st.services.values())):
-            _kill_group(svc.proc)
+        stop_services(st)
+        if sanitizer_reports_at_stop():
+            failed = True
         if failed or getattr(pytest, "dp_e2e_failed", False) or os.environ.get("DP_E2E_KEEP") == "1":
             print(f"\n[obs] logs kept in {run_dir}", file=sys.stderr)
         else:

@@ -49,7 +49,8 @@ import pytest
 
 from conftest import (LOOPBACK, ROOT, CompactPorts, WEBHOOK_SECRET, WEBHOOK_TIMEOUT_MS, API_KEY, Service, SipMsg, Sipp,
                       SippFactory, Stack, _kill_group, _provision, _start_kamailio, _start_redis, _start_rtpengine, http,
-                      port_free_tcp, sip_options_probe, spawn, tail, wait_until)
+                      port_free_tcp, sanitizer_reports_at_stop, sip_options_probe, spawn, tail, wait_until,
+                      watch_for_sanitizer_reports)
 from webhook_receiver import Request, WebhookReceiver
 
 HERE = Path(__file__).resolve().parent
@@ -207,6 +208,7 @@ def start_instance(st: ScaleStack, inst: Instance) -> None:
             "--api-listen", f"{LOOPBACK}:{inst.api}", "--metrics-listen", f"{LOOPBACK}:{inst.metrics}",
             "--api-key", API_KEY, "--redis-host", LOOPBACK, "--redis-port", str(p.redis), "--log-level", "debug",
             "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS), "--instance-id", f"scale-{inst.name}"]
+    watch_for_sanitizer_reports(inst.log)
     inst.proc = spawn(argv, inst.log)
     st.services[f"dialplane-{inst.name}"] = Service(f"dialplane-{inst.name}", inst.proc, inst.log)
     wait_until(lambda: http("GET", inst.url("/healthz"), timeout=1)[0] == 200, 15,
@@ -302,6 +304,8 @@ def scale() -> Any:
             st.webhook.stop()
         for svc in reversed(list(st.services.values())):
             _kill_group(svc.proc)
+        if sanitizer_reports_at_stop():
+            failed = True
         if failed or getattr(pytest, "dp_e2e_failed", False) or os.environ.get("DP_E2E_KEEP") == "1":
             print(f"\n[scale] logs kept in {run_dir}", file=sys.stderr)
         else:

@@ -113,55 +113,76 @@ void print_help(std::ostream& out) {
   out << "  --help                          show this help\n";
 }
 
-std::optional<Config> parse_config(const std::vector<std::string>& args, std::ostream& err, bool& help) {
-  Config c;
-  help = false;
-  // Environment first, command line overrides.
+namespace {
+
+// DIALPLANE_* variables into `c`; false (with the message in `err`) on an invalid value.
+bool apply_environment(Config& c, std::ostream& err) {
   for (const auto& o : options()) {
     if (const char* v = std::getenv(env_name(o.name).c_str())) {
       std::string val = v;
       if (!o.arg && (val.empty() || val == "0" || val == "false")) continue;
       if (!o.set(c, val)) {
         err << "invalid value for " << env_name(o.name) << "\n";
-        return std::nullopt;
+        return false;
       }
     }
   }
+  return true;
+}
+
+const Option* find_option(const std::string& name) {
+  const Option* opt = nullptr;
+  for (const auto& o : options())
+    if (name == o.name) opt = &o;
+  return opt;
+}
+
+// The option at args[i] ("--name value" or "--name=value") into `c`; moves `i` past its value.
+bool apply_option(const std::vector<std::string>& args, std::size_t& i, Config& c, std::ostream& err) {
+  const std::string& a = args[i];
+  if (a.rfind("--", 0) != 0) {
+    err << "unexpected argument: " << a << "\n";
+    return false;
+  }
+  std::string name = a.substr(2), value;
+  bool has_inline = false;
+  if (auto eq = name.find('='); eq != std::string::npos) {
+    value = name.substr(eq + 1);
+    name = name.substr(0, eq);
+    has_inline = true;
+  }
+  const Option* opt = find_option(name);
+  if (!opt) {
+    err << "unknown option: --" << name << "\n";
+    return false;
+  }
+  if (opt->arg && !has_inline) {
+    if (i + 1 >= args.size()) {
+      err << "option --" << name << " needs a value\n";
+      return false;
+    }
+    value = args[++i];
+  }
+  if (!opt->set(c, value)) {
+    err << "invalid value for --" << name << "\n";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<Config> parse_config(const std::vector<std::string>& args, std::ostream& err, bool& help) {
+  Config c;
+  help = false;
+  // Environment first, command line overrides.
+  if (!apply_environment(c, err)) return std::nullopt;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    if (a == "--help" || a == "-h") {
+    if (args[i] == "--help" || args[i] == "-h") {
       help = true;
       return c;
     }
-    if (a.rfind("--", 0) != 0) {
-      err << "unexpected argument: " << a << "\n";
-      return std::nullopt;
-    }
-    std::string name = a.substr(2), value;
-    bool has_inline = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_inline = true;
-    }
-    const Option* opt = nullptr;
-    for (const auto& o : options())
-      if (name == o.name) opt = &o;
-    if (!opt) {
-      err << "unknown option: --" << name << "\n";
-      return std::nullopt;
-    }
-    if (opt->arg && !has_inline) {
-      if (i + 1 >= args.size()) {
-        err << "option --" << name << " needs a value\n";
-        return std::nullopt;
-      }
-      value = args[++i];
-    }
-    if (!opt->set(c, value)) {
-      err << "invalid value for --" << name << "\n";
-      return std::nullopt;
-    }
+    if (!apply_option(args, i, c, err)) return std::nullopt;
   }
   return c;
 }

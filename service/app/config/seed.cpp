@@ -92,9 +92,20 @@ void no_duplicates(const std::vector<std::pair<std::string, T>>& v, KeyFn key) {
     if (!seen.emplace(key(t), what).second) fail(what, "duplicates " + seen[key(t)]);
 }
 
-}  // namespace
+template <class T>
+using Entries = std::vector<std::pair<std::string, T>>;  // (label for messages, entity)
 
-awaitable<void> load_seed(ProvisioningStore& store, const json::value& seed_v) {
+struct Seed {
+  Entries<core::Account> accounts;
+  Entries<core::Application> applications;
+  Entries<core::PhoneNumber> numbers;
+  Entries<core::SipDomain> domains;
+  Entries<core::Carrier> carriers;
+  Entries<core::SipUser> users;
+};
+
+// Each entity valid on its own, sids present, nothing twice; references are checked by check_seed_refs.
+Seed parse_seed(const json::value& seed_v) {
   if (!seed_v.is_object()) fail("file", "must be a JSON object");
   const json::object& seed = seed_v.get_object();
   for (const auto& kv : seed) {
@@ -103,73 +114,85 @@ awaitable<void> load_seed(ProvisioningStore& store, const json::value& seed_v) {
       fail(std::string(kv.key()), "unknown property");
   }
 
-  auto accounts = parse_all<core::Account>(seed, "accounts", core::account_from_json);
-  auto applications = parse_all<core::Application>(seed, "applications", core::application_from_json);
-  auto numbers = parse_all<core::PhoneNumber>(seed, "phone_numbers", core::phone_number_from_json);
-  auto domains = parse_all<core::SipDomain>(seed, "sip_domains", core::sip_domain_from_json);
-  auto carriers = parse_all<core::Carrier>(seed, "carriers", core::carrier_from_json);
-  auto users = parse_all<core::SipUser>(seed, "sip_users", core::sip_user_from_json);
+  Seed s;
+  s.accounts = parse_all<core::Account>(seed, "accounts", core::account_from_json);
+  s.applications = parse_all<core::Application>(seed, "applications", core::application_from_json);
+  s.numbers = parse_all<core::PhoneNumber>(seed, "phone_numbers", core::phone_number_from_json);
+  s.domains = parse_all<core::SipDomain>(seed, "sip_domains", core::sip_domain_from_json);
+  s.carriers = parse_all<core::Carrier>(seed, "carriers", core::carrier_from_json);
+  s.users = parse_all<core::SipUser>(seed, "sip_users", core::sip_user_from_json);
 
-  for (const auto& [w, a] : accounts) need_sid(w, a.account_sid, "account_sid");
-  for (const auto& [w, a] : applications) need_sid(w, a.application_sid, "application_sid");
-  for (const auto& [w, c] : carriers) need_sid(w, c.carrier_sid, "carrier_sid");
-  no_duplicates(accounts, [](const core::Account& a) { return a.account_sid; });
-  no_duplicates(applications, [](const core::Application& a) { return a.application_sid; });
-  no_duplicates(carriers, [](const core::Carrier& c) { return c.carrier_sid; });
-  no_duplicates(carriers, [](const core::Carrier& c) { return c.account_sid + ":" + core::to_lower_ascii(c.name); });
-  no_duplicates(numbers, [](const core::PhoneNumber& p) { return core::normalize_number(p.number); });
-  no_duplicates(domains, [](const core::SipDomain& d) { return d.domain; });
-  no_duplicates(users, [](const core::SipUser& u) { return u.domain + "/" + u.username; });
+  for (const auto& [w, a] : s.accounts) need_sid(w, a.account_sid, "account_sid");
+  for (const auto& [w, a] : s.applications) need_sid(w, a.application_sid, "application_sid");
+  for (const auto& [w, c] : s.carriers) need_sid(w, c.carrier_sid, "carrier_sid");
+  no_duplicates(s.accounts, [](const core::Account& a) { return a.account_sid; });
+  no_duplicates(s.applications, [](const core::Application& a) { return a.application_sid; });
+  no_duplicates(s.carriers, [](const core::Carrier& c) { return c.carrier_sid; });
+  no_duplicates(s.carriers, [](const core::Carrier& c) { return c.account_sid + ":" + core::to_lower_ascii(c.name); });
+  no_duplicates(s.numbers, [](const core::PhoneNumber& p) { return core::normalize_number(p.number); });
+  no_duplicates(s.domains, [](const core::SipDomain& d) { return d.domain; });
+  no_duplicates(s.users, [](const core::SipUser& u) { return u.domain + "/" + u.username; });
+  return s;
+}
 
+// Every reference resolves, to the seed itself or to what Redis already holds.
+awaitable<void> check_seed_refs(ProvisioningStore& store, const Seed& seed) {
   SeedResolver refs(store);
-  for (const auto& [w, a] : accounts) refs.accounts[a.account_sid] = a;
-  for (const auto& [w, a] : applications) refs.applications[a.application_sid] = a;
-  for (const auto& [w, c] : carriers) refs.carriers[c.carrier_sid] = c;
-  for (const auto& [w, d] : domains) refs.domains[d.domain] = d;
+  for (const auto& [w, a] : seed.accounts) refs.accounts[a.account_sid] = a;
+  for (const auto& [w, a] : seed.applications) refs.applications[a.application_sid] = a;
+  for (const auto& [w, c] : seed.carriers) refs.carriers[c.carrier_sid] = c;
+  for (const auto& [w, d] : seed.domains) refs.domains[d.domain] = d;
 
   // Plain loops with named locals (docs/coroutines.md, rule 1).
-  for (const auto& it : accounts) {
+  for (const auto& it : seed.accounts) {
     auto e = co_await check_refs(refs, it.second);
     if (e) fail(it.first, *e);
   }
-  for (const auto& it : applications) {
+  for (const auto& it : seed.applications) {
     auto e = co_await check_refs(refs, it.second);
     if (e) fail(it.first, *e);
   }
-  for (const auto& it : carriers) {
+  for (const auto& it : seed.carriers) {
     auto e = co_await check_refs(refs, it.second);
     if (e) fail(it.first, *e);
     auto other = co_await store.carrier_by_name(it.second.account_sid, it.second.name);
     if (other && other->carrier_sid != it.second.carrier_sid)
       fail(it.first, "name: another carrier of the account has this name");
   }
-  for (const auto& it : numbers) {
+  for (const auto& it : seed.numbers) {
     auto e = co_await check_refs(refs, it.second);
     if (e) fail(it.first, *e);
   }
-  for (const auto& it : domains) {
+  for (const auto& it : seed.domains) {
     auto e = co_await check_refs(refs, it.second);
     if (e) fail(it.first, *e);
   }
-  for (const auto& it : users) {
+  for (const auto& it : seed.users) {
     auto e = co_await check_refs(refs, it.second);
     if (e) fail(it.first, *e);
   }
+}
+
+}  // namespace
+
+awaitable<void> load_seed(ProvisioningStore& store, const json::value& seed_v) {
+  const Seed seed = parse_seed(seed_v);
+  co_await check_seed_refs(store, seed);
 
   // Parents before children, so a concurrent reader never sees a reference to something not yet written.
-  for (const auto& it : accounts) co_await store.put(it.second);
-  for (const auto& it : carriers) co_await store.put(it.second);
-  for (const auto& it : applications) co_await store.put(it.second);
-  for (const auto& it : numbers) co_await store.put(it.second);
-  for (const auto& it : domains) co_await store.put(it.second);
-  for (const auto& it : users) co_await store.put(it.second);
+  for (const auto& it : seed.accounts) co_await store.put(it.second);
+  for (const auto& it : seed.carriers) co_await store.put(it.second);
+  for (const auto& it : seed.applications) co_await store.put(it.second);
+  for (const auto& it : seed.numbers) co_await store.put(it.second);
+  for (const auto& it : seed.domains) co_await store.put(it.second);
+  for (const auto& it : seed.users) co_await store.put(it.second);
 
-  log::info("seed_loaded", {{"accounts", std::to_string(accounts.size())},
-                            {"applications", std::to_string(applications.size())},
-                            {"phone_numbers", std::to_string(numbers.size())},
-                            {"sip_domains", std::to_string(domains.size())},
-                            {"carriers", std::to_string(carriers.size())},
-                            {"sip_users", std::to_string(users.size())}});
+  log::info("seed_loaded", {{"accounts", std::to_string(seed.accounts.size())},
+                            {"applications", std::to_string(seed.applications.size())},
+                            {"phone_numbers", std::to_string(seed.numbers.size())},
+                            {"sip_domains", std::to_string(seed.domains.size())},
+                            {"carriers", std::to_string(seed.carriers.size())},
+                            {"sip_users", std::to_string(seed.users.size())}});
 }
 
 }  // namespace dp::app

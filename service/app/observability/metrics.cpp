@@ -230,6 +230,23 @@ void CallStats::leg(std::string_view type, std::string_view status) {
   f_.legs.Add({{"type", bounded(type)}, {"status", bounded(status)}}).Increment();
 }
 
+namespace {
+
+// The `trunk` of the dial target behind leg `index`, "default" when it names none. Legs index the
+// de-duplicated target list, exactly as the planner built it.
+std::string trunk_of_leg(const core::Dial& dial, int index) {
+  if (!dial.verb.is_object()) return "default";
+  auto* t = dial.verb.get_object().if_contains("target");
+  if (!t || !t->is_array()) return "default";
+  auto targets = core::unique_targets(t->get_array());
+  if (index < 0 || static_cast<std::size_t>(index) >= targets.size() || !targets[index].is_object())
+    return "default";
+  auto trunk = jstr(targets[index].get_object(), "trunk");
+  return trunk.empty() ? "default" : bounded(trunk);
+}
+
+}  // namespace
+
 void CallStats::leg(const core::CallState& call, const json::object& payload) {
   auto type = jstr(payload, "target_type");
   auto status = jstr(payload, "call_status");
@@ -242,18 +259,7 @@ void CallStats::leg(const core::CallState& call, const json::object& payload) {
   if (!l) return;
   std::string carrier = "none";
   if (l->branches > 0) {
-    // Legs index the de-duplicated target list, exactly as the planner built it.
-    carrier = "default";
-    if (call.dial->verb.is_object()) {
-      if (auto* t = call.dial->verb.get_object().if_contains("target"); t && t->is_array()) {
-        auto targets = core::unique_targets(t->get_array());
-        if (l->index >= 0 && static_cast<std::size_t>(l->index) < targets.size() &&
-            targets[l->index].is_object()) {
-          auto trunk = jstr(targets[l->index].get_object(), "trunk");
-          if (!trunk.empty()) carrier = bounded(trunk);
-        }
-      }
-    }
+    carrier = trunk_of_leg(*call.dial, l->index);
     std::lock_guard lk(carriers_mu_);
     if (!carriers_.count(carrier)) {
       if (carriers_.size() >= kMaxCarrierLabels) carrier = "other";

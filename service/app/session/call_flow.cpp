@@ -295,6 +295,44 @@ asio::awaitable<std::vector<core::Contact>> CallFlow::registered_contacts(const 
   co_return out;
 }
 
+// A sip target's digest credentials into the inner hop's plan; false when the target has none.
+static bool add_sip_auth(const json::object& target, json::object& plan) {
+  auto* a = target.if_contains("auth");
+  if (!a || !a->is_object()) return false;
+  auto user = str(a->as_object(), "username");
+  auto pass = str(a->as_object(), "password");
+  if (user.empty() || pass.empty()) return false;
+  auto proxy = str(target, "proxy");
+  if (!proxy.empty() && proxy.rfind("sip:", 0) != 0 && proxy.rfind("sips:", 0) != 0) proxy = "sip:" + proxy;
+  plan["uri"] = str(target, "sipUri");
+  plan["dst"] = proxy;
+  plan["auth_user"] = user;
+  plan["auth_pass"] = pass;
+  return true;
+}
+
+// What carrier selection looks at for a phone target: the trunk, the account's carriers and LCR routes, and the
+// carrier owning the caller's number.
+static asio::awaitable<core::SelectionInput> carrier_selection_input(ProvisioningPort& prov, const CallState& c,
+                                                                     const core::Account& acct,
+                                                                     const json::object& target) {
+  core::SelectionInput in;
+  in.number = str(target, "number");
+  in.trunk = str(target, "trunk");
+  if (!in.trunk.empty()) in.trunk_carrier = co_await prov.carrier_by_name(c.account_sid, in.trunk);
+  auto all = co_await prov.carriers_of(c.account_sid);
+  for (auto& car : all) in.carriers[car.carrier_sid] = std::move(car);
+  in.lcr_routes = co_await prov.lcr_routes(c.account_sid);
+  if (in.trunk.empty() && in.lcr_routes.empty()) {
+    auto owner = co_await prov.phone_number(c.from);
+    if (owner && !owner->carrier_sid.empty())
+      if (auto it = in.carriers.find(owner->carrier_sid); it != in.carriers.end()) in.number_owner = it->second;
+  }
+  in.inbound_ip = c.originating_sip_ip;
+  in.default_carrier_sid = acct.default_carrier_sid;
+  co_return in;
+}
+
 // Carrier selection (trunk, number owner, LCR, inbound, default) and the leg plan of Kamailio's inner hop, which
 // tries the carriers' gateways in order and answers digest challenges (docs/carriers.md). Credentials stay in
 // Redis; the branch only carries an opaque token.
@@ -303,32 +341,9 @@ static asio::awaitable<void> plan_inner_hop(ProvisioningPort& prov, const CallSt
   auto type = str(target, "type");
   json::object plan{{"call_sid", c.call_sid}, {"dial", c.dial ? c.dial->seq + 1 : 1}, {"type", type}};
   if (type == "sip") {
-    auto* a = target.if_contains("auth");
-    if (!a || !a->is_object()) co_return;
-    auto user = str(a->as_object(), "username");
-    auto pass = str(a->as_object(), "password");
-    if (user.empty() || pass.empty()) co_return;
-    auto proxy = str(target, "proxy");
-    if (!proxy.empty() && proxy.rfind("sip:", 0) != 0 && proxy.rfind("sips:", 0) != 0) proxy = "sip:" + proxy;
-    plan["uri"] = str(target, "sipUri");
-    plan["dst"] = proxy;
-    plan["auth_user"] = user;
-    plan["auth_pass"] = pass;
+    if (!add_sip_auth(target, plan)) co_return;
   } else {
-    core::SelectionInput in;
-    in.number = str(target, "number");
-    in.trunk = str(target, "trunk");
-    if (!in.trunk.empty()) in.trunk_carrier = co_await prov.carrier_by_name(c.account_sid, in.trunk);
-    auto all = co_await prov.carriers_of(c.account_sid);
-    for (auto& car : all) in.carriers[car.carrier_sid] = std::move(car);
-    in.lcr_routes = co_await prov.lcr_routes(c.account_sid);
-    if (in.trunk.empty() && in.lcr_routes.empty()) {
-      auto owner = co_await prov.phone_number(c.from);
-      if (owner && !owner->carrier_sid.empty())
-        if (auto it = in.carriers.find(owner->carrier_sid); it != in.carriers.end()) in.number_owner = it->second;
-    }
-    in.inbound_ip = c.originating_sip_ip;
-    in.default_carrier_sid = acct.default_carrier_sid;
+    auto in = co_await carrier_selection_input(prov, c, acct, target);
     auto sel = core::select_carriers(in);
     if (!sel.error.empty()) {
       f.error = sel.error;
@@ -366,6 +381,56 @@ asio::awaitable<core::TargetFacts> CallFlow::target_facts(const CallState& c, co
   co_return f;
 }
 
+// The leg a planned target becomes. Its branches go to `branches` while the call's tm `budget` lasts; a leg
+// without any fails at once.
+static core::Leg leg_of_plan(core::PlannedLeg& planned, int index, double now, int& budget, json::array& branches) {
+  core::Leg leg;
+  leg.index = index;
+  leg.call_sid = new_uuid();
+  leg.type = planned.type;
+  leg.to = planned.to;
+  leg.from = planned.from_user;
+  if (!planned.fail_code && budget < static_cast<int>(planned.branches.size())) {
+    planned.branches.resize(std::max(budget, 0));
+    if (planned.branches.empty()) {
+      planned.fail_code = 503;
+      planned.fail_reason = "too many branches for one call";
+    }
+  }
+  if (planned.fail_code) {
+    leg.status = core::status_for_sip(planned.fail_code, false);
+    leg.sip_status = planned.fail_code;
+    leg.sip_reason = planned.fail_reason;
+    leg.final_at = now + static_cast<double>(index) * 1e-6;
+  } else {
+    leg.branches = static_cast<int>(planned.branches.size());
+    budget -= leg.branches;
+    for (auto& b : planned.branches)
+      branches.push_back({{"leg", b.leg}, {"uri", b.uri}, {"dst", b.dst}, {"from_uri", b.from_uri},
+                          {"from_name", b.from_name}, {"hdrs", b.hdrs}});
+  }
+  return leg;
+}
+
+// Nothing to ring: the dial ends at once with the last failure. An empty target list (jambonz's schema
+// allows it) is a failed dial too: 404, and the caller's reply says why in an X-Reason.
+static void end_dial_at_once(CallState& c, double now, Transition& t) {
+  if (c.dial->legs.empty()) {
+    core::Leg none;
+    none.status = core::CallStatus::Failed;
+    none.sip_status = 404;
+    none.sip_reason = "dial has no targets";
+    none.final_at = now;
+    c.dial->legs.push_back(none);
+  }
+  auto ended = core::on_dial_failed(c, c.dial->seq, -1, 480, "Temporarily Unavailable", false, now);
+  for (auto& w : ended.webhooks) t.webhooks.push_back(std::move(w));
+  t.timers.insert(t.timers.end(), ended.timers.begin(), ended.timers.end());
+  t.action_hook = ended.action_hook;  // counted by record(); run_verbs sends it
+  t.action_payload = ended.action_payload;
+  t.action_response_matters = true;
+}
+
 asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort::Versioned cur,
                                                                    const json::object& verb) {
   auto& c = cur.state;
@@ -393,32 +458,7 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort:
     const auto& target = targets[i].as_object();
     auto facts = co_await target_facts(c, *acct, target);
     auto planned = core::plan_leg(static_cast<int>(i), target, verb, caller, facts);
-    core::Leg leg;
-    leg.index = static_cast<int>(i);
-    leg.call_sid = new_uuid();
-    leg.type = planned.type;
-    leg.to = planned.to;
-    leg.from = planned.from_user;
-    if (!planned.fail_code && budget < static_cast<int>(planned.branches.size())) {
-      planned.branches.resize(std::max(budget, 0));
-      if (planned.branches.empty()) {
-        planned.fail_code = 503;
-        planned.fail_reason = "too many branches for one call";
-      }
-    }
-    if (planned.fail_code) {
-      leg.status = core::status_for_sip(planned.fail_code, false);
-      leg.sip_status = planned.fail_code;
-      leg.sip_reason = planned.fail_reason;
-      leg.final_at = now + static_cast<double>(i) * 1e-6;
-    } else {
-      leg.branches = static_cast<int>(planned.branches.size());
-      budget -= leg.branches;
-      for (auto& b : planned.branches)
-        branches.push_back({{"leg", b.leg}, {"uri", b.uri}, {"dst", b.dst}, {"from_uri", b.from_uri},
-                            {"from_name", b.from_name}, {"hdrs", b.hdrs}});
-    }
-    d.legs.push_back(leg);
+    d.legs.push_back(leg_of_plan(planned, static_cast<int>(i), now, budget, branches));
   }
   c.dial = std::move(d);
   for (const auto& leg : c.dial->legs)
@@ -427,22 +467,7 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort:
                             core::child_payload(c, leg, now)});
 
   if (branches.empty()) {
-    // Nothing to ring: the dial ends at once with the last failure. An empty target list (jambonz's schema
-    // allows it) is a failed dial too: 404, and the caller's reply says why in an X-Reason.
-    if (c.dial->legs.empty()) {
-      core::Leg none;
-      none.status = core::CallStatus::Failed;
-      none.sip_status = 404;
-      none.sip_reason = "dial has no targets";
-      none.final_at = now;
-      c.dial->legs.push_back(none);
-    }
-    auto ended = core::on_dial_failed(c, c.dial->seq, -1, 480, "Temporarily Unavailable", false, now);
-    for (auto& w : ended.webhooks) t.webhooks.push_back(std::move(w));
-    t.timers.insert(t.timers.end(), ended.timers.begin(), ended.timers.end());
-    t.action_hook = ended.action_hook;  // counted by record(); run_verbs sends it
-    t.action_payload = ended.action_payload;
-    t.action_response_matters = true;
+    end_dial_at_once(c, now, t);
     bool saved = co_await commit(cur, t);
     if (!saved) throw std::runtime_error("call changed while dialling");
     log::info("dial_failed_at_once", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)}});

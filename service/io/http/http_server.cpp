@@ -30,6 +30,14 @@ std::chrono::milliseconds next_backoff(std::chrono::milliseconds cur) {
   return std::clamp(cur * 2, milliseconds(10), milliseconds(1000));
 }
 
+// The answer to a request whose body read ended with `ec`; nullopt when it is fine (or nobody is left to answer).
+std::optional<std::pair<int, std::string>> body_refusal(const beast::error_code& ec, const Parser& parser,
+                                                        std::size_t header_fields) {
+  if (!ec && has_trailers(parser, header_fields)) return std::pair{400, std::string(kNoTrailers)};
+  if (ec) return answer_for(ec);
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
@@ -138,6 +146,42 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Keep-alive: the next request may take a while to come; once its first bytes are in, the header deadline
+  // applies. False when the connection ended first.
+  asio::awaitable<bool> await_next_request(beast::tcp_stream& stream, beast::flat_buffer& buf) {
+    stream.expires_after(opts.idle_timeout);
+    auto [ec, n] = co_await stream.async_read_some(buf.prepare(1024), kTuple);
+    if (ec) co_return false;
+    buf.commit(n);
+    co_return true;
+  }
+
+  // Answers a refused request; the connection closes after it. Nothing to send when `bad` is empty (the
+  // peer is gone).
+  static asio::awaitable<void> send_refusal(beast::tcp_stream& stream, std::optional<std::pair<int, std::string>> bad,
+                                            unsigned version) {
+    if (!bad) co_return;
+    ServerResponse res = ServerResponse::error(bad->first, bad->second);  // a named local (docs/coroutines.md)
+    co_await send(stream, std::move(res), version, false);
+  }
+
+  std::optional<ServerResponse> header_refusal(const ServerRequest& sreq) const {
+    if (!opts.header_check) return std::nullopt;
+    return opts.header_check(sreq);
+  }
+
+  // The handler's response; a handler that throws answers 500.
+  asio::awaitable<ServerResponse> respond(ServerRequest& sreq) {
+    ServerResponse sres;
+    try {
+      sres = co_await handler(sreq);
+    } catch (const std::exception& e) {
+      log::error("http_handler_failed", {{"path", sreq.path}, {"error", e.what()}});
+      sres = ServerResponse::error(500, "internal error");
+    }
+    co_return sres;
+  }
+
   asio::awaitable<void> session(std::shared_ptr<Conn> conn) {
     auto& stream = conn->stream;
     beast::flat_buffer buf(opts.limits.buffer_bytes);
@@ -151,12 +195,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     for (bool first = true;; first = false) {
       conn->busy = false;
       if (!first && buf.size() == 0) {
-        // Keep-alive: the next request may take a while to come; once its first bytes are in, the header
-        // deadline applies.
-        stream.expires_after(opts.idle_timeout);
-        auto [ec, n] = co_await stream.async_read_some(buf.prepare(1024), kTuple);
-        if (ec) break;
-        buf.commit(n);
+        bool more = co_await await_next_request(stream, buf);
+        if (!more) break;
       }
       Parser parser;
       apply_limits(parser, opts.limits);
@@ -166,38 +206,30 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       if (hec) {
         bad = answer_for(hec);
         refused = bad.has_value();
-        if (bad) co_await send(stream, ServerResponse::error(bad->first, bad->second), 11, false);
+        co_await send_refusal(stream, bad, 11);
         break;
       }
       const unsigned version = parser.get().version();
       const std::size_t header_fields = field_count(parser);
       ServerRequest sreq = head_of(parser.get(), remote);
-      if (opts.header_check) {
-        if (auto refusal = opts.header_check(sreq)) {
-          co_await send(stream, std::move(*refusal), version, false);
-          refused = true;
-          break;
-        }
+      auto refusal = header_refusal(sreq);
+      if (refusal) {
+        co_await send(stream, std::move(*refusal), version, false);
+        refused = true;
+        break;
       }
       stream.expires_after(opts.body_timeout);
       auto [bec, bn] = co_await http::async_read(stream, buf, parser, kTuple);
-      if (!bec && has_trailers(parser, header_fields)) bad = std::pair{400, std::string(kNoTrailers)};
-      else if (bec) bad = answer_for(bec);
+      bad = body_refusal(bec, parser, header_fields);
       if (bec || bad) {
         refused = bad.has_value();
-        if (bad) co_await send(stream, ServerResponse::error(bad->first, bad->second), version, false);
+        co_await send_refusal(stream, bad, version);
         break;
       }
       const bool keep_alive = parser.get().keep_alive();
       sreq.body = std::move(parser.get().body());
       conn->busy = true;
-      ServerResponse sres;
-      try {
-        sres = co_await handler(sreq);
-      } catch (const std::exception& e) {
-        log::error("http_handler_failed", {{"path", sreq.path}, {"error", e.what()}});
-        sres = ServerResponse::error(500, "internal error");
-      }
+      ServerResponse sres = co_await respond(sreq);
       const bool again = keep_alive && !stopping.load();
       bool written = co_await send(stream, std::move(sres), version, again);
       if (!written || !again) break;
