@@ -4,6 +4,7 @@
 #include "app/config/config.hpp"
 #include "app/observability/metrics.hpp"
 #include "app/session/call_flow.hpp"
+#include "app/session/ids.hpp"
 #include "core/json_get.hpp"
 #include "fakes/fake_call_store.hpp"
 #include "fakes/fake_kamailio.hpp"
@@ -110,8 +111,17 @@ struct AppWorld {
             {"node", kNode}};
   }
   boost::json::object invite(const std::string& call_id, const std::string& cseq = "1") {
-    auto req = invite_request(call_id, cseq);
+    return invite_body(invite_request(call_id, cseq));
+  }
+  // A request body through the same edge parse as /kamailio/invite and /kamailio/events.
+  boost::json::object invite_body(const boost::json::object& body) {
+    auto req = core::parse_invite_request(body);
     return run(flow.invite(req));
+  }
+  std::size_t events_body(const boost::json::object& body) {
+    auto batch = core::parse_event_batch(body, app::wall_now());
+    if (!batch) return 0;
+    return run(flow.events(*batch));
   }
   // One batch of events (each: ev, leg, code…; call_sid, dial and seq are filled in).
   std::size_t events(const std::string& sid, int dial, std::vector<boost::json::object> evs) {
@@ -123,13 +133,14 @@ struct AppWorld {
       arr.push_back(std::move(e));
     }
     boost::json::object body{{"node", kNode}, {"boot", "1"}, {"events", std::move(arr)}};
-    return run(flow.events(body));
+    return events_body(body);
   }
   boost::json::object dial_failed(const std::string& sid, int dial, int leg, int code, const std::string& reason,
                                   bool timeout = false) {
     boost::json::object req{{"call_sid", sid}, {"dial", dial},     {"leg", leg},
                             {"code", code},    {"reason", reason}, {"timeout", timeout}};
-    return run(flow.dial_failed(req));
+    auto failed = core::parse_dial_failed_request(req);
+    return run(flow.dial_failed(failed));
   }
   std::optional<long long> fire_timer(const std::string& id) { return run(flow.on_timer(id)); }
   void deliver_webhooks() { run(outbox.deliver_all()); }

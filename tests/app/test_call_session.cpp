@@ -209,14 +209,14 @@ TEST_CASE("a re-sent dial-failed decision sends the same next fork without a sec
 TEST_CASE("invite refusals: no Call-ID, no application, a failing call_hook, invalid verbs") {
   AppWorld w;
   auto req = AppWorld::invite_request("");
-  auto no_id = w.run(w.flow.invite(req));
+  auto no_id = w.invite_body(req);
   CHECK(int_of(no_id, "code") == 400);
   CHECK(str_of(no_id, "hdrs") == "X-Reason: missing Call-ID\r\n");
 
   req = AppWorld::invite_request("c-404");
   req["ruri_user"] = "15550000000";
   req["to_user"] = "15550000000";
-  auto unknown = w.run(w.flow.invite(req));
+  auto unknown = w.invite_body(req);
   CHECK(int_of(unknown, "code") == 404);
   CHECK(str_of(unknown, "hdrs") == "X-Reason: no application for 15550000000\r\n");
 
@@ -332,7 +332,7 @@ TEST_CASE("outbox: a conflicting write is retried without queueing any webhook t
   // A re-delivered batch (same seqs) changes nothing and queues nothing.
   boost::json::array evs{{{"ev", "reply"}, {"call_sid", sid}, {"dial", 1}, {"leg", 0}, {"code", 180}, {"seq", 1}}};
   boost::json::object body{{"node", kNode}, {"boot", "1"}, {"events", evs}};
-  CHECK(w.run(w.flow.events(body)) == 0);
+  CHECK(w.events_body(body) == 0);
   CHECK(w.calls.outboxes[sid].size() == 3);
 
   // Delivery keeps the commit order and each job's key.
@@ -350,6 +350,6 @@ TEST_CASE("events: a Redis failure is reported so Kamailio re-sends the batch") 
   w.calls.fail_next(dp::io::RedisError::Kind::Disconnected);
   boost::json::array evs{{{"ev", "reply"}, {"call_sid", sid}, {"dial", 1}, {"leg", 0}, {"code", 180}, {"seq", 7}}};
   boost::json::object body{{"node", kNode}, {"boot", "1"}, {"events", evs}};
-  CHECK_THROWS_AS(w.run(w.flow.events(body)), dp::io::RedisError);
-  CHECK(w.run(w.flow.events(body)) == 1);  // the re-sent batch applies
+  CHECK_THROWS_AS(w.events_body(body), dp::io::RedisError);
+  CHECK(w.events_body(body) == 1);  // the re-sent batch applies
 }

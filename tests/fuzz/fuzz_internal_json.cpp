@@ -1,6 +1,7 @@
-// libFuzzer: an rtpengine DTMF log datagram; a Kamailio request body (/kamailio/invite, /kamailio/events, /kamailio/dial-failed) through the
-// edge parse and the lenient field readers the call flow uses, then the event batch parser and every event
-// through de-duplication and the dial state machine of a ringing two-leg call. See tests/fuzz/README.md.
+// libFuzzer: an rtpengine DTMF log datagram through its parser and a collector; a Kamailio request body
+// (/kamailio/invite, /kamailio/events, /kamailio/dial-failed) through the edge parse and the typed request
+// parsers, then the event batch parser and every event through de-duplication and the dial state machine of
+// a ringing two-leg call. See tests/fuzz/README.md.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,6 +10,7 @@
 #include "core/dial_machine.hpp"
 #include "core/dtmf.hpp"
 #include "core/kamailio_events.hpp"
+#include "core/kamailio_requests.hpp"
 #include "core/json_get.hpp"
 #include "core/provisioning.hpp"
 
@@ -49,13 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   auto body = jget::parse_object(std::string_view(reinterpret_cast<const char*>(data), size), err);
   if (!body) return 0;
-  // invite / dial-failed fields
-  for (const char* k : {"call_id", "ruri_user", "to_user", "ruri_host", "to_uri", "from_user", "from_uri",
-                        "from_name", "src_ip", "node", "cseq", "call_sid", "reason"})
-    (void)jget::str(*body, k);
-  (void)dp::core::normalize_number(jget::str(*body, "ruri_user"));
-  (void)jget::integer(*body, "code", 0);
-  (void)jget::integer(*body, "dial", 0);
+  // invite / dial-failed requests, parsed as /kamailio/invite and /kamailio/dial-failed do
+  auto invite = dp::core::parse_invite_request(*body);
+  (void)dp::core::normalize_number(invite.ruri_user);
+  (void)dp::core::parse_dial_failed_request(*body);
   // event batch: the edge parser, then every event through de-duplication and the dial state machine
   auto batch = dp::core::parse_event_batch(*body, 1.0);
   if (!batch) return 0;

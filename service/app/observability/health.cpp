@@ -75,53 +75,58 @@ asio::awaitable<std::optional<long long>> count_calls(io::RedisClient& redis, Re
   co_return std::nullopt;
 }
 
+// True when any of Kamailio's RPC URLs answers (or none is configured).
+asio::awaitable<bool> probe_kamailio(Health::Impl& h) {
+  if (h.opts.kamailio_rpc_urls.empty()) co_return true;
+  bool up = false;
+  for (const auto& url : h.opts.kamailio_rpc_urls) {
+    up = co_await ping_kamailio(h.rpc, h.metrics, url, h.opts.rpc_timeout);
+    if (up) break;
+  }
+  h.metrics.dependency_up("kamailio", up);
+  co_return up;
+}
+
+// Logs a dependency's state on the first probe and whenever it changes.
+void log_transition(std::string_view dependency, bool first, bool was_up, bool up) {
+  if (!first && was_up == up) return;
+  if (up) log::info("dependency_up", {{"dependency", std::string(dependency)}});
+  else log::warn("dependency_down", {{"dependency", std::string(dependency)}});
+}
+
+// The active-calls gauge (a SCAN, so at most every active_calls_interval) and the webhook queue gauge.
+asio::awaitable<void> refresh_gauges(Health::Impl& h, bool redis_up) {
+  auto now = std::chrono::steady_clock::now();
+  if (redis_up && now >= h.next_count) {
+    h.next_count = now + h.opts.active_calls_interval;
+    try {
+      auto n = co_await count_calls(h.redis, h.redis_stats, h.opts.keys);
+      if (n) h.metrics.active_calls(static_cast<double>(*n));
+    } catch (const std::exception& e) {
+      log::debug("active_calls_count_failed", {{"error", e.what()}});
+    }
+  }
+  if (h.opts.webhook_queue) h.metrics.webhook_queue(static_cast<double>(h.opts.webhook_queue()));
+}
+
 asio::awaitable<void> probe_loop(std::shared_ptr<Health::Impl> self) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   bool first = true;
   bool was_redis = false, was_kam = false;
   for (;;) {
     bool redis_up = co_await ping_redis(self->redis, self->redis_stats);
-    bool kam_up = true;
-    if (!self->opts.kamailio_rpc_urls.empty()) {
-      kam_up = false;
-      for (const auto& url : self->opts.kamailio_rpc_urls) {
-        bool ok = co_await ping_kamailio(self->rpc, self->metrics, url, self->opts.rpc_timeout);
-        if (ok) {
-          kam_up = true;
-          break;
-        }
-      }
-      self->metrics.dependency_up("kamailio", kam_up);
-    }
+    bool kam_up = co_await probe_kamailio(*self);
     self->redis_up = redis_up;
     self->kamailio_up = kam_up;
     self->probed = true;
     self->metrics.dependency_up("redis", redis_up);
     self->metrics.ready(redis_up && kam_up && !self->draining, self->draining);
-    if (first || redis_up != was_redis) {
-      if (redis_up) log::info("dependency_up", {{"dependency", "redis"}});
-      else log::warn("dependency_down", {{"dependency", "redis"}});
-    }
-    if (!self->opts.kamailio_rpc_urls.empty() && (first || kam_up != was_kam)) {
-      if (kam_up) log::info("dependency_up", {{"dependency", "kamailio"}});
-      else log::warn("dependency_down", {{"dependency", "kamailio"}});
-    }
+    log_transition("redis", first, was_redis, redis_up);
+    if (!self->opts.kamailio_rpc_urls.empty()) log_transition("kamailio", first, was_kam, kam_up);
     was_redis = redis_up;
     was_kam = kam_up;
     first = false;
-
-    auto now = std::chrono::steady_clock::now();
-    if (redis_up && now >= self->next_count) {
-      self->next_count = now + self->opts.active_calls_interval;
-      try {
-        auto n = co_await count_calls(self->redis, self->redis_stats, self->opts.keys);
-        if (n) self->metrics.active_calls(static_cast<double>(*n));
-      } catch (const std::exception& e) {
-        log::debug("active_calls_count_failed", {{"error", e.what()}});
-      }
-    }
-    if (self->opts.webhook_queue) self->metrics.webhook_queue(static_cast<double>(self->opts.webhook_queue()));
-
+    co_await refresh_gauges(*self, redis_up);
     timer.expires_after(self->opts.probe_interval);
     co_await timer.async_wait(asio::use_awaitable);  // cancellation ends the loop here
   }

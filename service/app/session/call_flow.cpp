@@ -30,15 +30,6 @@ using core::jget::boolean;
 using core::jget::integer;
 using core::jget::str;
 
-std::string host_of_uri(const std::string& uri) {
-  auto colon = uri.find(':');
-  if (colon == std::string::npos) return {};
-  auto rest = uri.substr(colon + 1);
-  if (auto at = rest.find('@'); at != std::string::npos) rest = rest.substr(at + 1);
-  auto end = rest.find_first_of(":;>?");
-  return rest.substr(0, end);
-}
-
 struct CallerReply {
   int code = 480;
   std::string reason = "Temporarily Unavailable";
@@ -139,18 +130,18 @@ asio::awaitable<json::object> CallFlow::reject_call(const std::string& sid, int 
   co_return reject_decision(code, reason, hdrs);
 }
 
-asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
+asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
   auto started = std::chrono::steady_clock::now();
   auto finish = [&](json::object decision) { return observed("invite", started, std::move(decision)); };
   try {
     CallState c;
-    c.call_id = str(req, "call_id");
+    c.call_id = req.call_id;
     if (c.call_id.empty()) co_return finish(reject_decision(400, "Bad Request", x_reason("missing Call-ID")));
-    if (auto cseq = str(req, "cseq"); !cseq.empty()) c.cseq = cseq;
+    if (!req.cseq.empty()) c.cseq = req.cseq;
     auto resumed = co_await resume_invite(c.call_id, c.cseq);
     if (resumed) co_return finish(std::move(*resumed));
-    auto ruri_user = str(req, "ruri_user");
-    auto to_user = str(req, "to_user");
+    const auto& ruri_user = req.ruri_user;
+    const auto& to_user = req.to_user;
 
     // Which application answers: the dialled number, else the SIP domain.
     std::optional<core::PhoneNumber> pn;
@@ -166,7 +157,7 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
       application_sid = pn->application_sid;
     } else {
       std::optional<core::SipDomain> dom;
-      const std::vector<std::string> hosts{str(req, "ruri_host"), host_of_uri(str(req, "to_uri"))};
+      const std::vector<std::string> hosts{req.ruri_host, req.to_host};
       for (const auto& host : hosts) {
         if (!dom && !host.empty()) dom = co_await d_.prov.sip_domain(host);
       }
@@ -182,12 +173,12 @@ asio::awaitable<json::object> CallFlow::invite(const json::object& req) {
     c.call_sid = new_uuid();
     c.account_sid = account_sid;
     c.application_sid = application_sid;
-    c.from = str(req, "from_user");
-    c.from_host = host_of_uri(str(req, "from_uri"));
+    c.from = req.from_user;
+    c.from_host = req.from_host;
     c.to = to_user.empty() ? ruri_user : to_user;
-    c.caller_name = str(req, "from_name");
-    c.originating_sip_ip = str(req, "src_ip");
-    c.node = str(req, "node");
+    c.caller_name = req.from_name;
+    c.originating_sip_ip = req.src_ip;
+    c.node = req.node;
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;
     c.created_at = wall_now();
@@ -519,16 +510,16 @@ asio::awaitable<void> CallFlow::run_action_hook(const CallState& c) {
   co_await update(c.call_sid, [&](CallState& s) { return core::on_action_answered(s, seq, verbs); });
 }
 
-asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
+asio::awaitable<json::object> CallFlow::dial_failed(const core::DialFailedRequest& req) {
   auto started = std::chrono::steady_clock::now();
   auto finish = [&](json::object decision) { return observed("dial_failed", started, std::move(decision)); };
-  int code = static_cast<int>(integer(req, "code", 480));
-  auto reason = str(req, "reason");
+  const int code = req.code;
+  const auto& reason = req.reason;
   try {
-    auto sid = str(req, "call_sid");
-    int seq = static_cast<int>(integer(req, "dial", 0));
-    int leg = static_cast<int>(integer(req, "leg", -1));
-    bool timeout = boolean(req, "timeout");
+    const auto& sid = req.call_sid;
+    const int seq = req.dial;
+    const int leg = req.leg;
+    const bool timeout = req.timeout;
     // Kamailio queues the legs' final replies just before this request: give them a moment to land so
     // the actionHook reports the real last failure. A ring timeout settles every leg by itself.
     auto deadline = std::chrono::steady_clock::now() +
@@ -572,11 +563,9 @@ asio::awaitable<json::object> CallFlow::dial_failed(const json::object& req) {
   }
 }
 
-asio::awaitable<std::size_t> CallFlow::events(const json::object& body) {
+asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
   std::size_t applied = 0;
-  auto batch = core::parse_event_batch(body, wall_now());
-  if (!batch) co_return 0;
-  for (const auto& ev : batch->events) {
+  for (const auto& ev : batch.events) {
     auto name = core::to_string(ev.kind);
     auto sid = ev.call_sid;
     try {
@@ -589,7 +578,7 @@ asio::awaitable<std::size_t> CallFlow::events(const json::object& body) {
         sid = *found;
       }
       bool fresh = false;
-      auto t = co_await update(sid, [&](CallState& c) { return core::apply_event(c, batch->source, ev, fresh); });
+      auto t = co_await update(sid, [&](CallState& c) { return core::apply_event(c, batch.source, ev, fresh); });
       d_.metrics.event(name, t && fresh);
       if (t && fresh) ++applied;
     } catch (const io::RedisError& e) {

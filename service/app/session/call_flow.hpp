@@ -11,6 +11,8 @@
 #include "app/verbs/verb_task.hpp"
 #include "core/dial_machine.hpp"
 #include "core/dial_plan.hpp"
+#include "core/kamailio_events.hpp"
+#include "core/kamailio_requests.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
@@ -36,10 +38,10 @@ class CallFlow final : public VerbSession {
   explicit CallFlow(Deps d);
 
   // Decisions (see docs/internal-protocol.md §1). Never throw: errors become a reject decision.
-  boost::asio::awaitable<boost::json::object> invite(const boost::json::object& req);
-  boost::asio::awaitable<boost::json::object> dial_failed(const boost::json::object& req);
+  boost::asio::awaitable<boost::json::object> invite(const core::InviteRequest& req);
+  boost::asio::awaitable<boost::json::object> dial_failed(const core::DialFailedRequest& req);
   // Events (§2). Returns how many were applied (duplicates and strays are skipped).
-  boost::asio::awaitable<std::size_t> events(const boost::json::object& body);
+  boost::asio::awaitable<std::size_t> events(const core::EventBatch& batch);
   // A Redis timer of a call is due (TimerService). Returns a retry time when it must fire again later.
   boost::asio::awaitable<std::optional<long long>> on_timer(const std::string& id);
 

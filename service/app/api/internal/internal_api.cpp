@@ -1,6 +1,7 @@
 #include "app/api/internal/internal_api.hpp"
 
 #include "app/api/internal/leg_api.hpp"
+#include "app/session/ids.hpp"
 #include "core/json_get.hpp"
 #include "core/log.hpp"
 
@@ -34,7 +35,8 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
     // Not a SIP decision: HTTP 503 lets the load balancer re-send the INVITE to a live instance (with a
     // single instance, Kamailio answers the caller 503 itself).
     if (draining_) co_return ServerResponse::error(503, "dialplane instance draining");
-    auto decision = co_await flow_.invite(*body);
+    auto invite = core::parse_invite_request(*body);
+    auto decision = co_await flow_.invite(invite);
     co_return ServerResponse::json(200, json::serialize(decision));
   }
   if (req.path == "/kamailio/leg") {
@@ -42,11 +44,14 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
     co_return ServerResponse::json(200, json::serialize(decision));
   }
   if (req.path == "/kamailio/dial-failed") {
-    auto decision = co_await flow_.dial_failed(*body);
+    auto failed = core::parse_dial_failed_request(*body);
+    auto decision = co_await flow_.dial_failed(failed);
     co_return ServerResponse::json(200, json::serialize(decision));
   }
+  auto batch = core::parse_event_batch(*body, wall_now());
+  if (!batch) co_return ServerResponse::json(200, R"({"accepted":0})");  // nothing usable: re-sending won't help
   try {
-    auto n = co_await flow_.events(*body);
+    auto n = co_await flow_.events(*batch);
     co_return ServerResponse::json(200, json::serialize(json::object{{"accepted", n}}));
   } catch (const std::exception& e) {
     // Not 2xx: Kamailio keeps the batch and sends it again.
