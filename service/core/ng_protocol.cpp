@@ -379,6 +379,35 @@ bool read_tag(Reader& r, const std::string& key, const Value& d, TagInfo& t, con
   return true;
 }
 
+// The `result` string; nullopt (and `err`) for a missing or unknown one.
+std::optional<NgReply::Result> result_of(const Value& v, std::string& err) {
+  const Value* result = v.find("result");
+  if (!result || !result->is_string()) {
+    err = "reply has no result string";
+    return std::nullopt;
+  }
+  const std::string& res = *result->as_string();
+  if (res == "ok") return NgReply::Result::Ok;
+  if (res == "pong") return NgReply::Result::Pong;
+  if (res == "error") return NgReply::Result::Error;
+  if (res == "load limit") return NgReply::Result::LoadLimit;
+  err = "unknown result '" + res.substr(0, 40) + "'";
+  return std::nullopt;
+}
+
+// The per-tag media and stream info of `query`/`delete` replies.
+bool read_tags(Reader& r, const Value& v, std::vector<TagInfo>& out) {
+  const Value* tags = v.find("tags");
+  if (!tags) return true;
+  if (!tags->is_dict()) return r.fail("tags", "not a dictionary");
+  for (const auto& [key, t] : *tags->as_dict()) {
+    TagInfo info;
+    if (!read_tag(r, key, t, info, "tags." + key.substr(0, 40))) return false;
+    out.push_back(std::move(info));
+  }
+  return true;
+}
+
 }  // namespace
 
 ParsedReply parse_reply(const Value& v) {
@@ -387,43 +416,17 @@ ParsedReply parse_reply(const Value& v) {
     out.error = "reply is not a dictionary";
     return out;
   }
+  auto result = result_of(v, out.error);
+  if (!result) return out;
   Reader r;
   NgReply reply;
-  const Value* result = v.find("result");
-  if (!result || !result->is_string()) {
-    out.error = "reply has no result string";
-    return out;
-  }
-  const std::string& res = *result->as_string();
-  if (res == "ok") reply.result = NgReply::Result::Ok;
-  else if (res == "pong") reply.result = NgReply::Result::Pong;
-  else if (res == "error") reply.result = NgReply::Result::Error;
-  else if (res == "load limit") reply.result = NgReply::Result::LoadLimit;
-  else {
-    out.error = "unknown result '" + res.substr(0, 40) + "'";
-    return out;
-  }
+  reply.result = *result;
   bool ok = r.str(v, "error-reason", reply.error_reason, "") && r.str(v, "warning", reply.warning, "") &&
             r.str(v, "sdp", reply.sdp, "") && r.integer(v, "duration", reply.duration_ms, "") &&
             r.str(v, "to-tag", reply.to_tag, "") && r.strings(v, "from-tags", reply.from_tags, "") &&
             r.integer(v, "created", reply.created, "");
   if (ok && reply.result == NgReply::Result::LoadLimit) ok = r.str(v, "message", reply.error_reason, "");
-  if (ok) {
-    if (const Value* tags = v.find("tags")) {
-      if (!tags->is_dict()) {
-        ok = r.fail("tags", "not a dictionary");
-      } else {
-        for (const auto& [key, t] : *tags->as_dict()) {
-          TagInfo info;
-          if (!read_tag(r, key, t, info, "tags." + key.substr(0, 40))) {
-            ok = false;
-            break;
-          }
-          reply.tags.push_back(std::move(info));
-        }
-      }
-    }
-  }
+  if (ok) ok = read_tags(r, v, reply.tags);
   if (!ok) {
     out.error = r.take_error();
     return out;
