@@ -7,7 +7,7 @@
 # Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (unset: the e2e suite picks a free base among
 #        25000/26600/28200; every e2e port derives from it, see tests/e2e/conftest.py)
 #        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (12 per harness)
-#        SKIP_COMPOSE=1
+#        SKIP_COMPOSE=1  SKIP_COMPLEXITY=1 (no clang-tidy cognitive-complexity check)
 #        SKIP_ASAN=1: no sanitizer build. Otherwise ASAN_BUILD_DIR (build-asan) is built with ASan+UBSan and every
 #        ctest suite runs under it, then the e2e files in ASAN_E2E (test_core_call_path, test_carriers, test_fixes,
 #        test_observability: about 2 min) against its dialplane; a sanitizer report in dialplane's log fails the
@@ -197,6 +197,14 @@ fi
 if [[ "${SKIP_STATIC:-0}" != 1 ]]; then
   say "static deploy checks (tests/static/check_deploy.sh)"
   if timeout 180 bash tests/static/check_deploy.sh; then PASSED=$((PASSED + 1)); else fail_step "deploy static checks"; fi
+fi
+
+# ---- 4a. cognitive complexity: no function in service/ above 25 (.clang-tidy; about 1.5 min on 2 cores) -----------
+if [[ "${SKIP_COMPLEXITY:-0}" != 1 ]]; then
+  if ((BUILD_OK)); then
+    say "cognitive complexity (scripts/check-complexity.sh)"
+    if timeout 600 bash scripts/check-complexity.sh; then PASSED=$((PASSED + 1)); else fail_step "cognitive complexity above 25"; fi
+  fi
 fi
 
 # ---- 4b. fuzz smoke: every libFuzzer harness for FUZZ_SECONDS from its seeds (tests/fuzz/README.md) ---------------
