@@ -4,13 +4,13 @@
 #include "app/config/config.hpp"
 #include "app/observability/metrics.hpp"
 #include "app/session/call_flow.hpp"
-#include "app/session/ids.hpp"
 #include "core/json_get.hpp"
 #include "fakes/fake_call_store.hpp"
 #include "fakes/fake_kamailio.hpp"
 #include "fakes/fake_outbox.hpp"
 #include "fakes/fake_provisioning.hpp"
 #include "fakes/fake_webhooks.hpp"
+#include "io/clock.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -119,7 +119,7 @@ struct AppWorld {
     return run(flow.invite(req));
   }
   std::size_t events_body(const boost::json::object& body) {
-    auto batch = core::parse_event_batch(body, app::wall_now());
+    auto batch = core::parse_event_batch(body, io::wall_now());
     if (!batch) return 0;
     return run(flow.events(*batch));
   }

@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include "app_world.hpp"
+#include "io/clock.hpp"
 #include "io/kamailio/kamailio_rpc.hpp"
-#include "app/session/ids.hpp"
 #include "core/dial_plan.hpp"
 
 namespace json = boost::json;
@@ -83,8 +83,8 @@ TEST_CASE("invite: the call_hook's dial forks one branch per registered contact 
   CHECK(str_of(branches[1].as_object(), "uri") == "sip:bob@example.net");
   auto ring = w.calls.timers.find(timer_id(TimerKind::Ring, sid, 1));
   REQUIRE(ring != w.calls.timers.end());
-  CHECK(ring->second > dp::app::epoch_ms() + 19000);
-  CHECK(ring->second <= dp::app::epoch_ms() + 20000);
+  CHECK(ring->second > dp::io::epoch_ms() + 19000);
+  CHECK(ring->second <= dp::io::epoch_ms() + 20000);
 
   // Each leg's first status webhook is queued (not sent) in the commit that started the dial.
   const auto& jobs = w.calls.outboxes[sid];
@@ -141,7 +141,7 @@ TEST_CASE("a failed dial: leg events, then the actionHook's verbs start a second
 TEST_CASE("an actionHook without verbs ends the call with the callee's failure") {
   AppWorld w;
   auto sid = forked_call(w);
-  double now = dp::app::wall_now();
+  double now = dp::io::wall_now();
   // The caller hears the failure that came last (by Kamailio's timestamps), not the highest leg's.
   w.events(sid, 1, {{{"ev", "reply"}, {"leg", 1}, {"code", 404}, {"reason", "Not Found"}, {"ts", now - 1}},
                     {{"ev", "reply"}, {"leg", 0}, {"code", 486}, {"reason", "Busy Here"}, {"ts", now}}});
@@ -246,7 +246,7 @@ TEST_CASE("answered call: status order, then timeLimit ends the dialog through K
   // Answered, but Kamailio has not reported the dialog ids yet: the timer asks to fire again.
   auto retry = w.fire_timer(limit);
   REQUIRE(retry);
-  CHECK(*retry > dp::app::epoch_ms());
+  CHECK(*retry > dp::io::epoch_ms());
   CHECK(w.kamailio.of_method("dlg.end_dlg").empty());
 
   w.events(sid, 1, {{{"ev", "dialog_start"}, {"leg", 0}, {"h_entry", 11}, {"h_id", 22}}});

@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include "app/api/internal/leg_api.hpp"
-#include "app/session/ids.hpp"
 #include "app_world.hpp"
+#include "io/clock.hpp"
 
 namespace json = boost::json;
 using namespace dp::test;
@@ -111,7 +111,7 @@ TEST_CASE("leg: a decline, a non-failover code or early media ends the leg on th
 
 TEST_CASE("leg: gateways reported down recently are skipped; stale reports are ignored") {
   LegWorld w;
-  double now = dp::app::wall_now();
+  double now = dp::io::wall_now();
   w.prov.health["sip:gw-a1.test:5060;transport=udp"] = "down|" + std::to_string(static_cast<long long>(now));
   w.prov.health["sip:gw-a2.test:5060;transport=udp"] = "down|" + std::to_string(static_cast<long long>(now - 120));
   check_attempt(w.ask(0), "sip:15550001111@gw-a2.test:5060");
@@ -128,13 +128,13 @@ TEST_CASE("leg: a carrier at max_calls is skipped; slots of calls that are gone 
   w.limit(kCarrierA, 1);
   const std::string other_sid = "0f0e0d0c-0000-4000-8000-0000000000c2";
   w.live_call(other_sid, "+15559990000");
-  w.prov.slots[kCarrierA][other_sid + "|1|+15559990000|t2"] = dp::app::wall_now() + 600;
+  w.prov.slots[kCarrierA][other_sid + "|1|+15559990000|t2"] = dp::io::wall_now() + 600;
   check_attempt(w.ask(0), "sip:15550001111@gw-b1.test:5060");  // both of A's gateways skipped
   CHECK(w.prov.slots[kCarrierA].count(w.member()) == 0);
 
   LegWorld gone;
   gone.limit(kCarrierA, 1);
-  gone.prov.slots[kCarrierA]["0f0e0d0c-0000-4000-8000-0000000000c3|1|+15559990000|t3"] = dp::app::wall_now() + 600;
+  gone.prov.slots[kCarrierA]["0f0e0d0c-0000-4000-8000-0000000000c3|1|+15559990000|t3"] = dp::io::wall_now() + 600;
   check_attempt(gone.ask(0), "sip:15550001111@gw-a1.test:5060");
   CHECK(gone.prov.slots[kCarrierA].size() == 1);
   CHECK(gone.prov.slots[kCarrierA].count(gone.member()) == 1);
@@ -165,7 +165,7 @@ TEST_CASE("leg: every carrier at its limits") {
   const std::string other_sid = "0f0e0d0c-0000-4000-8000-0000000000c2";
   w.live_call(other_sid, "+15559990000");
   for (const auto& c : {kCarrierA, kCarrierB})
-    w.prov.slots[c][other_sid + "|1|+15559990000|t2"] = dp::app::wall_now() + 600;
+    w.prov.slots[c][other_sid + "|1|+15559990000|t2"] = dp::io::wall_now() + 600;
   check_reply(w.ask(0), 503, "all carriers at their call limits");
 }
 

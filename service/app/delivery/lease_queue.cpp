@@ -31,11 +31,6 @@ return redis.call('ZREM', KEYS[1], ARGV[1])
 )lua";
 }  // namespace
 
-long long epoch_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 boost::asio::awaitable<std::vector<LeaseQueue::Claimed>> LeaseQueue::claim_due(long long now_ms,
                                                                                 std::chrono::milliseconds lease,
                                                                                 int max) {

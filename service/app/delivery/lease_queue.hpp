@@ -40,6 +40,5 @@ class LeaseQueue {
   std::string key_;
 };
 
-long long epoch_ms();
 
 }  // namespace dp::app

@@ -2,6 +2,7 @@
 
 #include "core/json_get.hpp"
 #include "core/log.hpp"
+#include "io/clock.hpp"
 
 #include <boost/asio.hpp>
 
@@ -63,7 +64,7 @@ void Outbox::kick(const std::string& call_sid) {
 asio::awaitable<void> Outbox::claim_and_drain(std::string call_sid) {
   bool mine = false;
   try {
-    mine = co_await due_.claim(call_sid, epoch_ms(), kLease);
+    mine = co_await due_.claim(call_sid, io::epoch_ms(), kLease);
   } catch (const std::exception& e) {
     log::warn("outbox_claim_failed", {{"call_sid", call_sid}, {"error", e.what()}});
   }
@@ -87,7 +88,7 @@ asio::awaitable<void> Outbox::drain(std::string call_sid) {
       auto more = co_await redis_.command(std::move(pop));
       if (more.integer == 0) break;
       // Still more to send: keep our lease fresh so no other instance takes over meanwhile.
-      co_await due_.schedule(call_sid, epoch_ms() + kLease.count());
+      co_await due_.schedule(call_sid, io::epoch_ms() + kLease.count());
     }
   } catch (const std::exception& e) {
     // Redis trouble: the lease runs out and this or another instance resumes delivery later.
@@ -104,7 +105,7 @@ asio::awaitable<void> Outbox::run(std::chrono::milliseconds poll) {
     co_await timer.async_wait(asio::use_awaitable);
     std::vector<LeaseQueue::Claimed> claimed;
     try {
-      claimed = co_await due_.claim_due(epoch_ms(), kLease, 50);
+      claimed = co_await due_.claim_due(io::epoch_ms(), kLease, 50);
     } catch (const std::exception&) {
       continue;  // Redis down: try again next tick
     }

@@ -1,6 +1,7 @@
 #include "app/delivery/timer_service.hpp"
 
 #include "core/log.hpp"
+#include "io/clock.hpp"
 
 #include <boost/asio.hpp>
 
@@ -20,7 +21,7 @@ asio::awaitable<void> TimerService::run() {
   for (;;) {
     timer.expires_after(poll_);
     co_await timer.async_wait(asio::use_awaitable);
-    long long now = epoch_ms();
+    long long now = io::epoch_ms();
     std::vector<LeaseQueue::Claimed> due;
     try {
       due = co_await queue_.claim_due(now, kLease, 500);
@@ -43,7 +44,7 @@ asio::awaitable<void> TimerService::run() {
 }
 
 asio::awaitable<void> TimerService::fire_one(std::string id, long long due_ms, long long leased_until) {
-  double lateness = static_cast<double>(epoch_ms() - due_ms) / 1000.0;
+  double lateness = static_cast<double>(io::epoch_ms() - due_ms) / 1000.0;
   auto kind = id.substr(0, id.find('|'));
   metrics_.timer_fired(kind, lateness);
   std::optional<long long> again;

@@ -8,6 +8,7 @@
 #include "core/json_get.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/log.hpp"
+#include "io/clock.hpp"
 #include "io/kamailio/kamailio_rpc.hpp"
 #include "io/redis/redis_client.hpp"
 
@@ -100,7 +101,7 @@ asio::awaitable<bool> CallFlow::commit(const CallStorePort::Versioned& cur, cons
   if (t.action_hook && !t.action_response_matters)
     jobs.push_back(Outbox::job(id(jobs.size()), c.account_sid,
                                {core::Notification::Kind::Action, *t.action_hook, t.action_payload}));
-  bool ok = co_await d_.calls.commit(c, cur.version, t.call_ended, t.timers, jobs, epoch_ms());
+  bool ok = co_await d_.calls.commit(c, cur.version, t.call_ended, t.timers, jobs, io::epoch_ms());
   if (!ok) co_return false;
   record(c, t);
   if (!jobs.empty()) d_.outbox.kick(c.call_sid);
@@ -124,7 +125,7 @@ asio::awaitable<std::optional<Transition>> CallFlow::update(const std::string& s
 
 asio::awaitable<json::object> CallFlow::reject_call(const std::string& sid, int code, const std::string& reason,
                                                     const std::string& hdrs) {
-  double now = wall_now();
+  double now = io::wall_now();
   co_await update(sid, [&](CallState& c) { return core::on_call_rejected(c, code, reason, now); });
   log::info("call_rejected", {{"call_sid", sid}, {"code", std::to_string(code)}, {"reason", reason}});
   co_return reject_decision(code, reason, hdrs);
@@ -181,7 +182,7 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     c.node = req.node;
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;
-    c.created_at = wall_now();
+    c.created_at = io::wall_now();
     bool created = co_await d_.calls.save(c, 0);
     if (!created)
       co_return finish(reject_decision(500, "Server Internal Error", x_reason("duplicate call")));
@@ -216,7 +217,7 @@ asio::awaitable<std::optional<json::object>> CallFlow::resume_invite(const std::
 
 asio::awaitable<json::object> CallFlow::run_app(const CallState& c) {
   // Named locals, not temporaries in the co_await expression (docs/coroutines.md).
-  auto payload = core::parent_payload(c, wall_now());
+  auto payload = core::parent_payload(c, io::wall_now());
   std::string key = c.call_sid + "-call_hook";  // the same on a resumed attempt
   auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, payload, "call_hook", key);
   std::optional<std::string> refusal;
@@ -425,7 +426,7 @@ static void end_dial_at_once(CallState& c, double now, Transition& t) {
 asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort::Versioned cur,
                                                                    const json::object& verb) {
   auto& c = cur.state;
-  double now = wall_now();
+  double now = io::wall_now();
   auto acct = co_await d_.prov.account(c.account_sid);
   if (!acct) acct = core::Account{};
 
@@ -531,7 +532,7 @@ asio::awaitable<json::object> CallFlow::dial_failed(const core::DialFailedReques
       asio::steady_timer timer(d_.ex, std::chrono::milliseconds(15));
       co_await timer.async_wait(asio::use_awaitable);
     }
-    double now = wall_now();
+    double now = io::wall_now();
     std::optional<json::object> replay;
     auto t = co_await update(sid, [&](CallState& c) {
       replay.reset();  // the update may run again after a conflict
@@ -639,7 +640,7 @@ asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::Timer
       cur->state.status != core::CallStatus::InProgress)
     co_return std::nullopt;
   const auto& c = cur->state;
-  if (c.h_entry < 0 || c.h_id < 0) co_return epoch_ms() + 100;  // dialog ids not reported yet
+  if (c.h_entry < 0 || c.h_id < 0) co_return io::epoch_ms() + 100;  // dialog ids not reported yet
   log::info("time_limit_reached", {{"call_sid", c.call_sid}, {"limit_s", std::to_string(c.dial->time_limit_s)}});
   // Both sides get a BYE; dialog:end then completes the call and sends the actionHook.
   std::string reason = "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n";
@@ -654,7 +655,7 @@ asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::Timer
   }
   // Close the call here rather than wait for dialog:end: Kamailio 5.6.3 does not always run that event
   // route for dialogs ended over JSON-RPC. A dialog_end that still arrives finds the call gone.
-  double now = wall_now();
+  double now = io::wall_now();
   co_await update(c.call_sid, [&](CallState& s) { return core::on_dialog_end(s, now); });
   co_return std::nullopt;
 }

@@ -1,6 +1,5 @@
 #include "app/session/ids.hpp"
 
-#include <chrono>
 #include <cstdio>
 #include <random>
 
@@ -16,11 +15,6 @@ std::string new_uuid() {
                 static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
                 static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
-}
-
-double wall_now() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() / 1e6;
 }
 
 }  // namespace dp::app

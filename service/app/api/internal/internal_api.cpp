@@ -1,9 +1,9 @@
 #include "app/api/internal/internal_api.hpp"
 
 #include "app/api/internal/leg_api.hpp"
-#include "app/session/ids.hpp"
 #include "core/json_get.hpp"
 #include "core/log.hpp"
+#include "io/clock.hpp"
 
 namespace dp::app {
 
@@ -48,7 +48,7 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
     auto decision = co_await flow_.dial_failed(failed);
     co_return ServerResponse::json(200, json::serialize(decision));
   }
-  auto batch = core::parse_event_batch(*body, wall_now());
+  auto batch = core::parse_event_batch(*body, io::wall_now());
   if (!batch) co_return ServerResponse::json(200, R"({"accepted":0})");  // nothing usable: re-sending won't help
   try {
     auto n = co_await flow_.events(*batch);

@@ -1,6 +1,5 @@
 #include "app/api/internal/leg_api.hpp"
 
-#include "app/session/ids.hpp"
 #include "app/store/call_store.hpp"
 #include "app/store/provisioning_store.hpp"
 #include "core/carrier_select.hpp"
@@ -8,6 +7,7 @@
 #include "core/json_get.hpp"
 #include "core/leg_failover.hpp"
 #include "core/log.hpp"
+#include "io/clock.hpp"
 
 // Awaited values go into named locals before being tested (docs/coroutines.md).
 
@@ -102,7 +102,7 @@ awaitable<json::object> next_phone_attempt(LegCursor& leg, const core::LegAsk& a
   auto number = str(leg.plan, "number");
   auto steps = core::gateway_sequence(carriers);
   auto health = co_await leg.prov.gateway_health();
-  double now = wall_now();
+  double now = io::wall_now();
   std::size_t idx = static_cast<std::size_t>(std::max<long long>(0, core::jget::integer(leg.plan, "next", 0)));
   bool any_down = false, any_capped = false;
   while (idx < steps.size()) {

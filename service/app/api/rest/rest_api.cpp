@@ -1,9 +1,9 @@
 #include "app/api/rest/rest_api.hpp"
 
-#include "app/session/ids.hpp"
 #include "core/carrier_select.hpp"
 #include "core/json_get.hpp"
 #include "core/log.hpp"
+#include "io/clock.hpp"
 #include "io/redis/redis_client.hpp"
 
 #include <openssl/crypto.h>
@@ -461,7 +461,7 @@ awaitable<io::ServerResponse> RestApi::carrier_health(const std::string& sid) {
   auto c = co_await store_.carrier(sid);
   if (!c) co_return error_response(404, "carrier not found");
   auto health = co_await store_.gateway_health();
-  double now = wall_now();
+  double now = io::wall_now();
   json::array gws;
   for (const auto& g : c->gateways) {
     auto key = core::gateway_key(g);
