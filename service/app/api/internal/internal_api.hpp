@@ -1,7 +1,9 @@
 // Kamailio-facing HTTP endpoints (bind them to an internal address) plus health checks.
 #pragma once
-#include "app/session/call_flow.hpp"
 #include "app/observability/health.hpp"
+#include "app/ports/call_store_port.hpp"
+#include "app/ports/provisioning_port.hpp"
+#include "app/session/call_flow.hpp"
 #include "io/http/http_server.hpp"
 #include "io/redis/redis_client.hpp"
 

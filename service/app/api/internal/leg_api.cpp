@@ -1,7 +1,5 @@
 #include "app/api/internal/leg_api.hpp"
 
-#include "app/store/call_store.hpp"
-#include "app/store/provisioning_store.hpp"
 #include "core/carrier_select.hpp"
 #include "core/dial_plan.hpp"
 #include "core/json_get.hpp"
