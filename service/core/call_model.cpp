@@ -76,13 +76,23 @@ Hook hook_of(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   return v && v->is_object() ? jget::hook(v->get_object()) : Hook{};
 }
+json::object dtmf_to_json(const DtmfBuffer& b) { return {{"keys", b.keys}, {"last_ms", b.last_ms}}; }
+DtmfBuffer dtmf_of(const json::object& o, std::string_view k) {
+  DtmfBuffer b;
+  auto* v = o.if_contains(k);
+  if (!v || !v->is_object()) return b;
+  b.keys = str(v->get_object(), "keys");
+  b.last_ms = integer(v->get_object(), "last_ms", 0);
+  return b;
+}
 }  // namespace
 
 json::object to_json(const Leg& l) {
   return {{"index", l.index},         {"call_sid", l.call_sid},       {"type", l.type},
           {"to", l.to},               {"from", l.from},               {"branches", l.branches},
           {"branch_finals", l.branch_finals}, {"status", to_string(l.status)}, {"sip_status", l.sip_status},
-          {"sip_reason", l.sip_reason}, {"answered_at", l.answered_at}, {"final_at", l.final_at}};
+          {"sip_reason", l.sip_reason}, {"answered_at", l.answered_at}, {"final_at", l.final_at},
+          {"to_tag", l.to_tag},       {"muted", l.muted}};
 }
 
 Leg leg_from_json(const json::object& o) {
@@ -99,6 +109,8 @@ Leg leg_from_json(const json::object& o) {
   l.sip_reason = str(o, "sip_reason");
   l.answered_at = num(o, "answered_at");
   l.final_at = num(o, "final_at");
+  l.to_tag = str(o, "to_tag");
+  if (auto* v = o.if_contains("muted"); v && v->is_bool()) l.muted = v->get_bool();
   return l;
 }
 
@@ -116,7 +128,10 @@ json::object to_json(const Dial& d) {
           {"time_limit_s", d.time_limit_s},
           {"fork", d.fork},
           {"action_pending", d.action_pending},
-          {"action_payload", d.action_payload}};
+          {"action_payload", d.action_payload},
+          {"music_file", d.music_file},
+          {"dtmf_parent", dtmf_to_json(d.dtmf_parent)},
+          {"dtmf_child", dtmf_to_json(d.dtmf_child)}};
 }
 
 Dial dial_from_json(const json::object& o) {
@@ -134,6 +149,9 @@ Dial dial_from_json(const json::object& o) {
   if (auto* v = o.if_contains("fork"); v && v->is_object()) d.fork = v->get_object();
   if (auto* v = o.if_contains("action_pending"); v && v->is_bool()) d.action_pending = v->get_bool();
   if (auto* v = o.if_contains("action_payload"); v && v->is_object()) d.action_payload = v->get_object();
+  d.music_file = str(o, "music_file");
+  d.dtmf_parent = dtmf_of(o, "dtmf_parent");
+  d.dtmf_child = dtmf_of(o, "dtmf_child");
   return d;
 }
 
@@ -149,6 +167,10 @@ json::object to_json(const CallState& c) {
                  {"originating_sip_ip", c.originating_sip_ip},
                  {"node", c.node},
                  {"cseq", c.cseq},
+                 {"from_tag", c.from_tag},
+                 {"rtp_node", c.rtp_node},
+                 {"rtp_set", c.rtp_set},
+                 {"caller_muted", c.caller_muted},
                  {"call_hook", hook_to_json(c.call_hook, false)},
                  {"call_status_hook", hook_to_json(c.call_status_hook, false)},
                  {"status", to_string(c.status)},
@@ -184,6 +206,10 @@ CallState call_state_from_json(const json::value& v) {
   c.node = str(o, "node");
   c.cseq = str(o, "cseq");
   if (c.cseq.empty()) c.cseq = "1";
+  c.from_tag = str(o, "from_tag");
+  c.rtp_node = str(o, "rtp_node");
+  c.rtp_set = static_cast<int>(integer(o, "rtp_set", 0));
+  if (auto* p = o.if_contains("caller_muted"); p && p->is_bool()) c.caller_muted = p->get_bool();
   c.call_hook = hook_of(o, "call_hook");
   c.call_status_hook = hook_of(o, "call_status_hook");
   c.status = status(o, "status");

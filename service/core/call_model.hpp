@@ -1,5 +1,6 @@
 // The state of one inbound call and its current dial, as stored in Redis. Pure data + JSON.
 #pragma once
+#include "core/dtmf.hpp"
 #include "core/provisioning.hpp"
 
 #include <boost/json.hpp>
@@ -35,6 +36,8 @@ struct Leg {
   std::string sip_reason = "Trying";
   double answered_at = 0;
   double final_at = 0;  // when the leg reached a final status (orders "last failure")
+  std::string to_tag;   // the callee's SIP tag, from its 2xx (rtpengine names the B party by it)
+  bool muted = false;   // REST mute_status: rtpengine blocks the media this leg sends
 };
 
 struct Dial {
@@ -54,6 +57,11 @@ struct Dial {
   // exact payload) until that answer is applied, so whichever instance takes a re-sent request resumes it.
   bool action_pending = false;
   boost::json::object action_payload;
+  // dialMusic: the file rtpengine plays to the caller until an answer ("" = none playing).
+  std::string music_file;
+  // dtmfCapture while bridged: each side's collected keys (jambonz's collector, core/dtmf).
+  DtmfBuffer dtmf_parent;
+  DtmfBuffer dtmf_child;
 };
 
 struct CallState {
@@ -68,6 +76,10 @@ struct CallState {
   std::string originating_sip_ip;
   std::string node;  // JSON-RPC URL of the Kamailio that owns the call
   std::string cseq = "1";  // CSeq number of the caller's INVITE (tm.cancel needs it)
+  std::string from_tag;    // the caller's SIP tag (rtpengine names the A party by it)
+  std::string rtp_node;    // the rtpengine (NG spec, `udp:host:port`) anchoring this call's media
+  int rtp_set = 0;         // its index in --rtpengine = Kamailio's rtpengine set id
+  bool caller_muted = false;  // REST mute_status on the parent sid
   Hook call_hook;
   Hook call_status_hook;
   CallStatus status = CallStatus::Trying;

@@ -52,6 +52,7 @@ std::optional<EventBatch> parse_event_batch(const json::object& body, double now
     e.code = static_cast<int>(jget::integer(o, "code", 0));
     e.reason = jget::str(o, "reason");
     e.sdp = jget::boolean(o, "sdp");
+    e.to_tag = jget::str(o, "to_tag");
     e.h_entry = jget::integer(o, "h_entry", -1);
     e.h_id = jget::integer(o, "h_id", -1);
     b.events.push_back(std::move(e));
@@ -59,12 +60,25 @@ std::optional<EventBatch> parse_event_batch(const json::object& body, double now
   return b;
 }
 
+namespace {
+// The answering callee's tag: rtpengine names the B party by it (DTMF source, mute, whisper).
+void remember_callee_tag(CallState& c, const KamailioEvent& e) {
+  if (e.code < 200 || e.code >= 300 || e.to_tag.empty() || !c.dial || c.dial->seq != e.dial) return;
+  if (c.dial->winner != e.leg) return;
+  for (auto& l : c.dial->legs)
+    if (l.index == e.leg && l.to_tag.empty()) l.to_tag = e.to_tag;
+}
+}  // namespace
+
 Transition apply_event(CallState& c, const std::string& source, const KamailioEvent& e, bool& fresh) {
   fresh = e.seq < 0 || first_delivery(c, source, e.seq);
   if (!fresh) return {};
   Transition t;
   switch (e.kind) {
-    case EventKind::Reply: t = on_reply(c, e.dial, e.leg, e.code, e.reason, e.sdp, e.ts); break;
+    case EventKind::Reply:
+      t = on_reply(c, e.dial, e.leg, e.code, e.reason, e.sdp, e.ts);
+      remember_callee_tag(c, e);
+      break;
     case EventKind::BranchTimeout: t = on_branch_timeout(c, e.dial, e.leg, e.ts); break;
     case EventKind::DialogStart: t = on_dialog_start(c, e.dial, e.leg, e.h_entry, e.h_id, e.ts); break;
     case EventKind::DialogEnd: t = on_dialog_end(c, e.ts); break;

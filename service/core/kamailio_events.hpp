@@ -24,6 +24,7 @@ struct KamailioEvent {
   int code = 0;  // reply: SIP status
   std::string reason;
   bool sdp = false;
+  std::string to_tag;      // reply: the callee's tag
   long long h_entry = -1;  // dialog_start: Kamailio's dialog ids
   long long h_id = -1;
 };

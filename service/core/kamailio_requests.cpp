@@ -27,6 +27,8 @@ InviteRequest parse_invite_request(const boost::json::object& body) {
   r.from_name = jget::str(body, "from_name");
   r.src_ip = jget::str(body, "src_ip");
   r.node = jget::str(body, "node");
+  r.from_tag = jget::str(body, "from_tag");
+  r.sdp = jget::str(body, "sdp");
   return r;
 }
 

@@ -20,6 +20,8 @@ struct InviteRequest {
   std::string from_name;  // the From display name
   std::string src_ip;     // where the INVITE came from
   std::string node;       // the Kamailio that asks (its JSON-RPC URL)
+  std::string from_tag;   // the caller's tag
+  std::string sdp;        // the caller's SDP offer ("" when the INVITE has none: late offer)
 };
 InviteRequest parse_invite_request(const boost::json::object& body);
 
