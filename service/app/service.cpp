@@ -10,6 +10,7 @@
 #include "app/observability/metrics.hpp"
 #include "app/session/call_flow.hpp"
 #include "app/session/kamailio_rpc_control.hpp"
+#include "app/session/rtpengine_media.hpp"
 #include "app/store/call_store.hpp"
 #include "app/store/provisioning_store.hpp"
 #include "core/log.hpp"
@@ -17,6 +18,8 @@
 #include "io/http/http_server.hpp"
 #include "io/kamailio/kamailio_rpc.hpp"
 #include "io/redis/redis_client.hpp"
+#include "io/rtpengine/dtmf_listener.hpp"
+#include "io/rtpengine/ng_client.hpp"
 #include "io/run_contained.hpp"
 #include "io/task_group.hpp"
 
@@ -44,6 +47,27 @@ asio::ip::tcp::endpoint parse_endpoint(const std::string& s) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return {asio::ip::make_address(host), static_cast<unsigned short>(std::stoi(s.substr(colon + 1)))};
 }
+
+asio::ip::udp::endpoint parse_udp_endpoint(const std::string& s) {
+  auto tcp = parse_endpoint(s);
+  return {tcp.address(), tcp.port()};
+}
+
+io::NgClient::Options ng_options(const Config& cfg, RtpengineStats& stats) {
+  io::NgClient::Options o;
+  o.timeout = std::chrono::milliseconds(cfg.ng_timeout_ms);
+  o.observer = &stats;
+  return o;
+}
+
+// TEMPORARY until io/media lands: no media files at all (dialMusic rings without music).
+class NoMediaFiles final : public MediaFilesPort {
+ public:
+  asio::awaitable<MediaFile> fetch(const core::Hook&) override { co_return MediaFile{false, {}, {}, "no media store"}; }
+  asio::awaitable<MediaFile> speak(const SpeechRequest&) override {
+    co_return MediaFile{false, {}, {}, "no media store"};
+  }
+};
 
 asio::awaitable<void> load_seed_file(ProvisioningStore& store, std::string path) {
   std::ifstream in(path);
@@ -136,7 +160,10 @@ struct Service::Impl {
   Webhooks hooks{http, prov, metrics.webhooks(), std::chrono::milliseconds(cfg.webhook_timeout_ms)};
   Outbox outbox{tasks, redis, hooks, keys};
   KamailioRpcControl kamailio{rpc};
-  CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox}};
+  io::NgClient ng{ioc.get_executor(), ng_options(cfg, metrics.rtpengine())};
+  RtpengineMedia media{ng};
+  NoMediaFiles files;
+  CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, files}};
   TimerService timers{tasks, redis, keys, metrics.timers(),
                       [this](const std::string& id) { return flow.on_timer(id); },
                       std::chrono::milliseconds(cfg.timer_poll_ms)};
@@ -152,6 +179,7 @@ struct Service::Impl {
   io::HttpServer api_srv{ioc, parse_endpoint(cfg.api_listen), [this](io::ServerRequest& r) { return rest.handle(r); },
                          api_options()};
   std::optional<io::HttpServer> metrics_srv;
+  std::optional<io::DtmfListener> dtmf;
 
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   asio::cancellation_signal stop_supervisor;  // ends the drain early (second signal, failed seed)
@@ -165,6 +193,10 @@ struct Service::Impl {
       metrics_srv.emplace(ioc, parse_endpoint(cfg.metrics_listen),
                           [this](io::ServerRequest& r) { return metrics.handle(r); },
                           listener_options(cfg, "metrics", cap, metrics, tasks));
+    if (!cfg.dtmf_listen.empty())
+      dtmf.emplace(ioc.get_executor(), parse_udp_endpoint(cfg.dtmf_listen),
+                   [this](core::DtmfEvent ev) { return flow.dtmf(std::move(ev)); },
+                   io::DtmfListener::Options{1024, &metrics.rtpengine()});
   }
 
   static io::HttpClient::Options webhook_client_options(const Config& cfg) {
@@ -195,6 +227,8 @@ struct Service::Impl {
     health_loop = tasks.spawn(health.run(), contained("health"));
     timer_loop = tasks.spawn(timers.run(), contained("timers"));
     outbox_loop = tasks.spawn(outbox.run(std::chrono::milliseconds(200)), contained("outbox"));
+    // Keys keep coming while draining: the listener lives until the tasks are cancelled.
+    if (dtmf) tasks.spawn(dtmf->run(), contained("dtmf"));
     if (!cfg.seed_file.empty())
       tasks.spawn(load_seed_file(prov, cfg.seed_file), [this](std::exception_ptr e) {
         if (!e) return;

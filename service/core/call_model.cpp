@@ -168,6 +168,7 @@ json::object to_json(const CallState& c) {
                  {"node", c.node},
                  {"cseq", c.cseq},
                  {"from_tag", c.from_tag},
+                 {"caller_sdp", c.caller_sdp},
                  {"rtp_node", c.rtp_node},
                  {"rtp_set", c.rtp_set},
                  {"caller_muted", c.caller_muted},
@@ -207,6 +208,7 @@ CallState call_state_from_json(const json::value& v) {
   c.cseq = str(o, "cseq");
   if (c.cseq.empty()) c.cseq = "1";
   c.from_tag = str(o, "from_tag");
+  c.caller_sdp = str(o, "caller_sdp");
   c.rtp_node = str(o, "rtp_node");
   c.rtp_set = static_cast<int>(integer(o, "rtp_set", 0));
   if (auto* p = o.if_contains("caller_muted"); p && p->is_bool()) c.caller_muted = p->get_bool();

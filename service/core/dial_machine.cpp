@@ -1,5 +1,6 @@
 #include "core/dial_machine.hpp"
 
+#include "core/encoding.hpp"
 #include "core/json_get.hpp"
 
 #include <boost/url/parse.hpp>
@@ -37,8 +38,58 @@ std::optional<Hook> resolve_hook(const json::value* hook, const Hook& call_hook)
 }
 
 namespace {
+std::string origin_of(const std::string& url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u) return {};
+  return std::string(u->scheme()) + "://" + std::string(u->encoded_authority());
+}
+}  // namespace
+
+std::optional<Hook> resolve_media_url(const json::value* url, const Hook& call_hook) {
+  if (!url || !url->is_string()) return std::nullopt;
+  Hook own;
+  own.url = std::string(url->get_string());
+  if (own.url.empty() || move_url_credentials(own)) return std::nullopt;
+  bool explicit_creds = !own.username.empty();
+  auto h = resolve_hook(url, call_hook);
+  if (!h) return std::nullopt;
+  if (!explicit_creds && origin_of(h->url) != origin_of(call_hook.url)) {
+    h->username.clear();
+    h->password.clear();
+  }
+  return h;
+}
+
+namespace {
 constexpr std::string_view kTimerNames[] = {"ring", "limit", "hold"};
 }  // namespace
+
+std::string url_with_query(const std::string& url, const boost::json::object& payload) {
+  std::string q;
+  for (const auto& [k, v] : payload) {
+    if (v.is_null()) continue;
+    std::string text;
+    if (v.is_string())
+      text = std::string(v.get_string());
+    else
+      text = boost::json::serialize(v);
+    q += (q.empty() ? "" : "&") + percent_encode(k) + "=" + percent_encode(text);
+  }
+  if (q.empty()) return url;
+  auto hash = url.find('#');
+  std::string base = url.substr(0, hash);
+  std::string fragment = hash == std::string::npos ? "" : url.substr(hash);
+  return base + (base.find('?') == std::string::npos ? "?" : "&") + q + fragment;
+}
+
+std::string kind_name(const Notification& n) {
+  switch (n.kind) {
+    case Notification::Kind::CallStatus: return "call_status";
+    case Notification::Kind::Action: return "action";
+    case Notification::Kind::VerbHook: return n.label.empty() ? "hook" : n.label;
+  }
+  return "hook";
+}
 
 std::string timer_id(TimerKind kind, const std::string& call_sid, int dial_seq) {
   return std::string(kTimerNames[static_cast<int>(kind)]) + "|" + call_sid + "|" + std::to_string(dial_seq);
@@ -78,12 +129,12 @@ long long duration_s(double from, double to) {
 
 void push_status(Transition& t, const CallState& c, const Leg& leg, double now) {
   if (c.call_status_hook.empty()) return;
-  t.webhooks.push_back({Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, leg, now)});
+  t.webhooks.push_back({Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, leg, now), {}});
 }
 
 void push_parent_status(Transition& t, const CallState& c, double now) {
   if (c.call_status_hook.empty()) return;
-  t.webhooks.push_back({Notification::Kind::CallStatus, c.call_status_hook, parent_payload(c, now)});
+  t.webhooks.push_back({Notification::Kind::CallStatus, c.call_status_hook, parent_payload(c, now), {}});
 }
 
 // Moves a leg to `st`; returns false when nothing changes (same status, or already final).
@@ -219,7 +270,7 @@ Transition on_provisional(CallState& c, const Dial& d, Leg& leg, int leg_idx, in
       rang.sip_reason = reason.empty() ? std::string(default_reason(code)) : reason;
       release_held(c, t);
       t.webhooks.insert(t.webhooks.begin(),
-                        {Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, rang, ts)});
+                        {Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, rang, ts), {}});
     }
     return t;
   }
@@ -237,6 +288,7 @@ void take_answer(CallState& c, Dial& d, int leg_idx, bool rang, double ts, Trans
   c.sip_status = 200;
   c.sip_reason = "OK";
   c.answered_at = ts;
+  c.caller_sdp.clear();  // only a dial's music needed it
   push_parent_status(t, c, ts);
   cancel_timer(t, TimerKind::Ring, c, d.seq);
   // timeLimit counts from the answer (jambonz starts it when the bridge is made).
@@ -403,7 +455,7 @@ void release_held(CallState& c, Transition& t) {
   if (c.held_status.empty()) return;
   std::vector<Notification> held;
   for (auto& p : c.held_status)
-    if (p.is_object()) held.push_back({Notification::Kind::CallStatus, c.call_status_hook, std::move(p.get_object())});
+    if (p.is_object()) held.push_back({Notification::Kind::CallStatus, c.call_status_hook, std::move(p.get_object()), {}});
   c.held_status.clear();
   t.webhooks.insert(t.webhooks.begin(), std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
   if (c.dial) cancel_timer(t, TimerKind::Hold, c, c.dial->seq);

@@ -12,11 +12,15 @@ namespace dp::core {
 
 // A webhook to send. `hook` is already resolved (absolute URL, credentials).
 struct Notification {
-  enum class Kind { CallStatus, Action };
+  // VerbHook: a verb's notification hook (dtmfHook…), named by `label` in metrics and logs.
+  enum class Kind { CallStatus, Action, VerbHook };
   Kind kind = Kind::CallStatus;
   Hook hook;
   boost::json::object payload;
+  std::string label;
 };
+// "call_status" | "action" | the VerbHook's label.
+std::string kind_name(const Notification& n);
 
 // A timer to add (due_ms > 0) or cancel (due_ms == 0), saved atomically with the state.
 struct TimerOp {
@@ -50,12 +54,20 @@ struct Transition {
 // application's call_hook: relative URLs ("/action") take the call_hook's origin, and hooks without
 // credentials use the call_hook's (jambonz authenticates every hook with the application's credentials).
 std::optional<Hook> resolve_hook(const boost::json::value* hook, const Hook& call_hook);
+// A media URL (dialMusic, whisper play): resolved like a hook, but the application's credentials go along
+// only to the call_hook's own origin; a third-party file host never sees them.
+std::optional<Hook> resolve_media_url(const boost::json::value* url, const Hook& call_hook);
 
 // Payloads (jambonz field names, snake_case).
 boost::json::object parent_payload(const CallState& c, double now);
 boost::json::object child_payload(const CallState& c, const Leg& leg, double now);
 boost::json::object action_payload(const CallState& c, std::string_view dial_call_status, int dial_sip_status,
                                    const std::string& dial_call_sid, double now);
+
+// A GET hook's URL with the payload in its query string (jambonz sends GET hooks without any): top-level
+// scalars as themselves, nested objects and arrays as JSON; inserted before a `#fragment` (jambonz's retry
+// options live there).
+std::string url_with_query(const std::string& url, const boost::json::object& payload);
 
 // Event handlers. Each ignores events for another dial (`dial_seq`), an unknown leg, or a call that
 // has ended, and sends one status webhook per actual status change.

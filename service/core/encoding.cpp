@@ -39,3 +39,25 @@ std::string hex_encode(std::string_view in) {
 }
 
 }  // namespace dp::core
+
+namespace dp::core {
+
+std::string percent_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size());
+  for (unsigned char ch : in) {
+    bool unreserved = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                      ch == '-' || ch == '_' || ch == '.' || ch == '~';
+    if (unreserved) {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace dp::core

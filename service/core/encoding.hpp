@@ -12,3 +12,10 @@ std::string base64_encode(std::string_view in);
 std::string hex_encode(std::string_view in);
 
 }  // namespace dp::core
+
+namespace dp::core {
+
+// RFC 3986 percent-encoding of everything but the unreserved characters (for query-string values).
+std::string percent_encode(std::string_view in);
+
+}  // namespace dp::core

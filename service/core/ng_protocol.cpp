@@ -8,6 +8,16 @@ using bencode::Value;
 
 // ---- nodes ---------------------------------------------------------------------------------------------
 
+std::size_t node_for_call(std::string_view call_id, std::size_t nodes) {
+  if (nodes <= 1) return 0;
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char ch : call_id) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<std::size_t>(h % nodes);
+}
+
 std::optional<Node> parse_node(std::string_view spec) {
   Node n;
   n.spec = std::string(spec);

@@ -25,6 +25,10 @@ struct Node {
 };
 std::optional<Node> parse_node(std::string_view spec);
 
+// Which of `nodes` (> 0) rtpengine nodes anchors the call with this SIP Call-ID: a stable hash, so every
+// instance picks the same one, and calls spread evenly.
+std::size_t node_for_call(std::string_view call_id, std::size_t nodes);
+
 // ---- commands ------------------------------------------------------------------------------------------
 
 enum class Command {

@@ -7,6 +7,8 @@
 #include "core/json_get.hpp"
 #include "fakes/fake_call_store.hpp"
 #include "fakes/fake_kamailio.hpp"
+#include "fakes/fake_media.hpp"
+#include "fakes/fake_media_files.hpp"
 #include "fakes/fake_outbox.hpp"
 #include "fakes/fake_provisioning.hpp"
 #include "fakes/fake_webhooks.hpp"
@@ -57,7 +59,9 @@ struct AppWorld {
   FakeWebhookSender hooks;
   FakeKamailioControl kamailio;
   FakeOutbox outbox{calls, hooks};
-  app::CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox}};
+  FakeMedia media;
+  FakeMediaFiles files;
+  app::CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, files}};
 
   AppWorld() {
     core::Account acct;
@@ -85,6 +89,7 @@ struct AppWorld {
   static app::Config test_config() {
     app::Config c;
     c.event_barrier_ms = 50;  // dial_failed's wait for late leg events
+    c.rtpengine_nodes = {"udp:127.0.0.1:22222", "udp:127.0.0.2:22222"};
     c.rpc_timeout_ms = 700;
     return c;
   }

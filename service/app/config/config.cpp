@@ -1,5 +1,7 @@
 #include "app/config/config.hpp"
 
+#include "core/ng_protocol.hpp"
+
 #include <cstdlib>
 #include <functional>
 #include <sstream>
@@ -88,6 +90,26 @@ const std::vector<Option>& options() {
          return true;
        }},
       {"instance-id", "ID", "name of this instance in logs and metrics", str_opt(&Config::instance_id)},
+      {"rtpengine", "udp:HOST:PORT[,...]",
+       "rtpengine NG sockets, in the order of Kamailio's rtpengine sets (the i-th is set i); a call's media "
+       "commands go to the node anchoring it",
+       [](Config& c, const std::string& v) {
+         std::stringstream ss(v);
+         std::string n;
+         c.rtpengine_nodes.clear();
+         while (std::getline(ss, n, ','))
+           if (!n.empty()) {
+             if (!core::ng::parse_node(n)) return false;
+             c.rtpengine_nodes.push_back(n);
+           }
+         return !c.rtpengine_nodes.empty() && c.rtpengine_nodes.size() <= 16;
+       }},
+      {"dtmf-listen", "ADDR:PORT",
+       "UDP address of rtpengine's DTMF log (its --dtmf-log-dest); bound with SO_REUSEPORT so every instance on "
+       "a host can share it; empty = off",
+       str_opt(&Config::dtmf_listen)},
+      {"ng-timeout-ms", "MS", "timeout of one rtpengine NG request, retransmissions included",
+       int_opt(&Config::ng_timeout_ms, 100, 30000)},
   };
   return opts;
 }

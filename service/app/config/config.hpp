@@ -33,6 +33,11 @@ struct Config {
   int http_body_timeout_ms = 15000;   // the body, once the headers are in
   int http_idle_timeout_ms = 30000;   // a keep-alive connection waiting for its next request
   std::string instance_id;         // defaults to hostname:pid
+  // rtpengine (docs/media.md): NG sockets in Kamailio's set order (index i = Kamailio rtpengine set i), the
+  // DTMF log listener (rtpengine --dtmf-log-dest; "" = off) and the NG request timeout.
+  std::vector<std::string> rtpengine_nodes;
+  std::string dtmf_listen;
+  int ng_timeout_ms = 3000;
 };
 
 // Parses argv (after the program name). Returns nullopt and writes to `err` on a bad option;

@@ -33,7 +33,7 @@ void Outbox::spawn_drain(asio::awaitable<void> task, const std::string& call_sid
 
 std::string Outbox::job(const std::string& id, const std::string& account_sid, const core::Notification& n) {
   json::object o{{"id", id},
-                 {"kind", n.kind == core::Notification::Kind::Action ? "action" : "call_status"},
+                 {"kind", core::kind_name(n)},
                  {"account_sid", account_sid},
                  {"hook", core::hook_to_json(n.hook, false)},
                  {"payload", n.payload}};

@@ -1,5 +1,6 @@
 #include "app/delivery/webhooks.hpp"
 
+#include "core/dial_machine.hpp"
 #include "core/log.hpp"
 #include "core/signature.hpp"
 
@@ -52,7 +53,8 @@ asio::awaitable<HookResult> Webhooks::request(const std::string& account_sid, co
   req.timeout = timeout_;
   req.basic_auth_user = hook.username;
   req.basic_auth_password = hook.password;
-  // jambonz sends the payload only with POST; GET hooks carry no call data.
+  // jambonz sends GET hooks without any call data; dialplane puts it in the query string.
+  if (req.method == "GET") req.url = core::url_with_query(hook.url, payload);
   if (req.method == "POST") {
     req.body = json::serialize(payload);
     req.headers.emplace_back("Content-Type", "application/json");

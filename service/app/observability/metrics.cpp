@@ -154,6 +154,28 @@ struct MetricFamilies {
           .Help("Exceptions that escaped an Asio handler (io_context) or an HTTP connection (http_session) "
                 "and were contained instead of ending the process")
           .Register(*reg);
+  prometheus::Family<prometheus::Histogram>& ng_seconds =
+      prometheus::BuildHistogram().Name("dialplane_ng_request_seconds")
+          .Help("rtpengine NG request latency (first send to outcome, retransmissions included) by command")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& ng_errors =
+      prometheus::BuildCounter().Name("dialplane_ng_errors_total")
+          .Help("Failed rtpengine NG requests by command and kind (rtpengine_error, timeout, malformed, "
+                "overloaded, unreachable, cancelled); stray = a reply that matched no request")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& dtmf_datagrams =
+      prometheus::BuildCounter().Name("dialplane_dtmf_datagrams_total")
+          .Help("rtpengine DTMF log datagrams by result (received, malformed, dropped = queue full)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& dtmf_keys =
+      prometheus::BuildCounter().Name("dialplane_dtmf_keys_total")
+          .Help("DTMF keys applied to calls by outcome (matched = a dtmfHook fired, collected, ignored = no "
+                "capture on that leg, unknown_call)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& dial_music =
+      prometheus::BuildCounter().Name("dialplane_dial_music_total")
+          .Help("dialMusic at dial start by result (playing, no_sdp, fetch_failed, rtpengine_error)")
+          .Register(*reg);
   prometheus::Gauge& timers_gauge = timers.Add({});
 };
 
@@ -164,7 +186,8 @@ Metrics::Metrics()
       timers_(std::make_unique<TimerStats>(*families_)),
       redis_(std::make_unique<RedisStats>(*families_)),
       health_(std::make_unique<HealthStats>(*families_)),
-      process_(std::make_unique<ProcessStats>(*families_)) {
+      process_(std::make_unique<ProcessStats>(*families_)),
+      rtpengine_(std::make_unique<RtpengineStats>(*families_)) {
   auto& f = *families_;
   f.build.Add({{"version", DIALPLANE_VERSION}, {"compiler", "gcc " __VERSION__}}).Set(1);
   f.start_time.Add({}).Set(static_cast<double>(std::time(nullptr)));
@@ -210,6 +233,25 @@ asio::awaitable<io::ServerResponse> Metrics::handle(io::ServerRequest& req) cons
 void CallStats::decision(std::string_view kind, std::string_view action, double seconds) {
   f_.decisions.Add({{"kind", bounded(kind)}, {"action", bounded(action)}}, kDecisionBuckets).Observe(seconds);
 }
+
+void CallStats::dial_music(std::string_view result) { f_.dial_music.Add({{"result", bounded(result)}}).Increment(); }
+
+void CallStats::dtmf_key(std::string_view outcome) { f_.dtmf_keys.Add({{"outcome", bounded(outcome)}}).Increment(); }
+
+void RtpengineStats::finished(core::ng::Command command, const io::NgResult& result) {
+  auto cmd = std::string(core::ng::wire_name(command));
+  double secs = std::chrono::duration<double>(result.latency).count();
+  f_.ng_seconds.Add({{"command", cmd}}, kRpcBuckets).Observe(secs);
+  if (!result.ok()) {
+    auto kind = std::string(io::to_string(result.kind));
+    f_.ng_errors.Add({{"command", cmd}, {"kind", kind}}).Increment();
+  }
+}
+
+void RtpengineStats::stray_datagram() { f_.ng_errors.Add({{"command", "none"}, {"kind", "stray"}}).Increment(); }
+void RtpengineStats::received() { f_.dtmf_datagrams.Add({{"result", "received"}}).Increment(); }
+void RtpengineStats::malformed() { f_.dtmf_datagrams.Add({{"result", "malformed"}}).Increment(); }
+void RtpengineStats::dropped() { f_.dtmf_datagrams.Add({{"result", "dropped"}}).Increment(); }
 
 void WebhookStats::webhook(std::string_view kind, int http_status, double seconds, bool ok) {
   auto k = bounded(kind);

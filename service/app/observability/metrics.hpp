@@ -4,6 +4,8 @@
 #include "core/call_model.hpp"
 #include "io/http/http_server.hpp"
 #include "io/redis/redis_client.hpp"
+#include "io/rtpengine/dtmf_listener.hpp"
+#include "io/rtpengine/ng_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -44,6 +46,10 @@ class CallStats {
   void rpc(std::string_view method, bool ok);
   // A request (invite, dial-failed, event batch) failed because of Redis.
   void redis_error();
+  // dialMusic at a dial's start (result: playing|no_sdp|fetch_failed|rtpengine_error).
+  void dial_music(std::string_view result);
+  // A DTMF key from rtpengine (outcome: matched|collected|ignored|unknown_call).
+  void dtmf_key(std::string_view outcome);
 
  private:
   MetricFamilies& f_;
@@ -59,6 +65,20 @@ class WebhookStats {
   // `ok` false (non-2xx, transport error, unparseable JSON) also counts a failure.
   void webhook(std::string_view kind, int http_status, double seconds, bool ok);
   void webhook(std::string_view kind, int http_status, double seconds);  // ok = 200/202/204
+
+ private:
+  MetricFamilies& f_;
+};
+
+// rtpengine: NG requests (NgClient) and the DTMF log datagrams (DtmfListener).
+class RtpengineStats final : public io::NgObserver, public io::DtmfObserver {
+ public:
+  explicit RtpengineStats(MetricFamilies& f) : f_(f) {}
+  void finished(core::ng::Command command, const io::NgResult& result) override;
+  void stray_datagram() override;
+  void received() override;
+  void malformed() override;
+  void dropped() override;
 
  private:
   MetricFamilies& f_;
@@ -136,6 +156,7 @@ class Metrics {
   RedisStats& redis() { return *redis_; }
   HealthStats& health() { return *health_; }
   ProcessStats& process() { return *process_; }
+  RtpengineStats& rtpengine() { return *rtpengine_; }
 
   std::shared_ptr<prometheus::Registry> registry() const;
 
@@ -147,6 +168,7 @@ class Metrics {
   std::unique_ptr<RedisStats> redis_;
   std::unique_ptr<HealthStats> health_;
   std::unique_ptr<ProcessStats> process_;
+  std::unique_ptr<RtpengineStats> rtpengine_;
 };
 
 // Runs one Redis command and records its latency and result under `op` in `stats`.

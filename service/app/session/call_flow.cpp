@@ -5,6 +5,7 @@
 #include "app/verbs/validate_app.hpp"
 #include "app/verbs/verb_task.hpp"
 #include "core/carrier_select.hpp"
+#include "core/dtmf_capture.hpp"
 #include "core/json_get.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/log.hpp"
@@ -70,7 +71,7 @@ json::object reject_decision(int code, std::string_view reason, const std::strin
           {"hdrs", hdrs}};
 }
 
-CallFlow::CallFlow(Deps d) : d_(std::move(d)) {}
+CallFlow::CallFlow(Deps d) : d_(std::move(d)), music_({d_.media, d_.files, d_.metrics}) {}
 
 json::object CallFlow::observed(std::string_view kind, std::chrono::steady_clock::time_point started,
                                 json::object decision) {
@@ -100,7 +101,7 @@ asio::awaitable<bool> CallFlow::commit(const CallStorePort::Versioned& cur, cons
   // When the caller is still waiting, the decision path sends the actionHook itself and reads its verbs.
   if (t.action_hook && !t.action_response_matters)
     jobs.push_back(Outbox::job(id(jobs.size()), c.account_sid,
-                               {core::Notification::Kind::Action, *t.action_hook, t.action_payload}));
+                               {core::Notification::Kind::Action, *t.action_hook, t.action_payload, {}}));
   bool ok = co_await d_.calls.commit(c, cur.version, t.call_ended, t.timers, jobs, io::epoch_ms());
   if (!ok) co_return false;
   record(c, t);
@@ -180,6 +181,13 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     c.caller_name = req.from_name;
     c.originating_sip_ip = req.src_ip;
     c.node = req.node;
+    c.from_tag = req.from_tag;
+    c.caller_sdp = req.sdp;
+    if (!d_.cfg.rtpengine_nodes.empty()) {
+      auto i = core::ng::node_for_call(c.call_id, d_.cfg.rtpengine_nodes.size());
+      c.rtp_set = static_cast<int>(i);
+      c.rtp_node = d_.cfg.rtpengine_nodes[i];
+    }
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;
     c.created_at = io::wall_now();
@@ -456,7 +464,7 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort:
   for (const auto& leg : c.dial->legs)
     if (!c.call_status_hook.empty())
       t.webhooks.push_back({core::Notification::Kind::CallStatus, c.call_status_hook,
-                            core::child_payload(c, leg, now)});
+                            core::child_payload(c, leg, now), {}});
 
   if (branches.empty()) {
     end_dial_at_once(c, now, t);
@@ -475,7 +483,15 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort:
                   {"call_sid", c.call_sid},
                   {"dial", c.dial->seq},
                   {"ring_ms", static_cast<long long>(c.dial->timeout_s) * 1000 + kRingBackstopMs},
+                  {"rtp_set", c.rtp_set},
                   {"branches", std::move(branches)}};
+  if (verb.contains("dialMusic")) {
+    auto music = co_await music_.start(c, verb);
+    if (music) {
+      c.dial->music_file = music->file;
+      c.dial->fork["early_sdp"] = music->early_sdp;
+    }
+  }
   bool saved = co_await commit(cur, t);
   if (!saved) {
     // The caller hung up (or another instance changed the call) while targets were looked up.
@@ -591,6 +607,30 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
     }
   }
   co_return applied;
+}
+
+asio::awaitable<void> CallFlow::dtmf(core::DtmfEvent ev) {
+  try {
+    auto sid = co_await d_.calls.sid_for_call_id(ev.call_id);
+    if (!sid) {
+      d_.metrics.dtmf_key("unknown_call");
+      co_return;
+    }
+    bool matched = false, collected = false;
+    auto now_ms = io::epoch_ms();
+    double now = io::wall_now();
+    co_await update(*sid, [&](CallState& c) {
+      auto t = core::on_dtmf(c, ev, now_ms, now);
+      collected = t.changed;
+      matched = !t.webhooks.empty();
+      return t;
+    });
+    d_.metrics.dtmf_key(matched ? "matched" : collected ? "collected" : "ignored");
+    if (matched) log::info("dtmf_matched", {{"call_sid", *sid}, {"key", std::string(1, ev.key)}});
+  } catch (const io::RedisError& e) {
+    d_.metrics.redis_error();
+    log::warn("dtmf_redis_error", {{"call_id", ev.call_id}, {"error", e.what()}});
+  }
 }
 
 asio::awaitable<std::optional<long long>> CallFlow::on_timer(const std::string& id) {

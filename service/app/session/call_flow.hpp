@@ -8,9 +8,11 @@
 #include "app/ports/outbox_port.hpp"
 #include "app/ports/provisioning_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
+#include "app/session/dial_music.hpp"
 #include "app/verbs/verb_task.hpp"
 #include "core/dial_machine.hpp"
 #include "core/dial_plan.hpp"
+#include "core/dtmf.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/kamailio_requests.hpp"
 
@@ -34,6 +36,8 @@ class CallFlow final : public VerbSession {
     KamailioControlPort& kamailio;
     CallStats& metrics;
     OutboxPort& outbox;
+    MediaPort& media;
+    MediaFilesPort& files;
   };
   explicit CallFlow(Deps d);
 
@@ -42,6 +46,8 @@ class CallFlow final : public VerbSession {
   boost::asio::awaitable<boost::json::object> dial_failed(const core::DialFailedRequest& req);
   // Events (§2). Returns how many were applied (duplicates and strays are skipped).
   boost::asio::awaitable<std::size_t> events(const core::EventBatch& batch);
+  // A DTMF key rtpengine reported (DtmfListener): matched on the leg that pressed it (dtmfCapture/dtmfHook).
+  boost::asio::awaitable<void> dtmf(core::DtmfEvent ev);
   // A Redis timer of a call is due (TimerService). Returns a retry time when it must fire again later.
   boost::asio::awaitable<std::optional<long long>> on_timer(const std::string& id);
 
@@ -83,6 +89,7 @@ class CallFlow final : public VerbSession {
                                boost::json::object decision);
 
   Deps d_;
+  DialMusic music_;
 };
 
 // Decision bodies.
