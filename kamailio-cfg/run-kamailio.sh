@@ -7,7 +7,8 @@
 #   --rpc-port PORT         JSON-RPC over HTTP port            env KAM_RPC_PORT       5071
 #   --node-url URL          this node's RPC URL sent as `node` env KAM_NODE_URL       http://IP:RPC_PORT/RPC
 #   --dialplane-url URL     dialplane internal base URL        env DIALPLANE_URL      http://127.0.0.1:8081
-#   --rtpengine SOCK        rtpengine NG socket                env RTPENGINE_SOCK     udp:127.0.0.1:22222
+#   --rtpengine SOCK[,SOCK] rtpengine NG socket(s), one set each, in dialplane's --rtpengine order (max 4)
+#                                                              env RTPENGINE_SOCK     udp:127.0.0.1:22222
 #   --redis HOST:PORT       Redis with dp:sipuser:* HA1s       env REDIS_ADDR         127.0.0.1:6379
 #   --decision-timeout MS   decision HTTP timeout              env DECISION_TIMEOUT_MS 5000
 #   --event-timeout MS      event batch HTTP timeout           env EVENT_TIMEOUT_MS   2000
@@ -87,13 +88,18 @@ ARGS=(
   -A "SIP_IP=$IP" -A "SIP_PORT=$SIP_PORT" -A "RPC_IP=$IP" -A "RPC_PORT=$RPC_PORT"
   -A "NODE_URL=\"$NODE_URL\""
   -A "DIALPLANE_URL=\"$DP_URL\""
-  -A "RTPENGINE_SOCK=\"$RTPE\""
+  -A "RTPENGINE_SOCK=\"${RTPE%%,*}\""
   -A "REDIS_SERVER=\"name=dp;addr=$REDIS_HOST;port=$REDIS_PORT\""
   -A "DECISION_TIMEOUT_MS=$DEC_TO" -A "EVENT_TIMEOUT_MS=$EV_TO"
   -A "EVQ_SIZE=\"name=evq;size=$EVQ\""
   -A "LOG_LEVEL=$LOGL"
   "${DEFS[@]}"
 )
+# Further rtpengine nodes become sets 1..3 (kamailio.cfg RTPENGINE_SOCK_N).
+IFS=',' read -r -a RTPE_NODES <<<"$RTPE"
+for ((i = 1; i < ${#RTPE_NODES[@]} && i < 4; i++)); do
+  ARGS+=(-A "RTPENGINE_SOCK_$i=\"$i == ${RTPE_NODES[$i]}\"")
+done
 
 if ! out=$(kamailio -c "${ARGS[@]}" "${EXTRA[@]}" 2>&1); then
   echo "$out" | grep -Ev 'WARNING|INFO' >&2

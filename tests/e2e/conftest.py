@@ -63,6 +63,7 @@ class Ports:
         self.dp_internal = base + 20
         self.dp_api = base + 21
         self.dp_metrics = base + 22
+        self.dp_dtmf = base + 23  # rtpengine's DTMF log -> dialplane (UDP)
         self.webhook = base + 30
         self.carrier_gw = base + 90  # sipp UAS that plays the named carrier's gateway
         self.decoy_gw = base + 91  # gateway of another carrier (nothing listens: must not be used)
@@ -85,6 +86,7 @@ class Ports:
                 ("udp", self.kamailio_sip, "Kamailio SIP"), ("tcp", self.kamailio_sip, "Kamailio SIP/TCP"),
                 ("tcp", self.kamailio_rpc, "Kamailio RPC"), ("tcp", self.dp_internal, "dialplane internal"),
                 ("tcp", self.dp_api, "dialplane REST"), ("tcp", self.dp_metrics, "dialplane metrics"),
+                ("udp", self.dp_dtmf, "dialplane DTMF log"),
                 ("tcp", self.webhook, "webhook receiver"), ("udp", self.carrier_gw, "carrier gateway UAS"),
                 ("udp", self.decoy_gw, "decoy gateway"), ("udp", self.registered_ua, "registered UA")]
 
@@ -640,11 +642,12 @@ def _start_rtpengine(stack: Stack) -> None:
     if script.exists():
         argv = ["bash", str(script), "--foreground", "--ip", LOOPBACK, "--ng-port", str(p.rtpengine_ng),
                 "--port-min", str(p.rtp_min), "--port-max", str(p.rtp_max), "--log-level", "6",
-                "--run-dir", str(stack.run_dir / "rtpengine")]
+                "--dtmf-dest", f"{LOOPBACK}:{p.dp_dtmf}", "--run-dir", str(stack.run_dir / "rtpengine")]
     elif shutil.which("rtpengine"):
         argv = ["rtpengine", "--config-file=none", "--table=-1", f"--interface={LOOPBACK}",
                 f"--listen-ng={LOOPBACK}:{p.rtpengine_ng}", f"--port-min={p.rtp_min}", f"--port-max={p.rtp_max}",
-                "--foreground", "--log-stderr", "--log-level=6", "--delete-delay=0"]
+                "--foreground", "--log-stderr", "--log-level=6", "--delete-delay=0",
+                f"--dtmf-log-dest={LOOPBACK}:{p.dp_dtmf}"]
     else:
         stack.errors["rtpengine"] = "rtpengine not installed (apt-get install rtpengine-daemon)"
         return
@@ -667,7 +670,8 @@ def _start_dialplane(stack: Stack) -> None:
     argv = [str(binary), "--internal-listen", f"{LOOPBACK}:{p.dp_internal}", "--api-listen", f"{LOOPBACK}:{p.dp_api}",
             "--metrics-listen", f"{LOOPBACK}:{p.dp_metrics}", "--api-key", API_KEY, "--redis-host", LOOPBACK,
             "--redis-port", str(p.redis), "--log-level", "debug", "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS),
-            "--drain-seconds", str(DIALPLANE_DRAIN_S)]
+            "--drain-seconds", str(DIALPLANE_DRAIN_S),
+            "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}"]
     proc = spawn(argv, log)
     stack.services["dialplane"] = Service("dialplane", proc, log)
     url = f"http://{LOOPBACK}:{p.dp_internal}/healthz"

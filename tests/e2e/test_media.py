@@ -33,7 +33,7 @@ import pytest
 from conftest import LOOPBACK, Sipp, bencode
 import media_peer
 from media_peer import PT_PCMU, PT_TELEPHONE_EVENT, MediaPeer, describe, label_payload, wait_sipp_sdp
-from test_core_call_path import dial, final_reply, sip_target
+from test_core_call_path import dial, final_reply, parent_of, sip_target
 
 AUDIO_PACKETS = 50  # one second of each side's audio must cross rtpengine
 SDP_TIMEOUT_S = 10
@@ -283,3 +283,78 @@ def test_m2_classifier_tells_peer_audio_from_rtpengine_play_media(full_stack, me
         print(media.describe())  # shown with -s
     finally:
         ng(st, {"command": "delete", "call-id": call_id, "from-tag": ftag})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# m3. dtmfCapture / dtmfHook: RFC 4733 keys from either leg, matched on that leg (rtpengine's DTMF log)
+# ---------------------------------------------------------------------------------------------------------
+def bridged_call(st: Any, sipp: Any, webhook: Any, media: MediaPeers, called: str, **dial_props: Any) -> tuple:
+    """A dial to a sip target with media peers on both sides, bridged and exchanging audio."""
+    a, b = media.peer("caller"), media.peer("callee")
+    uas = sipp.uas("callee", "uas_media.xml", duration_ms=300, keys={"rtp_port": b.port})
+    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20, **dial_props))
+    uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551119003", duration_ms=HOLD_MS,
+                   keys={"rtp_port": a.port})
+    b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
+    a.set_remote(*rtpengine_addr(st, uac, "200"))
+    a.start_audio()
+    b.start_audio()
+    a.wait_packets(10, MEDIA_TIMEOUT_S, pt=PT_PCMU, match=b)
+    return a, b, uac, uas
+
+
+def dtmf_hooks(webhook: Any, key: str) -> list:
+    return webhook.snapshot(lambda r: r.path.split("?", 1)[0].rstrip("/") == f"/dtmfHook/{key}")
+
+
+def press(peer: MediaPeer, keys: str) -> None:
+    for k in keys:
+        peer.send_dtmf(k, duration_ms=100)
+        time.sleep(0.25)
+
+
+def test_m3_dtmf_hook_fires_once_per_match_with_the_leg_that_pressed(full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    hook = webhook.url(f"/dtmfHook/{called}")
+    a, b, uac, uas = bridged_call(st, sipp, webhook, media, called, dtmfCapture=["*1", "#"], dtmfHook=hook)
+    parent = parent_of(webhook, called)
+    press(b, "9*1")  # the callee: "*1" matches on the child leg ("9" alone matches nothing)
+    got = webhook.wait_for(lambda rs: [r for r in rs if r.path.startswith(f"/dtmfHook/{called}")], 5,
+                           "the callee's dtmfHook")
+    press(a, "#")  # the caller: "#" on the parent leg
+    got = webhook.wait_for(lambda rs: len(dtmf_hooks(webhook, called)) >= 2 and dtmf_hooks(webhook, called), 5,
+                           "the caller's dtmfHook")
+    time.sleep(0.5)  # nothing more may come
+    got = dtmf_hooks(webhook, called)
+    assert [(r.get("dtmf"), r.method) for r in got] == [("*1", "POST"), ("#", "POST")], got
+    child, caller = got[0].json, got[1].json
+    assert child.get("parent_call_sid") == parent and child.get("call_sid") != parent, child
+    assert caller.get("call_sid") == parent and "parent_call_sid" not in caller, caller
+    assert all(r.sig_ok for r in got), [r.sig_error for r in got]
+    # the digits still reach the other side (rtpengine passes them through)
+    a.wait_digits("9*1", MEDIA_TIMEOUT_S)
+    uac.assert_ok()
+
+
+def test_m3_dtmf_object_form_watches_each_leg_with_its_own_patterns_and_get_uses_the_query(
+        full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    hook = {"url": webhook.url(f"/dtmfHook/{called}"), "method": "GET"}
+    a, b, uac, uas = bridged_call(st, sipp, webhook, media, called,
+                                  dtmfCapture={"childCall": ["1"], "parentCall": ["2"]}, dtmfHook=hook)
+    parent = parent_of(webhook, called)
+    press(b, "2")  # the callee's "2": only the parent watches "2" (jambonz's code would match it here)
+    press(a, "1")  # the caller's "1": only the child watches "1"
+    time.sleep(0.6)
+    assert dtmf_hooks(webhook, called) == [], dtmf_hooks(webhook, called)
+    press(a, "2")
+    press(b, "1")
+    webhook.wait_for(lambda rs: len(dtmf_hooks(webhook, called)) >= 2, 5, "two dtmfHooks")
+    from urllib.parse import parse_qs, urlsplit
+    got = [(r.method, parse_qs(urlsplit(r.path).query)) for r in dtmf_hooks(webhook, called)]
+    assert [m for m, _ in got] == ["GET", "GET"], got
+    assert got[0][1].get("dtmf") == ["2"] and got[0][1].get("call_sid") == [parent], got[0]
+    assert got[1][1].get("dtmf") == ["1"] and got[1][1].get("parent_call_sid") == [parent], got[1]
+    uac.assert_ok()
