@@ -187,9 +187,16 @@ void end_dial(Transition& t, CallState& c, std::string_view status, int sip, con
 }
 
 // Moves the transition's (status) webhooks behind the call's held ones.
+// Only status webhooks are held; a verb's hook (dtmfHook…) is not about the call's status and goes now.
 void hold(CallState& c, Transition& t) {
-  for (auto& w : t.webhooks) c.held_status.push_back(std::move(w.payload));
-  t.webhooks.clear();
+  std::vector<Notification> others;
+  for (auto& w : t.webhooks) {
+    if (w.kind == Notification::Kind::CallStatus)
+      c.held_status.push_back(std::move(w.payload));
+    else
+      others.push_back(std::move(w));
+  }
+  t.webhooks = std::move(others);
 }
 
 const Leg* last_final_leg(const Dial& d) {
