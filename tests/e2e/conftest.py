@@ -63,7 +63,7 @@ class Ports:
         self.dp_internal = base + 20
         self.dp_api = base + 21
         self.dp_metrics = base + 22
-        self.dp_dtmf = base + 23  # rtpengine's DTMF log -> dialplane (UDP)
+        self.dp_dtmf = base + 24  # rtpengine's DTMF log -> dialplane (UDP)
         self.webhook = base + 30
         self.carrier_gw = base + 90  # sipp UAS that plays the named carrier's gateway
         self.decoy_gw = base + 91  # gateway of another carrier (nothing listens: must not be used)

@@ -207,7 +207,9 @@ def start_instance(st: ScaleStack, inst: Instance) -> None:
     argv = [str(dialplane_bin()), "--internal-listen", f"{LOOPBACK}:{inst.internal}",
             "--api-listen", f"{LOOPBACK}:{inst.api}", "--metrics-listen", f"{LOOPBACK}:{inst.metrics}",
             "--api-key", API_KEY, "--redis-host", LOOPBACK, "--redis-port", str(p.redis), "--log-level", "debug",
-            "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS), "--instance-id", f"scale-{inst.name}"]
+            "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS), "--instance-id", f"scale-{inst.name}",
+            # both instances bind rtpengine's DTMF log port (SO_REUSEPORT): test 8
+            "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}"]
     watch_for_sanitizer_reports(inst.log)
     inst.proc = spawn(argv, inst.log)
     st.services[f"dialplane-{inst.name}"] = Service(f"dialplane-{inst.name}", inst.proc, inst.log)
@@ -915,3 +917,47 @@ def test_7_kill9_during_call_hook_resumes_the_same_call(st: ScaleStack, sp: Sipp
     acts = rx.wait_for(lambda _: rx.action_hooks(parent), 10, "the dial's actionHook")
     assert [a.get("dial_call_status") for a in acts] == ["completed"], acts
     assert len(rx.children(parent)) == 1, rx.children(parent)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 8. DTMF keeps working when the instance that receives rtpengine's DTMF log dies
+# ---------------------------------------------------------------------------------------------------------
+def test_8_dtmf_survives_the_instance_that_receives_it(st: ScaleStack, sp: SippFactory) -> None:
+    """Both instances bind the DTMF log port with SO_REUSEPORT; the kernel gives rtpengine's datagrams to one.
+    When that one dies, the next key goes to the other, which finds the call (and the leg's collected keys) in
+    Redis."""
+    from test_media import MediaPeers, press, rtpengine_addr
+    rx = st.webhook
+    called = take_number(st)
+    media = MediaPeers(st)
+    try:
+        a, b = media.peer("caller"), media.peer("callee")
+        uas = sp.uas("callee", "uas_media.xml", duration_ms=300, keys={"rtp_port": b.port}, timeout_s=30)
+        path = f"/dtmfHook/{norm(called)}"
+        rx.set_app(called, dial_app(rx, called, [target(uas)], timeout=20, dtmfCapture=["1", "12"],
+                                    dtmfHook=rx.url(path)))
+        uac = sp.uac("caller", "uac_media.xml", called, caller="+15553330008", duration_ms=7000, timeout_s=30,
+                     keys={"rtp_port": a.port})
+        parent = rx.wait_call_hook(called).get("call_sid")
+        b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
+        a.set_remote(*rtpengine_addr(st, uac, "200"))
+        a.start_audio()
+        b.start_audio()
+
+        def hooks() -> list:
+            return [r.get("dtmf") for r in rx.snapshot(lambda r: r.path == path)]
+
+        press(b, "1")
+        rx.wait_for(lambda _: hooks(), 5, "the first dtmfHook")
+        victim = kill_instance_that_logged(st, "dtmf_matched", parent)
+        print(f"[scale] killed dialplane {victim.name}, which handled the first key", file=sys.stderr)
+        press(b, "2")  # "12": the buffer the dead instance saved is still there
+        rx.wait_for(lambda _: len(hooks()) >= 2, 5, "the second dtmfHook, from the surviving instance")
+        time.sleep(0.5)
+        assert hooks() == ["1", "12"], hooks()
+        survivor = [i for i in st.instances.values() if i.alive]
+        assert len(survivor) == 1 and any("dtmf_matched" in l and parent in l
+                                          for l in survivor[0].log.read_text(errors="replace").splitlines())
+        uac.assert_ok(30)
+    finally:
+        media.close()
