@@ -358,3 +358,112 @@ def test_m3_dtmf_object_form_watches_each_leg_with_its_own_patterns_and_get_uses
     assert got[0][1].get("dtmf") == ["2"] and got[0][1].get("call_sid") == [parent], got[0]
     assert got[1][1].get("dtmf") == ["1"] and got[1][1].get("parent_call_sid") == [parent], got[1]
     uac.assert_ok()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# m4. dialMusic: the caller hears the file from the 183 until the answer, then the callee
+# ---------------------------------------------------------------------------------------------------------
+def tone_samples(seconds: float, freq_hz: int, rate: int = 8000) -> list[int]:
+    import math
+    return [int(8000 * math.sin(2 * math.pi * freq_hz * i / rate)) for i in range(int(seconds * rate))]
+
+
+def wav_bytes(seconds: float, freq_hz: int) -> bytes:
+    import io as _io
+    buf = _io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in tone_samples(seconds, freq_hz)))
+    return buf.getvalue()
+
+
+def mp3_bytes(seconds: float, freq_hz: int) -> bytes:
+    """An MP3 encoded by libmp3lame (installed with rtpengine's ffmpeg libraries) through ctypes."""
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library("mp3lame") or "libmp3lame.so.0"
+    lame = ctypes.CDLL(name)
+    lame.lame_init.restype = ctypes.c_void_p
+    gfp = ctypes.c_void_p(lame.lame_init())
+    assert gfp.value, "lame_init failed"
+    for fn, v in (("lame_set_in_samplerate", 8000), ("lame_set_out_samplerate", 8000), ("lame_set_num_channels", 1),
+                  ("lame_set_mode", 3), ("lame_set_brate", 32)):
+        assert getattr(lame, fn)(gfp, v) == 0, fn
+    assert lame.lame_init_params(gfp) >= 0, "lame_init_params"
+    pcm = tone_samples(seconds, freq_hz)
+    samples = (ctypes.c_short * len(pcm))(*pcm)
+    out = ctypes.create_string_buffer(len(pcm) * 2 + 7200)
+    n = lame.lame_encode_buffer(gfp, samples, samples, len(pcm), out, len(out))
+    assert n >= 0, f"lame_encode_buffer: {n}"
+    tail = ctypes.create_string_buffer(7200)
+    m = lame.lame_encode_flush(gfp, tail, len(tail))
+    lame.lame_close(gfp)
+    return out.raw[:n] + tail.raw[:max(m, 0)]
+
+
+def is_music(payload: bytes) -> bool:
+    return label_payload(payload) == "other"  # neither peer's pattern nor silence: rtpengine's file
+
+
+def music_call(st: Any, sipp: Any, webhook: Any, media: MediaPeers, called: str, music_url: str,
+               ring_ms: int = 2500) -> tuple:
+    a, b = media.peer("caller"), media.peer("callee")
+    uas = sipp.uas("callee", "uas_media.xml", duration_ms=ring_ms, keys={"rtp_port": b.port})
+    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20, dialMusic=music_url))
+    uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551119004", duration_ms=HOLD_MS,
+                   keys={"rtp_port": a.port})
+    return a, b, uac, uas
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3"])
+def test_m4_dial_music_until_answer_then_the_callee(full_stack, sipp, webhook, numbers, media, fmt):
+    st = full_stack
+    called = numbers.take()
+    data = wav_bytes(3.0, 440) if fmt == "wav" else mp3_bytes(3.0, 440)
+    url = webhook.serve_file(f"/media/hold-{called}.{fmt}", data, "audio/wav" if fmt == "wav" else "audio/mpeg")
+    a, b, uac, uas = music_call(st, sipp, webhook, media, called, url)
+
+    # the 183 names rtpengine's port for the caller; the callee already sends (early) while it rings
+    rtpengine_addr(st, uac, "183")
+    b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
+    b.start_audio()
+    t183 = a.now()
+    a.wait_packets(40, MEDIA_TIMEOUT_S, t0=t183, match=is_music)
+    a.set_remote(*rtpengine_addr(st, uac, "200"))  # the 200's SDP: the callee's stream has a port of its own
+    t200 = a.now()
+    a.start_audio()
+    a.wait_packets(AUDIO_PACKETS, MEDIA_TIMEOUT_S, t0=t200, pt=PT_PCMU, match=b)
+    before = a.labels(t0=t183, t1=t200 - 0.1)
+    assert before.get("other", 0) >= 40 and before.get(f"peer:{b.name}", 0) == 0, (
+        f"before the answer the caller should hear only the music, got {before}\n{media.describe()}")
+    rate = a.count(t0=t183 + 0.5, t1=t200 - 0.1, match=is_music) / max(0.1, t200 - t183 - 0.6)
+    assert 35 <= rate <= 65, f"music at {rate:.0f} packets/s before the answer\n{media.describe()}"
+    after = a.labels(t0=t200 + 0.5)
+    assert after.get("other", 0) == 0 and after.get(f"peer:{b.name}", 0) >= 30, (
+        f"after the answer the caller should hear only the callee, got {after}\n{media.describe()}")
+    b.wait_packets(30, MEDIA_TIMEOUT_S, t0=t200, match=a)  # and the callee hears the caller
+    uac.assert_ok()
+    assert final_reply(uac).code == 200
+    uas.assert_ok()
+
+
+def test_m4_dial_music_that_404s_still_connects_without_music(full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    a, b, uac, uas = music_call(st, sipp, webhook, media, called, webhook.url("/media/missing.wav"), ring_ms=500)
+    a.set_remote(*rtpengine_addr(st, uac, "200"))
+    b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
+    a.start_audio()
+    b.start_audio()
+    a.wait_packets(AUDIO_PACKETS, MEDIA_TIMEOUT_S, pt=PT_PCMU, match=b)
+    assert a.count(match=is_music) == 0, a.streams()
+    uac.assert_ok()
+    assert final_reply(uac).code == 200
+    sdps = [w for w, _, _ in media_peer.sipp_sdp_lines(uac.log_file)]
+    assert "183" not in sdps, f"a 183 with SDP although the music could not be fetched: {sdps}"
+    fetched = webhook.snapshot(lambda r: r.path == "/media/missing.wav")
+    assert fetched and fetched[0].status == 404, fetched
+    log = st.log("dialplane").read_text(errors="replace")
+    assert "dial_music_unavailable" in log and "HTTP 404" in log, "dialplane did not log why there was no music"

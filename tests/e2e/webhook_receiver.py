@@ -115,6 +115,7 @@ class WebhookReceiver:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._apps: dict[str, _AppEntry] = {}
+        self._files: dict[str, tuple[str, bytes]] = {}  # path -> (content type, bytes)
         self.requests: list[Request] = []
         receiver = self
 
@@ -135,6 +136,21 @@ class WebhookReceiver:
                 hdrs = {k.lower(): v for k, v in self.headers.items()}
                 err = verify_signature(receiver.secret, hdrs.get(SIGNATURE_HEADER.lower()), body)
                 req = Request(self.command, self.path, hdrs, body, parsed, time.time(), err is None, err)
+                served = receiver._file(req)
+                if served is not None:
+                    with receiver._cond:
+                        receiver.requests.append(req)
+                        receiver._cond.notify_all()
+                    status, ctype, data = served
+                    req.status = status
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("ETag", f'"{len(data)}"')
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                    return
                 status, out = receiver._respond(req)
                 req.status = status
                 with receiver._cond:
@@ -151,6 +167,7 @@ class WebhookReceiver:
 
             do_POST = _handle
             do_GET = _handle
+            do_HEAD = _handle
             do_PUT = _handle
 
         class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -180,6 +197,21 @@ class WebhookReceiver:
         with self._lock:
             e = self._apps.setdefault(_norm(key), _AppEntry())
             e.call_hook, e.delay_s = verbs, delay_s
+
+    def serve_file(self, path: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Serves `data` at GET `path` (media files for dialMusic/whisper); returns its URL."""
+        with self._lock:
+            self._files["/" + path.lstrip("/")] = (content_type, data)
+        return self.url(path)
+
+    def _file(self, req: Request) -> "Optional[tuple[int, str, bytes]]":
+        if req.method not in ("GET", "HEAD") or not req.path.startswith("/media/"):
+            return None
+        with self._lock:
+            f = self._files.get(req.path.split("?", 1)[0])
+        if f is None:
+            return 404, "text/plain", b"not found"
+        return 200, f[0], f[1]
 
     def set_action(self, key: str, *responses: Any) -> None:
         """Queues actionHook responses (verb lists, None for an empty 200) for the call keyed by ``key``."""
