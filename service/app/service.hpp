@@ -2,6 +2,7 @@
 // one io::TaskGroup on one io_context thread, and drains on SIGTERM/SIGINT. main only parses the command line.
 #pragma once
 #include "app/config/config.hpp"
+#include "app/ports/media_files_port.hpp"
 
 #include <memory>
 
@@ -22,6 +23,9 @@ class Service {
   // left and wait for it. A second signal cancels everything and exits at once.
   // Returns the process exit code (0, or 1 when the seed file could not be loaded).
   int run();
+
+  // Audio files for play/say (fetched URLs, synthesized speech) in --media-dir, for the call session.
+  MediaFilesPort& media_files();
 
  private:
   struct Impl;

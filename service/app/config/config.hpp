@@ -33,6 +33,12 @@ struct Config {
   int http_body_timeout_ms = 15000;   // the body, once the headers are in
   int http_idle_timeout_ms = 30000;   // a keep-alive connection waiting for its next request
   std::string instance_id;         // defaults to hostname:pid
+  // Media files (play URLs, synthesized speech): a cache directory rtpengine reads too.
+  std::string media_dir = "/tmp/dialplane-media";  // created at start; must be writable
+  int media_cache_mb = 256;                         // total size; least recently used files go first
+  int media_max_file_mb = 20;                       // a bigger download is refused
+  int media_fetch_timeout_ms = 5000;                // one download or revalidation, connect included
+  int media_revalidate_s = 300;                     // a cached URL is asked again (If-None-Match) after this
 };
 
 // Parses argv (after the program name). Returns nullopt and writes to `err` on a bad option;
