@@ -74,7 +74,8 @@ MediaProbe sniff_wav(std::string_view head) {
   }
   if (!fmt) return refused("WAV without a fmt chunk in its first " + std::to_string(kMediaSniffBytes) + " bytes");
   MediaProbe p = *fmt;
-  const double bytes_per_second = static_cast<double>(p.sample_rate) * p.channels * (p.bits_per_sample / 8);
+  const int bytes_per_sample = p.bits_per_sample / 8;  // 16 or 8: a whole number
+  const double bytes_per_second = static_cast<double>(p.sample_rate) * p.channels * bytes_per_sample;
   // 0xFFFFFFFF: written by a streaming encoder that never knew the length.
   if (data_bytes && *data_bytes != 0xFFFFFFFFU) p.duration_s = *data_bytes / bytes_per_second;
   return p;

@@ -103,7 +103,7 @@ void check_writable(const fs::path& dir) {
 
 }  // namespace
 
-MediaStore::MediaStore(Options o, MediaObserver& observer)
+MediaStore::MediaStore(const Options& o, MediaObserver& observer)
     : dir_(fs::absolute(o.dir)), cap_bytes_(o.cap_bytes), observer_(observer), worker_(o.max_queued_writes) {
   check_writable(dir_);
   load();
@@ -115,9 +115,12 @@ std::string MediaStore::file_path(const std::string& key, const std::string& for
 
 std::string MediaStore::meta_path(const std::string& key) const { return (dir_ / (key + ".meta")).string(); }
 
-void MediaStore::load() {
-  std::map<std::string, std::vector<std::string>> ours;  // key -> extensions present
-  for (const auto& item : fs::directory_iterator(dir_)) {
+namespace {
+
+// Our files in `dir` by key (their extensions); our temp files abandoned by a crash are removed on the way.
+std::map<std::string, std::vector<std::string>> scan_directory(const fs::path& dir) {
+  std::map<std::string, std::vector<std::string>> ours;
+  for (const auto& item : fs::directory_iterator(dir)) {
     std::error_code ec;
     if (!item.is_regular_file(ec)) continue;
     const std::string name = item.path().filename().string();
@@ -128,17 +131,21 @@ void MediaStore::load() {
       ours[parts->first].push_back(parts->second);
     }
   }
-  for (const auto& [key, exts] : ours) {
+  return ours;
+}
+
+}  // namespace
+
+void MediaStore::load() {
+  for (const auto& [key, exts] : scan_directory(dir_)) {
     std::optional<core::CacheMeta> meta;
     if (auto text = read_small_file(meta_path(key))) meta = core::parse_cache_meta(*text);
     std::error_code ec;
-    if (meta && fs::file_size(file_path(key, meta->format), ec) == meta->bytes && !ec) {
-      add(key, *meta);
-      for (const auto& ext : exts)
-        if (ext != "meta" && ext != meta->format) remove_quietly(dir_ / (key + "." + ext));
-      continue;
-    }
-    for (const auto& ext : exts) remove_quietly(dir_ / (key + "." + ext));
+    // Kept when the sidecar is valid and its file whole; otherwise every file of the key goes.
+    const bool whole = meta && fs::file_size(file_path(key, meta->format), ec) == meta->bytes && !ec;
+    if (whole) add(key, *meta);
+    for (const auto& ext : exts)
+      if (!whole || (ext != "meta" && ext != meta->format)) remove_quietly(dir_ / (key + '.').append(ext));
   }
   for (const auto& victim : take_evictions({})) {
     remove_quietly(victim.meta_path);

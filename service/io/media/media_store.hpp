@@ -52,7 +52,7 @@ class MediaStore {
 
   // Creates the directory if needed and checks that it is writable; throws std::runtime_error (naming the
   // directory and the reason) when it cannot. Loads the index from the sidecars (blocking: start-up only).
-  MediaStore(Options o, MediaObserver& observer);
+  MediaStore(const Options& o, MediaObserver& observer);
   MediaStore(const MediaStore&) = delete;
   MediaStore& operator=(const MediaStore&) = delete;
 

@@ -40,6 +40,13 @@ class WorkerTimeout : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How run() waits (outside WorkerThread: a nested struct with member initialisers cannot be a default argument
+// of its own class's members in clang).
+struct WorkerRunOptions {
+  bool cancellable = false;              // a cancelled waiter stops waiting (operation_aborted)
+  std::chrono::milliseconds timeout{0};  // 0 = wait for the job, however long
+};
+
 namespace detail {
 
 // One job's hand-over to the waiting coroutine: whichever comes first of the job's end, the deadline and a
@@ -77,10 +84,7 @@ struct WorkerWait {
 
 class WorkerThread {
  public:
-  struct RunOptions {
-    bool cancellable = false;                // a cancelled waiter stops waiting (operation_aborted)
-    std::chrono::milliseconds timeout{0};    // 0 = wait for the job, however long
-  };
+  using RunOptions = WorkerRunOptions;
 
   // `max_waiting`: jobs queued or running at once; one more is refused with WorkerBusy.
   explicit WorkerThread(std::size_t max_waiting) : max_waiting_(max_waiting) {}
