@@ -139,8 +139,8 @@ struct Service::Impl {
   // The call session takes media_files as its MediaFilesPort.
   io::HttpClient media_http{ioc.get_executor(), {}};
   io::MediaStore media_store{media_store_options(cfg), metrics.media()};
-  io::MediaCache media_cache{media_store, media_http, media_cache_options(cfg), metrics.media()};
-  io::FliteTts flite{media_store, metrics.media()};
+  io::MediaCache media_cache{media_store, media_http, tasks, media_cache_options(cfg), metrics.media()};
+  io::FliteTts flite{media_store, tasks, metrics.media()};
   MediaFiles media_files{media_cache, {&flite}, metrics.media()};
 
   Keys keys{cfg.redis_prefix};

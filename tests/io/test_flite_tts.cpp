@@ -31,6 +31,7 @@ struct SpeechWorld {
   dp::test::TempDir dir;
   dp::test::CountingMediaObserver observed;
   asio::io_context ioc;
+  dp::io::TaskGroup tasks{ioc.get_executor()};
   dp::io::HttpClient http{ioc.get_executor(), {}};
   std::unique_ptr<dp::io::MediaStore> store;
   std::unique_ptr<dp::io::MediaCache> cache;
@@ -41,8 +42,8 @@ struct SpeechWorld {
     dp::io::MediaStore::Options so;
     so.dir = dir.path;
     store = std::make_unique<dp::io::MediaStore>(so, observed);
-    cache = std::make_unique<dp::io::MediaCache>(*store, http, dp::io::MediaCache::Options{}, observed);
-    flite = std::make_unique<FliteTts>(*store, observed, o);
+    cache = std::make_unique<dp::io::MediaCache>(*store, http, tasks, dp::io::MediaCache::Options{}, observed);
+    flite = std::make_unique<FliteTts>(*store, tasks, observed, o);
     std::vector<dp::io::SpeechEngine*> engines{flite.get()};
     files = std::make_unique<dp::app::MediaFiles>(*cache, engines, observed);
   }

@@ -2,6 +2,8 @@
 // temporary media directory: download, cache, revalidation, size cap, LRU eviction, single flight.
 #include <doctest/doctest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 #include <filesystem>
@@ -39,6 +41,7 @@ struct CacheWorld {
   TempDir dir;
   CountingMediaObserver observed;
   asio::io_context ioc;
+  dp::io::TaskGroup tasks{ioc.get_executor()};
   dp::io::HttpClient http{ioc.get_executor(), {}};
   double clock_s = 1'700'000'000;
   std::unique_ptr<MediaStore> store;
@@ -57,7 +60,7 @@ struct CacheWorld {
     so.dir = dir.path;
     so.cap_bytes = cap_bytes;
     store = std::make_unique<MediaStore>(so, observed);
-    cache = std::make_unique<MediaCache>(*store, http, cache_options, observed);
+    cache = std::make_unique<MediaCache>(*store, http, tasks, cache_options, observed);
   }
   LocalMedia fetch(const std::string& url, const std::string& user = "", const std::string& password = "") {
     dp::core::Hook hook;
@@ -386,6 +389,41 @@ TEST_SUITE("media cache") {
     CHECK(w.observed.fetches(FetchResult::Fetched) == 1);
     CHECK(w.observed.fetches(FetchResult::Hit) == 1);
     CHECK(w.cache->downloads() == 0);
+  }
+
+  TEST_CASE("a cancelled fetch stops waiting; the shared download goes on for the others and fills the cache") {
+    TestServer srv;
+    srv.delay = 300ms;
+    serve(srv, {{"/shared.wav", dp::test::tone_wav(8000, 0.5)}, {"/alone.wav", dp::test::tone_wav(8000, 0.25)}});
+    srv.start();
+    CacheWorld w;
+    dp::core::Hook hook;
+    hook.url = srv.url("/shared.wav");
+    asio::cancellation_signal hang_up;
+    auto cancelled = asio::co_spawn(w.ioc, w.cache->fetch(hook),
+                                    asio::bind_cancellation_slot(hang_up.slot(), asio::use_future));
+    auto other = asio::co_spawn(w.ioc, w.cache->fetch(hook), asio::use_future);
+    dp::test::pump(w.ioc, 50ms);
+    hang_up.emit(asio::cancellation_type::terminal);
+    CHECK(dp::test::pump_until(w.ioc, [&] { return cancelled.wait_for(0s) == std::future_status::ready; }, 1000ms));
+    CHECK_THROWS_AS(cancelled.get(), boost::system::system_error);
+    CHECK(dp::test::pump_until(w.ioc, [&] { return other.wait_for(0s) == std::future_status::ready; }, 5000ms));
+    CHECK(other.get().ok);
+    CHECK(srv.requests == 1);
+
+    SUBCASE("even when every requester left, the download completes and the next fetch is a hit") {
+      hook.url = srv.url("/alone.wav");
+      asio::cancellation_signal gone;
+      auto alone = asio::co_spawn(w.ioc, w.cache->fetch(hook), asio::bind_cancellation_slot(gone.slot(), asio::use_future));
+      dp::test::pump(w.ioc, 50ms);
+      gone.emit(asio::cancellation_type::terminal);
+      CHECK(dp::test::pump_until(w.ioc, [&] { return w.tasks.size() == 0; }, 5000ms));
+      CHECK_THROWS_AS(alone.get(), boost::system::system_error);
+      CHECK(srv.requests == 2);
+      auto hit = w.fetch(hook.url);
+      CHECK(hit.ok);
+      CHECK(srv.requests == 2);
+    }
   }
 
   TEST_CASE("the store refuses a directory it cannot write, and leaves foreign files alone") {

@@ -73,8 +73,8 @@ Rendered render_with_flite(const std::string& text) {
 
 }  // namespace
 
-FliteTts::FliteTts(MediaStore& store, MediaObserver& observer, Options o)
-    : store_(store), observer_(observer), opts_(std::move(o)), worker_(opts_.max_waiting) {}
+FliteTts::FliteTts(MediaStore& store, TaskGroup& tasks, MediaObserver& observer, Options o)
+    : store_(store), observer_(observer), opts_(std::move(o)), flights_(tasks), worker_(opts_.max_waiting) {}
 
 double FliteTts::now() const { return opts_.clock ? opts_.clock() : wall_now(); }
 

@@ -3,15 +3,17 @@
 //
 // flite is blocking C code with process-wide state: every synthesis runs on this engine's own thread (a
 // WorkerThread), never on an io_context thread, one at a time. At most `max_waiting` requests queue or render;
-// one more is refused at once. A request waits at most `timeout` (and stops waiting when its task is cancelled;
-// the rendering then finishes on its thread and is dropped). Text is capped at `max_text_bytes`. Concurrent
-// requests for the same text share one rendering.
+// one more is refused at once. Text is capped at `max_text_bytes`. Concurrent requests for the same text share
+// one rendering, run as a task of the given TaskGroup: a request whose task is cancelled stops waiting, the
+// rendering goes on for the others and is cached. A rendering not done within `timeout` is given up (flite
+// finishes it on its thread; the result is dropped), as is one whose task is cancelled (shutdown).
 #pragma once
 #include "io/media/media_observer.hpp"
 #include "io/media/media_store.hpp"
 #include "io/media/single_flight.hpp"
 #include "io/media/speech_engine.hpp"
 #include "io/media/worker_thread.hpp"
+#include "io/task_group.hpp"
 
 #include <chrono>
 #include <functional>
@@ -32,8 +34,10 @@ class FliteTts final : public SpeechEngine {
     std::function<double()> clock;  // wall clock in epoch seconds; empty = io::wall_now
   };
 
-  FliteTts(MediaStore& store, MediaObserver& observer, Options o);
-  FliteTts(MediaStore& store, MediaObserver& observer) : FliteTts(store, observer, Options{}) {}
+  // `tasks` runs the renderings (the owner cancels and drains it).
+  FliteTts(MediaStore& store, TaskGroup& tasks, MediaObserver& observer, Options o);
+  FliteTts(MediaStore& store, TaskGroup& tasks, MediaObserver& observer)
+      : FliteTts(store, tasks, observer, Options{}) {}
 
   std::string_view name() const override { return kName; }
   boost::asio::awaitable<LocalMedia> synthesize(SpeechText req) override;

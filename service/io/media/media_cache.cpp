@@ -43,8 +43,8 @@ struct DownloadSlot {
 
 }  // namespace
 
-MediaCache::MediaCache(MediaStore& store, HttpClient& http, Options o, MediaObserver& observer)
-    : store_(store), http_(http), opts_(std::move(o)), observer_(observer) {}
+MediaCache::MediaCache(MediaStore& store, HttpClient& http, TaskGroup& tasks, Options o, MediaObserver& observer)
+    : store_(store), http_(http), opts_(std::move(o)), observer_(observer), flights_(tasks) {}
 
 double MediaCache::now() const { return opts_.clock ? opts_.clock() : wall_now(); }
 

@@ -7,8 +7,9 @@
 // - A download is bounded by `fetch_timeout` (connect included) and `max_file_bytes` (a bigger body is refused
 //   as soon as that is known, never read in full); its content must sniff as WAV or MP3 (core/media_format:
 //   Content-Type is not trusted).
-// - Concurrent fetches of one URL share one download; at most `max_downloads` downloads run at once (more are
-//   refused at once, not queued).
+// - Concurrent fetches of one URL share one download, run as a task of the given TaskGroup: a fetch whose task is
+//   cancelled stops waiting, the download goes on for the others and still fills the cache. At most
+//   `max_downloads` downloads run at once (more are refused at once, not queued).
 // - The source's basic-auth credentials are sent when it has a user name, and are part of the cache key.
 // - Logs and errors carry no credentials and no query string (log::loggable_url).
 //
@@ -19,6 +20,7 @@
 #include "io/media/media_observer.hpp"
 #include "io/media/media_store.hpp"
 #include "io/media/single_flight.hpp"
+#include "io/task_group.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -39,7 +41,8 @@ class MediaCache {
     std::function<double()> clock;  // wall clock in epoch seconds; empty = io::wall_now (tests inject one)
   };
 
-  MediaCache(MediaStore& store, HttpClient& http, Options o, MediaObserver& observer);
+  // `tasks` runs the downloads (the owner cancels and drains it).
+  MediaCache(MediaStore& store, HttpClient& http, TaskGroup& tasks, Options o, MediaObserver& observer);
   MediaCache(const MediaCache&) = delete;
   MediaCache& operator=(const MediaCache&) = delete;
 
