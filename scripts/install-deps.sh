@@ -10,7 +10,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config dpkg-dev ca-certificates curl openssl iproute2 procps \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-  libhiredis-dev prometheus-cpp-dev doctest-dev libssl-dev \
+  libhiredis-dev prometheus-cpp-dev doctest-dev libssl-dev flite1-dev \
   libcurl4-openssl-dev libevent-dev \
   kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules \
   rtpengine-daemon redis-server redis-tools sip-tester \

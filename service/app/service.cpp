@@ -6,6 +6,7 @@
 #include "app/delivery/outbox.hpp"
 #include "app/delivery/timer_service.hpp"
 #include "app/delivery/webhooks.hpp"
+#include "app/media/media_files.hpp"
 #include "app/observability/health.hpp"
 #include "app/observability/metrics.hpp"
 #include "app/session/call_flow.hpp"
@@ -17,6 +18,9 @@
 #include "io/http/http_client.hpp"
 #include "io/http/http_server.hpp"
 #include "io/kamailio/kamailio_rpc.hpp"
+#include "io/media/flite_tts.hpp"
+#include "io/media/media_cache.hpp"
+#include "io/media/media_store.hpp"
 #include "io/redis/redis_client.hpp"
 #include "io/rtpengine/dtmf_listener.hpp"
 #include "io/rtpengine/ng_client.hpp"
@@ -59,15 +63,6 @@ io::NgClient::Options ng_options(const Config& cfg, RtpengineStats& stats) {
   o.observer = &stats;
   return o;
 }
-
-// TEMPORARY until io/media lands: no media files at all (dialMusic rings without music).
-class NoMediaFiles final : public MediaFilesPort {
- public:
-  asio::awaitable<MediaFile> fetch(const core::Hook&) override { co_return MediaFile{false, {}, {}, "no media store"}; }
-  asio::awaitable<MediaFile> speak(const SpeechRequest&) override {
-    co_return MediaFile{false, {}, {}, "no media store"};
-  }
-};
 
 asio::awaitable<void> load_seed_file(ProvisioningStore& store, std::string path) {
   std::ifstream in(path);
@@ -154,6 +149,15 @@ struct Service::Impl {
   io::KamailioRpc rpc{rpc_http};
   Metrics metrics;
 
+  // Audio files for play/say: their own HTTP client (its own connection pool; the size cap is per request), the
+  // --media-dir store (created and checked here: an unusable directory stops the start), flite on its own thread.
+  // The call session takes media_files as its MediaFilesPort.
+  io::HttpClient media_http{ioc.get_executor(), {}};
+  io::MediaStore media_store{media_store_options(cfg), metrics.media()};
+  io::MediaCache media_cache{media_store, media_http, tasks, media_cache_options(cfg), metrics.media()};
+  io::FliteTts flite{media_store, tasks, metrics.media()};
+  MediaFiles media_files{media_cache, {&flite}, metrics.media()};
+
   Keys keys{cfg.redis_prefix};
   ProvisioningStore prov{redis, keys};
   CallStore calls{redis, keys, cfg.call_ttl_s, metrics.redis()};
@@ -162,8 +166,7 @@ struct Service::Impl {
   KamailioRpcControl kamailio{rpc};
   io::NgClient ng{ioc.get_executor(), ng_options(cfg, metrics.rtpengine())};
   RtpengineMedia media{ng};
-  NoMediaFiles files;
-  CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, files}};
+  CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, media_files}};
   TimerService timers{tasks, redis, keys, metrics.timers(),
                       [this](const std::string& id) { return flow.on_timer(id); },
                       std::chrono::milliseconds(cfg.timer_poll_ms)};
@@ -202,6 +205,21 @@ struct Service::Impl {
   static io::HttpClient::Options webhook_client_options(const Config& cfg) {
     io::HttpClient::Options o;
     o.verify_tls = cfg.webhook_verify_tls;
+    return o;
+  }
+
+  static io::MediaStore::Options media_store_options(const Config& cfg) {
+    io::MediaStore::Options o;
+    o.dir = cfg.media_dir;
+    o.cap_bytes = static_cast<std::uint64_t>(cfg.media_cache_mb) << 20;
+    return o;
+  }
+
+  static io::MediaCache::Options media_cache_options(const Config& cfg) {
+    io::MediaCache::Options o;
+    o.fetch_timeout = std::chrono::milliseconds(cfg.media_fetch_timeout_ms);
+    o.max_file_bytes = static_cast<std::uint64_t>(cfg.media_max_file_mb) << 20;
+    o.revalidate_after = std::chrono::seconds(cfg.media_revalidate_s);
     return o;
   }
 
@@ -286,6 +304,9 @@ struct Service::Impl {
       if (!finished) log::warn("drain_incomplete", {{"tasks", std::to_string(tasks.size())}});
     }
     log::info("shutdown", {{"instance", cfg.instance_id}});
+    // No new disk writes or renderings; one still running on its thread ends when its owner is destroyed.
+    flite.stop();
+    media_store.stop();
     redis.stop();
   }
 };
@@ -293,6 +314,7 @@ struct Service::Impl {
 Service::Service(Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
 
 Service::~Service() = default;
+
 
 int Service::run() {
   impl_->start();

@@ -23,6 +23,7 @@ class Service {
   // Returns the process exit code (0, or 1 when the seed file could not be loaded).
   int run();
 
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

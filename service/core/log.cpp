@@ -81,4 +81,20 @@ void write(Level l, std::string_view event, std::initializer_list<Field> fields)
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+std::string loggable_url(std::string_view url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "(invalid url)";
+  auto auth_start = scheme_end + 3;
+  auto path_start = url.find_first_of("/?#", auth_start);
+  std::string_view authority = url.substr(auth_start, path_start == std::string_view::npos ? std::string_view::npos
+                                                                                           : path_start - auth_start);
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  std::string_view path;
+  if (path_start != std::string_view::npos && url[path_start] == '/')
+    path = url.substr(path_start, url.find_first_of("?#", path_start) - path_start);
+  std::string out(url.substr(0, auth_start));
+  out.append(authority).append(path);
+  return out;
+}
+
 }  // namespace dp::log

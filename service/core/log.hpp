@@ -31,6 +31,10 @@ inline void warn(std::string_view ev, std::initializer_list<Field> f = {}) {
 }
 inline void error(std::string_view ev, std::initializer_list<Field> f = {}) { write(Level::Error, ev, f); }
 
+// A URL as it may be logged: scheme, host[:port] and path. Customers put tokens in query strings and
+// credentials in userinfo, so both go (and the fragment).
+std::string loggable_url(std::string_view url);
+
 // At most one line per period for an event that can repeat thousands of times a second (accept failures,
 // shed connections): the log stays readable and small under attack. Time is passed in; not thread-safe.
 class RateLimit {

@@ -40,7 +40,7 @@ const T& as(const FakeMedia::Sent& s) {
 
 TEST_CASE("dialMusic: offer, placeholder answer, looped play to the caller, and the 183's SDP in the fork") {
   AppWorld w;
-  w.files.files[kMusic] = {true, "/media/abc.mp3", "mp3", {}};
+  w.files.answer_fetch(kMusic, {true, "/media/abc.mp3", "mp3", {}});
   w.hooks.answer_json(kCallHook, music_app());
   auto d = w.invite_body(invite_with_sdp("music-1@caller.test"));
   REQUIRE(str_of(d, "action") == "fork");
@@ -76,6 +76,7 @@ TEST_CASE("dialMusic: offer, placeholder answer, looped play to the caller, and 
 TEST_CASE("dialMusic that cannot play: the dial rings without it (no 183 SDP), and the metric says why") {
   SUBCASE("the file does not download") {
     AppWorld w;
+    w.files.fail_fetch(kMusic, "HTTP 404");
     w.hooks.answer_json(kCallHook, music_app());
     auto d = w.invite_body(invite_with_sdp("music-2@caller.test"));
     CHECK(str_of(d, "action") == "fork");
@@ -84,7 +85,7 @@ TEST_CASE("dialMusic that cannot play: the dial rings without it (no 183 SDP), a
   }
   SUBCASE("rtpengine refuses the play") {
     AppWorld w;
-    w.files.files[kMusic] = {true, "/media/abc.mp3", "mp3", {}};
+    w.files.answer_fetch(kMusic, {true, "/media/abc.mp3", "mp3", {}});
     dp::io::NgResult refused;
     refused.kind = dp::io::NgResult::Kind::RtpengineError;
     refused.reply.error_reason = "Failed to start media playback";
@@ -96,7 +97,7 @@ TEST_CASE("dialMusic that cannot play: the dial rings without it (no 183 SDP), a
   }
   SUBCASE("the INVITE has no SDP (late offer)") {
     AppWorld w;
-    w.files.files[kMusic] = {true, "/media/abc.mp3", "mp3", {}};
+    w.files.answer_fetch(kMusic, {true, "/media/abc.mp3", "mp3", {}});
     w.hooks.answer_json(kCallHook, music_app());
     auto d = w.invite_body(invite_with_sdp("music-4@caller.test", ""));
     CHECK(str_of(d, "action") == "fork");

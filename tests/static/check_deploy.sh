@@ -72,6 +72,8 @@ if command -v haproxy >/dev/null; then
 fi
 run "Dockerfile.kamailio builds http_async_client with libssl-dev, runs with netbase" \
   bash -c 'grep -q libssl-dev deploy/Dockerfile.kamailio && grep -q netbase deploy/Dockerfile.kamailio'
+run "Dockerfile.dialplane builds with flite1-dev, runs with libflite1 (io/media/flite_tts)" \
+  bash -c 'grep -q flite1-dev deploy/Dockerfile.dialplane && grep -q libflite1 deploy/Dockerfile.dialplane'
 run "every Dockerfile runs as a non-root USER" bash -c '
   for f in deploy/Dockerfile.*; do
     u=$(grep -E "^USER " "$f" | tail -1 | cut -d" " -f2)

@@ -110,6 +110,18 @@ const std::vector<Option>& options() {
        str_opt(&Config::dtmf_listen)},
       {"ng-timeout-ms", "MS", "timeout of one rtpengine NG request, retransmissions included",
        int_opt(&Config::ng_timeout_ms, 100, 30000)},
+      {"media-dir", "DIR",
+       "directory of fetched and synthesized audio files, shared with rtpengine (created at start, must be writable)",
+       str_opt(&Config::media_dir)},
+      {"media-cache-mb", "MB", "total size of the media directory; least recently used files are deleted over it",
+       int_opt(&Config::media_cache_mb, 1, 1 << 20)},
+      {"media-max-file-mb", "MB", "largest audio file fetched from a URL; a bigger one is refused",
+       int_opt(&Config::media_max_file_mb, 1, 4096)},
+      {"media-fetch-timeout-ms", "MS", "timeout of one audio download or revalidation, connect included",
+       int_opt(&Config::media_fetch_timeout_ms, 100, 600000)},
+      {"media-revalidate-s", "SECONDS",
+       "a cached audio URL is served from disk this long, then revalidated with its server (0 = on every use)",
+       int_opt(&Config::media_revalidate_s, 0, 30 * 86400)},
   };
   return opts;
 }
@@ -192,6 +204,20 @@ bool apply_option(const std::vector<std::string>& args, std::size_t& i, Config& 
   return true;
 }
 
+// Rules between options (each option's own range is checked as it is read).
+bool check_combination(const Config& c, std::ostream& err) {
+  if (c.media_dir.empty()) {
+    err << "--media-dir must not be empty\n";
+    return false;
+  }
+  if (c.media_max_file_mb > c.media_cache_mb) {
+    err << "--media-max-file-mb (" << c.media_max_file_mb << ") must not exceed --media-cache-mb ("
+        << c.media_cache_mb << ")\n";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<Config> parse_config(const std::vector<std::string>& args, std::ostream& err, bool& help) {
@@ -206,6 +232,7 @@ std::optional<Config> parse_config(const std::vector<std::string>& args, std::os
     }
     if (!apply_option(args, i, c, err)) return std::nullopt;
   }
+  if (!check_combination(c, err)) return std::nullopt;
   return c;
 }
 

@@ -38,6 +38,12 @@ struct Config {
   std::vector<std::string> rtpengine_nodes;
   std::string dtmf_listen;
   int ng_timeout_ms = 3000;
+  // Media files (play URLs, synthesized speech): a cache directory rtpengine reads too.
+  std::string media_dir = "/tmp/dialplane-media";  // created at start; must be writable
+  int media_cache_mb = 256;                         // total size; least recently used files go first
+  int media_max_file_mb = 20;                       // a bigger download is refused
+  int media_fetch_timeout_ms = 5000;                // one download or revalidation, connect included
+  int media_revalidate_s = 300;                     // a cached URL is asked again (If-None-Match) after this
 };
 
 // Parses argv (after the program name). Returns nullopt and writes to `err` on a bad option;

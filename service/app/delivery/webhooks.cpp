@@ -12,20 +12,7 @@ namespace dp::app {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-namespace {
-// Customers put tokens in query strings and credentials in userinfo: log scheme, host and path only.
-std::string loggable_url(const std::string& url) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return "(invalid url)";
-  auto auth_start = scheme_end + 3;
-  auto path_start = url.find_first_of("/?#", auth_start);
-  std::string authority = url.substr(auth_start, path_start == std::string::npos ? std::string::npos : path_start - auth_start);
-  if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
-  std::string path;
-  if (path_start != std::string::npos && url[path_start] == '/') path = url.substr(path_start, url.find_first_of("?#", path_start) - path_start);
-  return url.substr(0, auth_start) + authority + path;
-}
-}  // namespace
+using log::loggable_url;
 
 Webhooks::Webhooks(io::HttpClient& http, ProvisioningPort& store, WebhookStats& metrics,
                    std::chrono::milliseconds timeout)

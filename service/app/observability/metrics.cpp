@@ -36,6 +36,11 @@ const Buckets kRedisBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 // Kamailio JSON-RPC: ms normally; rpc timeout 1 s.
 const Buckets kRpcBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2};
 
+// Media downloads: a hit is microseconds; a download is bounded by --media-fetch-timeout-ms (5 s by default).
+const Buckets kMediaFetchBuckets{0.0001, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30};
+// flite renders a sentence in tens of ms, a long paragraph in a second or two.
+const Buckets kTtsBuckets{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20};
+
 constexpr std::size_t kMaxCarrierLabels = 50;
 
 std::string status_class(int http_status) {
@@ -176,6 +181,33 @@ struct MetricFamilies {
       prometheus::BuildCounter().Name("dialplane_dial_music_total")
           .Help("dialMusic at dial start by result (playing, no_sdp, fetch_failed, rtpengine_error)")
           .Register(*reg);
+  prometheus::Family<prometheus::Counter>& media_fetch =
+      prometheus::BuildCounter().Name("dialplane_media_fetch_total")
+          .Help("Media file requests (play URLs) by result: hit = served without a request of its own, fetched = "
+                "downloaded, revalidated = 304, stale = revalidation failed and the cached file was served, "
+                "error = no file")
+          .Register(*reg);
+  prometheus::Family<prometheus::Histogram>& media_fetch_seconds =
+      prometheus::BuildHistogram().Name("dialplane_media_fetch_seconds")
+          .Help("Time to a playable media file (hits included), by result").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& media_cache_bytes =
+      prometheus::BuildGauge().Name("dialplane_media_cache_bytes")
+          .Help("Bytes of media files in the cache directory (capped by --media-cache-mb)").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& media_cache_files =
+      prometheus::BuildGauge().Name("dialplane_media_cache_files")
+          .Help("Media files in the cache directory (fetched and synthesized)").Register(*reg);
+  prometheus::Family<prometheus::Counter>& media_evictions =
+      prometheus::BuildCounter().Name("dialplane_media_cache_evictions_total")
+          .Help("Media files deleted to keep the cache under --media-cache-mb (least recently used first)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& tts_total =
+      prometheus::BuildCounter().Name("dialplane_tts_total")
+          .Help("Text-to-speech requests by result: hit (cached), synthesized, refused (vendor, language, "
+                "voice, text or queue), error (engine failure or timeout)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Histogram>& tts_seconds =
+      prometheus::BuildHistogram().Name("dialplane_tts_seconds")
+          .Help("Time the embedded engine (flite) took to render one text").Register(*reg);
   prometheus::Gauge& timers_gauge = timers.Add({});
 };
 
@@ -187,7 +219,8 @@ Metrics::Metrics()
       redis_(std::make_unique<RedisStats>(*families_)),
       health_(std::make_unique<HealthStats>(*families_)),
       process_(std::make_unique<ProcessStats>(*families_)),
-      rtpengine_(std::make_unique<RtpengineStats>(*families_)) {
+      rtpengine_(std::make_unique<RtpengineStats>(*families_)),
+      media_(std::make_unique<MediaStats>(*families_)) {
   auto& f = *families_;
   f.build.Add({{"version", DIALPLANE_VERSION}, {"compiler", "gcc " __VERSION__}}).Set(1);
   f.start_time.Add({}).Set(static_cast<double>(std::time(nullptr)));
@@ -213,6 +246,16 @@ Metrics::Metrics()
     for (const char* a : {"evicted", "refused"}) f.http_shed.Add({{"listener", l}, {"action", a}});
   }
   for (const char* w : {"io_context", "http_session"}) f.uncaught.Add({{"where", w}});
+  for (auto r : {io::FetchResult::Hit, io::FetchResult::Fetched, io::FetchResult::Revalidated,
+                 io::FetchResult::Stale, io::FetchResult::Error})
+    f.media_fetch.Add({{"result", std::string(io::to_string(r))}});
+  for (auto r : {io::SpeechResult::Hit, io::SpeechResult::Synthesized, io::SpeechResult::Refused,
+                 io::SpeechResult::Error})
+    f.tts_total.Add({{"result", std::string(io::to_string(r))}});
+  f.tts_seconds.Add({}, kTtsBuckets);
+  f.media_cache_bytes.Add({}).Set(0);
+  f.media_cache_files.Add({}).Set(0);
+  f.media_evictions.Add({});
 }
 
 Metrics::~Metrics() = default;
@@ -371,6 +414,24 @@ void ProcessStats::http_server(std::string_view listener, io::ServerEvent ev) {
 }
 
 void ProcessStats::uncaught_exception(std::string_view where) { f_.uncaught.Add({{"where", bounded(where)}}).Increment(); }
+
+void MediaStats::media_fetch(io::FetchResult result, double seconds) {
+  const std::string r(io::to_string(result));
+  f_.media_fetch.Add({{"result", r}}).Increment();
+  f_.media_fetch_seconds.Add({{"result", r}}, kMediaFetchBuckets).Observe(seconds);
+}
+
+void MediaStats::media_cache_size(std::uint64_t bytes, std::size_t files) {
+  f_.media_cache_bytes.Add({}).Set(static_cast<double>(bytes));
+  f_.media_cache_files.Add({}).Set(static_cast<double>(files));
+}
+
+void MediaStats::media_evicted(std::size_t files) { f_.media_evictions.Add({}).Increment(static_cast<double>(files)); }
+
+void MediaStats::speech(io::SpeechResult result, double engine_seconds) {
+  f_.tts_total.Add({{"result", std::string(io::to_string(result))}}).Increment();
+  if (result == io::SpeechResult::Synthesized) f_.tts_seconds.Add({}, kTtsBuckets).Observe(engine_seconds);
+}
 
 std::shared_ptr<prometheus::Registry> Metrics::registry() const { return families_->reg; }
 

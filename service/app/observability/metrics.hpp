@@ -3,6 +3,7 @@
 #pragma once
 #include "core/call_model.hpp"
 #include "io/http/http_server.hpp"
+#include "io/media/media_observer.hpp"
 #include "io/redis/redis_client.hpp"
 #include "io/rtpengine/dtmf_listener.hpp"
 #include "io/rtpengine/ng_client.hpp"
@@ -137,6 +138,19 @@ class ProcessStats {
   MetricFamilies& f_;
 };
 
+// The media files (io::MediaStore, io::MediaCache, io::FliteTts and app::MediaFiles report through it).
+class MediaStats final : public io::MediaObserver {
+ public:
+  explicit MediaStats(MetricFamilies& f) : f_(f) {}
+  void media_fetch(io::FetchResult result, double seconds) override;
+  void media_cache_size(std::uint64_t bytes, std::size_t files) override;
+  void media_evicted(std::size_t files) override;
+  void speech(io::SpeechResult result, double engine_seconds) override;
+
+ private:
+  MetricFamilies& f_;
+};
+
 class Metrics {
  public:
   Metrics();
@@ -157,6 +171,7 @@ class Metrics {
   HealthStats& health() { return *health_; }
   ProcessStats& process() { return *process_; }
   RtpengineStats& rtpengine() { return *rtpengine_; }
+  MediaStats& media() { return *media_; }
 
   std::shared_ptr<prometheus::Registry> registry() const;
 
@@ -169,6 +184,7 @@ class Metrics {
   std::unique_ptr<HealthStats> health_;
   std::unique_ptr<ProcessStats> process_;
   std::unique_ptr<RtpengineStats> rtpengine_;
+  std::unique_ptr<MediaStats> media_;
 };
 
 // Runs one Redis command and records its latency and result under `op` in `stats`.

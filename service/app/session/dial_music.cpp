@@ -33,7 +33,11 @@ asio::awaitable<std::optional<MediaFile>> DialMusic::fetch_in_time(const core::H
 
 asio::awaitable<std::optional<std::string>> DialMusic::answer_for_caller(const core::CallState& c,
                                                                          const core::ng::Node& node) {
-  core::ng::Request offer = core::ng::Offer{c.call_id, c.from_tag, c.caller_sdp, {}, {}, sdp_options()};
+  // A via-branch of its own keeps the placeholder apart from the targets' branches (Kamailio offers each with its
+  // own): a target's early media then reaches nobody until its 2xx, instead of the caller through the
+  // placeholder's side of the call.
+  std::string branch = "dpmusic-" + c.call_sid;
+  core::ng::Request offer = core::ng::Offer{c.call_id, c.from_tag, c.caller_sdp, branch, {}, sdp_options()};
   auto offered = co_await d_.media.request(node, offer);
   if (!offered.ok() || !offered.reply.sdp) {
     log::warn("dial_music_offer_failed", {{"call_sid", c.call_sid}, {"error", offered.detail}});
@@ -46,7 +50,7 @@ asio::awaitable<std::optional<std::string>> DialMusic::answer_for_caller(const c
   }
   // The placeholder callee's tag: unique per call, never a real party's.
   core::ng::Request answer =
-      core::ng::Answer{c.call_id, c.from_tag, "dpmusic-" + c.call_sid, *placeholder, {}, {}, sdp_options()};
+      core::ng::Answer{c.call_id, c.from_tag, "dpmusic-" + c.call_sid, *placeholder, branch, {}, sdp_options()};
   auto answered = co_await d_.media.request(node, answer);
   if (!answered.ok() || !answered.reply.sdp) {
     log::warn("dial_music_answer_failed", {{"call_sid", c.call_sid}, {"error", answered.detail}});

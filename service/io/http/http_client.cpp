@@ -116,6 +116,7 @@ struct Failure {
   HttpError::Kind kind;
   std::string msg;
   bool stale = false;
+  bool too_large = false;
 };
 
 bool is_closed_error(const error_code& ec) {
@@ -266,7 +267,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     if (wec) co_return Failure{HttpError::Kind::Protocol, "send failed: " + wec.message(), reused && is_closed_error(wec)};
     auto [rec, rn] = co_await http::async_read(s, c.buf, parser, kTuple);
     if (rec == beast::error::timeout) co_return Failure{HttpError::Kind::Timeout, "HTTP timeout waiting for response"};
-    if (rec == http::error::body_limit) co_return Failure{HttpError::Kind::Protocol, "response body exceeds limit"};
+    if (rec == http::error::body_limit)
+      co_return Failure{HttpError::Kind::Protocol, "response body exceeds limit", false, true};
     if (rec)
       co_return Failure{HttpError::Kind::Protocol, "bad response: " + rec.message(),
                         reused && !parser.got_some() && is_closed_error(rec)};
@@ -326,7 +328,7 @@ asio::awaitable<HttpResponse> HttpClient::send(HttpRequest req) {
     if (!c) c = co_await self->open(t, deadline);
 
     http::response_parser<http::string_body> parser;
-    parser.body_limit(self->opts.max_body_bytes);
+    parser.body_limit(req.max_body_bytes > 0 ? req.max_body_bytes : self->opts.max_body_bytes);
     parser.header_limit(64 * 1024);
     if (head) parser.skip(true);
 
@@ -339,7 +341,7 @@ asio::awaitable<HttpResponse> HttpClient::send(HttpRequest req) {
         self->drop_origin(t.origin);
         continue;
       }
-      throw HttpError(f->kind, f->msg);
+      throw HttpError(f->kind, f->msg, f->too_large);
     }
 
     auto& res = parser.get();

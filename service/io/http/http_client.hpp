@@ -19,6 +19,9 @@ struct HttpRequest {
   std::string basic_auth_user;      // adds "Authorization: Basic …" when non-empty
   std::string basic_auth_password;
   std::chrono::milliseconds timeout{5000};  // whole exchange, connect included
+  // Response body cap of this request; 0 = the client's Options::max_body_bytes. A bigger body fails as soon as
+  // it is known to be bigger (a Content-Length over it: right after the headers), never read in full.
+  std::size_t max_body_bytes = 0;
 };
 
 struct HttpResponse {
@@ -31,8 +34,10 @@ struct HttpResponse {
 class HttpError : public std::runtime_error {
  public:
   enum class Kind { BadUrl, Resolve, Connect, Tls, Timeout, Protocol };
-  HttpError(Kind k, const std::string& msg) : std::runtime_error(msg), kind(k) {}
+  HttpError(Kind k, const std::string& msg, bool too_large = false)
+      : std::runtime_error(msg), kind(k), body_too_large(too_large) {}
   Kind kind;
+  bool body_too_large = false;  // Kind::Protocol: the response body was over the cap
 };
 
 class HttpClient {
