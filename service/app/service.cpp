@@ -1,6 +1,7 @@
 #include "app/service.hpp"
 
 #include "app/api/internal/internal_api.hpp"
+#include "app/api/rest/calls_api.hpp"
 #include "app/api/rest/rest_api.hpp"
 #include "app/config/seed.hpp"
 #include "app/delivery/outbox.hpp"
@@ -11,7 +12,8 @@
 #include "app/observability/metrics.hpp"
 #include "app/session/call_flow.hpp"
 #include "app/session/kamailio_rpc_control.hpp"
-#include "app/session/rtpengine_media.hpp"
+#include "app/session/live_call.hpp"
+#include "app/session/ng_media_port.hpp"
 #include "app/store/call_store.hpp"
 #include "app/store/provisioning_store.hpp"
 #include "core/log.hpp"
@@ -165,11 +167,13 @@ struct Service::Impl {
   Outbox outbox{tasks, redis, hooks, keys};
   KamailioRpcControl kamailio{rpc};
   io::NgClient ng{ioc.get_executor(), ng_options(cfg, metrics.rtpengine())};
-  RtpengineMedia media{ng};
+  NgMediaPort media{ng};
   CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, media_files}};
   TimerService timers{tasks, redis, keys, metrics.timers(),
                       [this](const std::string& id) { return flow.on_timer(id); },
                       std::chrono::milliseconds(cfg.timer_poll_ms)};
+  LiveCallControl live{{cfg, calls, media, media_files, metrics.calls(), flow, tasks}};
+  CallsApi calls_api{live};
   InternalApi internal{flow, redis, prov, calls};
   Health health{redis, rpc, metrics.health(), metrics.redis(),
                 health_options(cfg, [this] { return outbox.active(); })};
@@ -192,6 +196,7 @@ struct Service::Impl {
 
   explicit Impl(Config c) : cfg(std::move(c)) {
     internal.set_health(&health);
+    rest.set_calls(&calls_api);
     if (!cfg.metrics_listen.empty())
       metrics_srv.emplace(ioc, parse_endpoint(cfg.metrics_listen),
                           [this](io::ServerRequest& r) { return metrics.handle(r); },

@@ -32,8 +32,8 @@ json::value music_app(const std::string& music = kMusic) {
 }
 
 template <class T>
-const T& as(const FakeMedia::Sent& s) {
-  return std::get<T>(s.req);
+const T& as(const RecordedNg& s) {
+  return std::get<T>(s.request);
 }
 
 }  // namespace
@@ -47,19 +47,19 @@ TEST_CASE("dialMusic: offer, placeholder answer, looped play to the caller, and 
 
   using C = ng::Command;
   REQUIRE(w.media.commands() == std::vector<C>{C::Offer, C::Answer, C::PlayMedia});
-  auto node = w.media.sent[0].node;
+  auto node = w.media.requests[0].node.spec;
   CHECK((node == "udp:127.0.0.1:22222" || node == "udp:127.0.0.2:22222"));
-  for (const auto& s : w.media.sent) CHECK(s.node == node);  // every command to the call's node
+  for (const auto& s : w.media.requests) CHECK(s.node.spec == node);  // every command to the call's node
   CHECK(int_of(d, "rtp_set") == (node == "udp:127.0.0.1:22222" ? 0 : 1));  // Kamailio's set = the node's index
 
-  const auto& offer = as<ng::Offer>(w.media.sent[0]);
+  const auto& offer = as<ng::Offer>(w.media.requests[0]);
   CHECK(offer.call_id == "music-1@caller.test");
   CHECK(offer.from_tag == "caller-tag");
   CHECK(offer.sdp == kSdp);
-  const auto& answer = as<ng::Answer>(w.media.sent[1]);
+  const auto& answer = as<ng::Answer>(w.media.requests[1]);
   CHECK(answer.to_tag.rfind("dpmusic-", 0) == 0);
   CHECK(answer.sdp.find("m=audio 9 RTP/AVP 0 101") != std::string::npos);
-  const auto& play = as<ng::PlayMedia>(w.media.sent[2]);
+  const auto& play = as<ng::PlayMedia>(w.media.requests[2]);
   CHECK(play.to.value == "caller-tag");
   CHECK(play.file == "/media/abc.mp3");
   CHECK(play.repeat_times == 1000);
@@ -81,7 +81,7 @@ TEST_CASE("dialMusic that cannot play: the dial rings without it (no 183 SDP), a
     auto d = w.invite_body(invite_with_sdp("music-2@caller.test"));
     CHECK(str_of(d, "action") == "fork");
     CHECK_FALSE(d.contains("early_sdp"));
-    CHECK(w.media.sent.empty());
+    CHECK(w.media.requests.empty());
   }
   SUBCASE("rtpengine refuses the play") {
     AppWorld w;
@@ -102,7 +102,7 @@ TEST_CASE("dialMusic that cannot play: the dial rings without it (no 183 SDP), a
     auto d = w.invite_body(invite_with_sdp("music-4@caller.test", ""));
     CHECK(str_of(d, "action") == "fork");
     CHECK_FALSE(d.contains("early_sdp"));
-    CHECK(w.media.sent.empty());
+    CHECK(w.media.requests.empty());
     CHECK(w.files.fetched.empty());
   }
 }

@@ -33,6 +33,9 @@ TEST_CASE("Keys: every family under the default prefix") {
   CHECK(k.call("CA1") == "dp:call:CA1");
   CHECK(k.calls_pattern() == "dp:call:*");
   CHECK(k.call_id("abc@host") == "dp:callid:abc@host");
+  CHECK(k.child("L1") == "dp:child:L1");
+  CHECK(k.children("CA1") == "dp:children:CA1");
+  CHECK(k.account_calls("A1") == "dp:account-calls:A1");
   CHECK(k.timers() == "dp:timers");
   CHECK(k.outbox("CA1") == "dp:outbox:CA1");
   CHECK(k.outbox_due() == "dp:outbox-due");

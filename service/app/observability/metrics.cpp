@@ -108,6 +108,11 @@ struct MetricFamilies {
   prometheus::Family<prometheus::Histogram>& rpc_seconds =
       prometheus::BuildHistogram().Name("dialplane_kamailio_rpc_seconds")
           .Help("Kamailio JSON-RPC latency by method").Register(*reg);
+  prometheus::Family<prometheus::Counter>& call_updates =
+      prometheus::BuildCounter().Name("dialplane_call_updates_total")
+          .Help("REST updateCall requests by operation and result (accepted, refused, failed; whisper: played, "
+                "media_failed, play_failed, call_gone)")
+          .Register(*reg);
   prometheus::Family<prometheus::Counter>& redis_errors =
       prometheus::BuildCounter().Name("dialplane_redis_errors_total")
           .Help("Requests (invite, dial-failed, event batch) that failed because of Redis").Register(*reg);
@@ -235,7 +240,8 @@ Metrics::Metrics()
     f.webhook_total.Add({{"kind", k}, {"status", "2xx"}});
     f.webhook_failures.Add({{"kind", k}, {"status", "error"}});
   }
-  for (const char* op : {"call_load", "call_lookup", "call_save", "call_remove", "ping", "scan"})
+  for (const char* op : {"call_load", "call_lookup", "call_by_leg", "calls_of_account", "call_save", "call_remove",
+                         "ping", "scan"})
     f.redis_cmd_errors.Add({{"op", op}});
   for (const char* k : {"invite", "dial_failed"})
     for (const char* a : {"fork", "reject"})
@@ -372,6 +378,10 @@ void HealthStats::rpc(std::string_view method, bool ok, double seconds) {
 }
 
 void CallStats::redis_error() { f_.redis_errors.Add({}).Increment(); }
+
+void CallStats::call_update(std::string_view op, std::string_view result) {
+  f_.call_updates.Add({{"op", bounded(op)}, {"result", bounded(result)}}).Increment();
+}
 
 void RedisStats::redis_command(std::string_view op, bool ok, double seconds) {
   auto o = bounded(op);

@@ -32,7 +32,7 @@ struct MetricFamilies;  // the registered families (metrics.cpp): every metric n
 // What each component records into. Metrics builds one of each and the composition root hands each component
 // its own (as Envoy gives a component its stats struct); no component reaches a process-wide instance.
 
-// The call session (CallFlow).
+// The call session (CallFlow) and live call control (LiveCallControl).
 class CallStats {
  public:
   explicit CallStats(MetricFamilies& f) : f_(f) {}
@@ -51,6 +51,9 @@ class CallStats {
   void dial_music(std::string_view result);
   // A DTMF key from rtpengine (outcome: matched|collected|ignored|unknown_call).
   void dtmf_key(std::string_view outcome);
+  // A REST updateCall (op: core::to_string(CallUpdate::Op)) and what became of it (result: accepted|refused|
+  // failed; a whisper, played asynchronously: played|media_failed|play_failed|call_gone).
+  void call_update(std::string_view op, std::string_view result);
 
  private:
   MetricFamilies& f_;
@@ -102,7 +105,7 @@ class TimerStats {
 class RedisStats {
  public:
   explicit RedisStats(MetricFamilies& f) : f_(f) {}
-  // op: call_load|call_lookup|call_save|call_remove|ping|scan.
+  // op: call_load|call_lookup|call_by_leg|calls_of_account|call_save|call_remove|ping|scan.
   void redis_command(std::string_view op, bool ok, double seconds);
 
  private:

@@ -37,8 +37,18 @@ class CallStorePort {
   // and deleted together with the call.
   virtual boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) = 0;
 
-  // Writes `state` as version `version + 1` (or deletes the call and its Call-ID index when `remove`) if the
-  // stored version is still `version` (0 = the call must not exist yet). In the same atomic step: applies
+  // The sid of the call whose current or an earlier dial has a leg (child call) with this sid; nullopt when
+  // unknown. Written with every commit for the legs of the call's current dial; deleted with the call.
+  virtual boost::asio::awaitable<std::optional<std::string>> sid_for_leg(const std::string& leg_sid) = 0;
+
+  // Up to `limit` live calls of the account, oldest first (by created_at). A call leaves the list in the commit
+  // that deletes it; one whose record expired is dropped from the list when met.
+  virtual boost::asio::awaitable<std::vector<core::CallState>> live_calls(const std::string& account_sid,
+                                                                         std::size_t limit) = 0;
+
+  // Writes `state` as version `version + 1` (or deletes the call, its Call-ID and leg indices and its place in
+  // the account's list when `remove`) if the stored version is still `version` (0 = the call must not exist
+  // yet). The indices are written in the same step and expire with the call. In the same atomic step: applies
   // `timers` (due_ms > 0 adds or moves the timer, 0 cancels it) and, when `jobs` is not empty, appends them
   // in order to the call's outbox and marks the outbox due at `now_ms` unless an instance already holds it.
   // Returns false, having written nothing, on a version conflict. Refreshes the call's expiry.

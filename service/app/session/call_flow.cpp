@@ -638,7 +638,7 @@ asio::awaitable<std::optional<long long>> CallFlow::on_timer(const std::string& 
   if (!ref) co_return std::nullopt;
   switch (ref->kind) {
     case core::TimerKind::Ring:
-      co_await ring_timeout(*ref);
+      co_await cancel_ringing_dial(ref->call_sid, ref->dial_seq, "ring_timeout");
       co_return std::nullopt;
     case core::TimerKind::Hold:
       co_await update(ref->call_sid, [&](CallState& c) { return core::on_hold_timer(c); });
@@ -649,19 +649,20 @@ asio::awaitable<std::optional<long long>> CallFlow::on_timer(const std::string& 
   co_return std::nullopt;
 }
 
-asio::awaitable<void> CallFlow::ring_timeout(const core::TimerRef& ref) {
+asio::awaitable<SessionControl::DialCancel> CallFlow::cancel_ringing_dial(const std::string& call_sid, int dial_seq,
+                                                                           const char* why) {
   std::string node, call_id, cseq;
   bool ringing = false;
-  auto t = co_await update(ref.call_sid, [&](CallState& c) {
-    auto tr = core::on_ring_timer(c, ref.dial_seq);
-    ringing = c.dial && c.dial->seq == ref.dial_seq && !c.dial->ended && c.dial->winner < 0;
+  auto t = co_await update(call_sid, [&](CallState& c) {
+    auto tr = core::on_ring_timer(c, dial_seq);
+    ringing = c.dial && c.dial->seq == dial_seq && !c.dial->ended && c.dial->winner < 0;
     node = c.node;
     call_id = c.call_id;
     cseq = c.cseq;
     return tr;
   });
-  if (!t || !ringing) co_return;
-  log::info("ring_timeout", {{"call_sid", ref.call_sid}, {"dial", std::to_string(ref.dial_seq)}});
+  if (!t || !ringing) co_return DialCancel::NotRinging;
+  log::info(why, {{"call_sid", call_sid}, {"dial", std::to_string(dial_seq)}});
   // Kamailio cancels every branch; its failure_route then asks /kamailio/dial-failed, which reports
   // no-answer/487 because the dial is marked as timed out.
   try {
@@ -670,8 +671,10 @@ asio::awaitable<void> CallFlow::ring_timeout(const core::TimerRef& ref) {
   } catch (const std::exception& e) {
     // The transaction may have ended meanwhile; Kamailio's own timer is the backstop anyway.
     d_.metrics.rpc("tm.cancel", false);
-    log::warn("ring_cancel_failed", {{"call_sid", ref.call_sid}, {"error", e.what()}});
+    log::warn("ring_cancel_failed", {{"call_sid", call_sid}, {"error", e.what()}});
+    co_return DialCancel::CancelFailed;
   }
+  co_return DialCancel::Cancelled;
 }
 
 asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::TimerRef& ref) {
@@ -682,22 +685,26 @@ asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::Timer
   const auto& c = cur->state;
   if (c.h_entry < 0 || c.h_id < 0) co_return io::epoch_ms() + 100;  // dialog ids not reported yet
   log::info("time_limit_reached", {{"call_sid", c.call_sid}, {"limit_s", std::to_string(c.dial->time_limit_s)}});
-  // Both sides get a BYE; dialog:end then completes the call and sends the actionHook.
   std::string reason = "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n";
+  co_await hang_up(c, reason);  // an RpcError is retried when the lease runs out
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> CallFlow::hang_up(const CallState& c, const std::string& extra_headers) {
+  // Both sides get a BYE; dialog:end then completes the call and sends the actionHook.
   try {
     // false: the dialog already ended (404).
-    bool ended = co_await d_.kamailio.end_dialog(c.node, c.h_entry, c.h_id, reason,
+    bool ended = co_await d_.kamailio.end_dialog(c.node, c.h_entry, c.h_id, extra_headers,
                                                  std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
     d_.metrics.rpc("dlg.end_dlg", ended);
-  } catch (const io::RpcError&) {
+  } catch (const std::exception&) {
     d_.metrics.rpc("dlg.end_dlg", false);
-    throw;  // retried when the lease runs out
+    throw;
   }
   // Close the call here rather than wait for dialog:end: Kamailio 5.6.3 does not always run that event
   // route for dialogs ended over JSON-RPC. A dialog_end that still arrives finds the call gone.
   double now = io::wall_now();
   co_await update(c.call_sid, [&](CallState& s) { return core::on_dialog_end(s, now); });
-  co_return std::nullopt;
 }
 
 }  // namespace dp::app

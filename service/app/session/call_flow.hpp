@@ -9,6 +9,7 @@
 #include "app/ports/provisioning_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
 #include "app/session/dial_music.hpp"
+#include "app/session/session_control.hpp"
 #include "app/verbs/verb_task.hpp"
 #include "core/dial_machine.hpp"
 #include "core/dial_plan.hpp"
@@ -25,7 +26,7 @@
 namespace dp::app {
 
 // The call session: runs a call's verbs (verbs/), answers Kamailio's decisions and applies its events.
-class CallFlow final : public VerbSession {
+class CallFlow final : public VerbSession, public SessionControl {
  public:
   struct Deps {
     boost::asio::any_io_executor ex;
@@ -57,15 +58,19 @@ class CallFlow final : public VerbSession {
   boost::asio::awaitable<boost::json::object> reject_call(const std::string& sid, int code, const std::string& reason,
                                                           const std::string& hdrs) override;
 
+  // SessionControl: what the ring timeout and timeLimit do, shared with live call control (REST updateCall).
+  boost::asio::awaitable<DialCancel> cancel_ringing_dial(const std::string& call_sid, int dial_seq,
+                                                         const char* why) override;
+  boost::asio::awaitable<void> hang_up(const core::CallState& c, const std::string& extra_headers) override;
+
  private:
   // A re-sent INVITE decision (same Call-ID and CSeq, call still unanswered): finishes that attempt's work.
   boost::asio::awaitable<std::optional<boost::json::object>> resume_invite(const std::string& call_id,
                                                                             const std::string& cseq);
   // Fetches the app from the call_hook (same Idempotency-Key on every attempt) and runs it.
   boost::asio::awaitable<boost::json::object> run_app(const core::CallState& c);
-  // Timers: the dial's ring timeout cancels it in Kamailio; timeLimit ends the answered call (or asks to be
-  // fired again when the dialog ids are not known yet).
-  boost::asio::awaitable<void> ring_timeout(const core::TimerRef& ref);
+  // Timers: the dial's ring timeout cancels it in Kamailio (cancel_ringing_dial); timeLimit ends the answered
+  // call (hang_up), or asks to be fired again when the dialog ids are not known yet.
   boost::asio::awaitable<std::optional<long long>> time_limit(const core::TimerRef& ref);
   // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject).
   boost::asio::awaitable<boost::json::object> run_verbs(const std::string& sid);

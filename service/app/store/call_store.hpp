@@ -21,7 +21,11 @@ class CallStore final : public CallStorePort {
 
   boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid) override;
   boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) override;
-  // One EVAL script: the compare-and-set, the timers zset and the outbox list in one atomic step.
+  boost::asio::awaitable<std::optional<std::string>> sid_for_leg(const std::string& leg_sid) override;
+  // One EVAL: walks the account's zset, skipping (and removing) members whose call expired.
+  boost::asio::awaitable<std::vector<core::CallState>> live_calls(const std::string& account_sid,
+                                                                 std::size_t limit) override;
+  // One EVAL script: the compare-and-set, the indices, the timers zset and the outbox list in one atomic step.
   boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
                                       const std::vector<core::TimerOp>& timers,
                                       const std::vector<std::string>& jobs, long long now_ms) override;

@@ -47,6 +47,11 @@ class Keys {
   std::string call(std::string_view call_sid) const { return key("call:", call_sid); }
   std::string calls_pattern() const { return key("call:*"); }  // SCAN MATCH
   std::string call_id(std::string_view sip_call_id) const { return key("callid:", sip_call_id); }
+  // A leg's (child's) call_sid -> its parent call's sid; the set of those keys per call (deleted with it); the
+  // account's live calls (REST GET /Calls).
+  std::string child(std::string_view leg_sid) const { return key("child:", leg_sid); }
+  std::string children(std::string_view call_sid) const { return key("children:", call_sid); }
+  std::string account_calls(std::string_view account_sid) const { return key("account-calls:", account_sid); }
 
   // --- timers and webhook outbox ---
   std::string timers() const { return key("timers"); }

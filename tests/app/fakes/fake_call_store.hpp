@@ -1,6 +1,7 @@
 // In-memory CallStorePort with the Redis store's semantics: a version per call, compare-and-set commits that
-// write nothing on a conflict, deletion with the Call-ID index, the shared timer set, and each call's outbox
-// list (plus its due mark, set only when not held) written in the same step. States are stored as JSON, as
+// write nothing on a conflict, deletion with the Call-ID and leg (child) indices and the account's list, the
+// shared timer set, and each call's outbox list (plus its due mark, set only when not held) written in the same
+// step. States are stored as JSON, as
 // the real store does, so every load is a fresh copy that went through core::to_json/call_state_from_json.
 #pragma once
 #include "app/ports/call_store_port.hpp"
@@ -10,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,26 @@ class FakeCallStore final : public app::CallStorePort {
     co_return it->second;
   }
 
+  boost::asio::awaitable<std::optional<std::string>> sid_for_leg(const std::string& leg_sid) override {
+    fail_if_scripted();
+    auto it = children.find(leg_sid);
+    if (it == children.end()) co_return std::nullopt;
+    co_return it->second;
+  }
+
+  boost::asio::awaitable<std::vector<core::CallState>> live_calls(const std::string& account_sid,
+                                                                 std::size_t limit) override {
+    fail_if_scripted();
+    std::vector<core::CallState> out;
+    auto it = account_calls.find(account_sid);
+    if (it == account_calls.end()) co_return out;
+    for (const auto& [created_ms, sid] : it->second) {
+      if (out.size() >= limit) break;
+      if (auto cur = stored(sid)) out.push_back(std::move(cur->state));
+    }
+    co_return out;
+  }
+
   boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
                                       const std::vector<core::TimerOp>& timer_ops,
                                       const std::vector<std::string>& jobs, long long now_ms) override {
@@ -56,12 +78,22 @@ class FakeCallStore final : public app::CallStorePort {
       return false;
     }
     ++commits;
+    auto created_ms = static_cast<long long>(state.created_at * 1000.0 + 0.5);
     if (remove) {
       calls.erase(state.call_sid);
       call_ids.erase(state.call_id);
+      account_calls[state.account_sid].erase({created_ms, state.call_sid});
+      for (const auto& leg : indexed_legs[state.call_sid]) children.erase(leg);
+      indexed_legs.erase(state.call_sid);
     } else {
       calls[state.call_sid] = {boost::json::serialize(core::to_json(state)), version + 1};
       call_ids[state.call_id] = state.call_sid;
+      account_calls[state.account_sid].insert({created_ms, state.call_sid});
+      if (state.dial)
+        for (const auto& leg : state.dial->legs) {
+          children[leg.call_sid] = state.call_sid;
+          indexed_legs[state.call_sid].insert(leg.call_sid);
+        }
     }
     for (const auto& t : timer_ops) {
       if (t.due_ms == 0)
@@ -91,6 +123,9 @@ class FakeCallStore final : public app::CallStorePort {
 
   std::map<std::string, Record> calls;                         // call_sid -> state
   std::map<std::string, std::string> call_ids;                 // SIP Call-ID -> call_sid
+  std::map<std::string, std::string> children;                 // leg (child) call_sid -> call_sid
+  std::map<std::string, std::set<std::string>> indexed_legs;   // call_sid -> its legs in `children`
+  std::map<std::string, std::set<std::pair<long long, std::string>>> account_calls;  // account -> (created ms, sid)
   std::map<std::string, long long> timers;                     // timer id -> due (ms)
   std::map<std::string, std::vector<std::string>> outboxes;    // call_sid -> jobs, oldest first
   std::map<std::string, long long> outbox_due;                 // call_sid -> due (ms)

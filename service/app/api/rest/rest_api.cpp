@@ -423,6 +423,7 @@ io::ServerResponse storage_error(const io::ServerRequest& req, const io::RedisEr
 
 awaitable<io::ServerResponse> RestApi::handle(io::ServerRequest& req) {
   if (auto refusal = check_headers(req)) co_return std::move(*refusal);
+  if (calls_ && CallsApi::handles(req.path)) co_return co_await calls_->handle(req);
   auto route = parse_rest_route(req.path);
   if (!route) co_return error_response(404, "not found");
   if (route->carrier_health) {

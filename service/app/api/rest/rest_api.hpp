@@ -1,6 +1,8 @@
 // Customer-facing provisioning REST API (/v1/Accounts, Applications, PhoneNumbers, SipDomains, Carriers,
-// SipUsers); see docs/openapi.yaml. Bearer-key authenticated; bodies validated by core/provisioning.
+// SipUsers); see docs/openapi.yaml. Bearer-key authenticated; bodies validated by core/provisioning. An account's
+// Calls (live call control) are delegated to CallsApi.
 #pragma once
+#include "app/api/rest/calls_api.hpp"
 #include "app/ports/provisioning_port.hpp"
 #include "io/http/http_server.hpp"
 
@@ -44,6 +46,8 @@ class RestApi {
   // What can be decided from the request line and headers alone (401 without a valid key, 415 for a JSON
   // method without a JSON Content-Type): the server calls it before reading the body, handle() again.
   std::optional<io::ServerResponse> check_headers(const io::ServerRequest& req) const;
+  // /v1/Accounts/{account_sid}/Calls[/…] go to `calls` once authenticated (without it they are 404).
+  void set_calls(CallsApi* calls) { calls_ = calls; }
 
  private:
   bool authorized(const io::ServerRequest& req) const;
@@ -68,6 +72,7 @@ class RestApi {
   boost::asio::awaitable<io::ServerResponse> carrier_health(const std::string& sid);
 
   ProvisioningPort& store_;
+  CallsApi* calls_ = nullptr;
   std::vector<std::array<unsigned char, 32>> key_digests_;  // SHA-256 of each key, compared in constant time
 };
 
