@@ -469,3 +469,108 @@ def test_m4_dial_music_that_404s_still_connects_without_music(full_stack, sipp, 
     assert fetched and fetched[0].status == 404, fetched
     log = st.log("dialplane").read_text(errors="replace")
     assert "dial_music_unavailable" in log and "HTTP 404" in log, "dialplane did not log why there was no music"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# m5. REST updateCall on live calls: each operation's observable effect, and its refusals
+# ---------------------------------------------------------------------------------------------------------
+def calls_url(st: Any, sid: str = "") -> str:
+    from conftest import LOOPBACK as lo
+    return f"http://{lo}:{st.ports.dp_api}/v1/Accounts/{st.prov['account_sid']}/Calls" + (f"/{sid}" if sid else "")
+
+
+def update(st: Any, sid: str, body: Any, method: str = "PUT") -> tuple[int, Any]:
+    from conftest import API_KEY, http
+    status, out, _ = http(method, calls_url(st, sid), body, headers={"Authorization": f"Bearer {API_KEY}"})
+    return status, out
+
+
+def child_of(webhook: Any, parent: str, timeout: float = 5) -> str:
+    kids = webhook.wait_for(lambda _: webhook.children(parent), timeout, "a child leg's status webhook")
+    assert len(kids) == 1, kids
+    return next(iter(kids))
+
+
+def test_m5_update_call_mute_dtmf_whisper_then_completed(full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    a, b = media.peer("caller"), media.peer("callee")
+    uas = sipp.uas("callee", "uas_media.xml", duration_ms=200, keys={"rtp_port": b.port})
+    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20))
+    uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551119005", timeout_s=40,
+                   keys={"rtp_port": a.port})
+    b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
+    a.set_remote(*rtpengine_addr(st, uac, "200"))
+    a.start_audio()
+    b.start_audio()
+    a.wait_packets(25, MEDIA_TIMEOUT_S, pt=PT_PCMU, match=b)
+    parent = parent_of(webhook, called)
+    child = child_of(webhook, parent)
+
+    # the live call is listed, with its leg
+    from conftest import API_KEY, http
+    status, listed, _ = http("GET", calls_url(st), headers={"Authorization": f"Bearer {API_KEY}"})
+    assert status == 200 and parent in {c.get("call_sid") for c in listed}, listed
+    status, one, _ = http("GET", calls_url(st, child), headers={"Authorization": f"Bearer {API_KEY}"})
+    assert status == 200 and one.get("parent_call_sid") == parent, one
+
+    # mute the callee: the caller stops hearing it; unmute: it comes back
+    assert update(st, child, {"mute_status": "mute"})[0] == 202
+    time.sleep(0.3)
+    t_mute = a.now()
+    time.sleep(0.8)
+    muted = a.count(t0=t_mute, match=b)
+    assert muted == 0, f"the caller still got {muted} packets of the muted callee\n{media.describe()}"
+    assert b.count(t0=t_mute, match=a) >= 25, "muting the callee also muted the caller"
+    assert update(st, child, {"mute_status": "unmute"})[0] == 202
+    t_unmute = a.now()
+    a.wait_packets(25, MEDIA_TIMEOUT_S, t0=t_unmute, match=b)
+
+    # a digit played into the callee's leg arrives there as an RFC 4733 event
+    assert update(st, child, {"dtmf": {"digit": "7", "duration": 200}})[0] == 202
+    b.wait_digits("7", MEDIA_TIMEOUT_S)
+    assert a.received_digits() == "", f"the caller heard the digit meant for the callee: {a.received_digits()}"
+
+    # whisper: a file played to the caller only
+    url = webhook.serve_file(f"/media/whisper-{called}.wav", wav_bytes(1.0, 440), "audio/wav")
+    t_w = a.now()
+    assert update(st, parent, {"whisper": {"verb": "play", "url": url}})[0] == 202
+    a.wait_packets(30, MEDIA_TIMEOUT_S, t0=t_w, match=is_music)
+    assert b.count(t0=t_w, pt=PT_PCMU, match=is_music) == 0, f"the callee heard the whisper: {b.streams(t0=t_w)}"
+
+    # completed: both sides get a BYE, the call leaves the list
+    assert update(st, parent, {"call_status": "completed"})[0] == 202
+    uac.assert_ok(15)
+    uas.assert_ok(15)
+    wait_until_gone = time.monotonic() + 5
+    while update(st, parent, {"mute_status": "mute"})[0] != 404 and time.monotonic() < wait_until_gone:
+        time.sleep(0.1)
+    assert update(st, parent, {"mute_status": "mute"})[0] == 404
+
+
+def test_m5_update_call_no_answer_cancels_the_ringing_dial_and_errors(full_stack, sipp, webhook, numbers):
+    st = full_stack
+    called = numbers.take()
+    uas = sipp.uas("callee", "uas_ring_cancel.xml")
+    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=30))
+    uac = sipp.uac("caller", "uac_fail.xml", called, caller="+15551119006")
+    parent = parent_of(webhook, called)
+    webhook.wait_for(lambda _: any(r.get("call_status") == "ringing" for rs in webhook.children(parent).values()
+                                   for r in rs), 5, "the leg ringing")
+    # refusals first: a malformed body, an unknown operation value, hang-up of an unanswered call, unknown sid
+    assert update(st, parent, {"call_status": "sideways"})[0] == 400
+    assert update(st, parent, {})[0] == 400
+    status, body = update(st, parent, {"call_status": "completed"})
+    assert status == 422 and "no-answer" in json_msg(body), body
+    assert update(st, "0f0e0d0c-0000-4000-8000-00000000dead", {"call_status": "no-answer"})[0] == 404
+    # no-answer: the callee gets CANCEL, the dial ends no-answer and its actionHook says so
+    assert update(st, parent, {"call_status": "no-answer"})[0] == 202
+    uas.assert_ok(10)
+    acts = webhook.wait_for(lambda _: webhook.action_hooks(parent), 10, "the dial's actionHook")
+    assert acts[0].get("dial_call_status") == "no-answer", acts
+    uac.assert_ok(15)
+    assert final_reply(uac).code == 480, uac.describe()
+
+
+def json_msg(body: Any) -> str:
+    return body.get("msg", "") if isinstance(body, dict) else str(body)
