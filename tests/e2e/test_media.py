@@ -21,6 +21,7 @@ a sipp process's own -mp sockets.
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import time
@@ -574,3 +575,41 @@ def test_m5_update_call_no_answer_cancels_the_ringing_dial_and_errors(full_stack
 
 def json_msg(body: Any) -> str:
     return body.get("msg", "") if isinstance(body, dict) else str(body)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# m6. jambonz's own Node client (@jambonz/node-client, pinned in tests/compat) drives the Calls API
+# ---------------------------------------------------------------------------------------------------------
+def test_m6_jambonz_node_client_drives_the_calls_api(full_stack, sipp, webhook, numbers, media):
+    import shutil
+    import subprocess
+    from conftest import API_KEY, ROOT
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "node and npm are needed for the client check (scripts/install-deps.sh installs them)"
+    compat = ROOT / "tests" / "compat"
+    if not (compat / "node_modules" / "@jambonz" / "node-client").exists():
+        r = subprocess.run([npm, "ci", "--ignore-scripts", "--omit=optional", "--no-audit", "--no-fund"], cwd=compat,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"npm ci in {compat} failed:\n{r.stdout}\n{r.stderr}"
+    st = full_stack
+    called = numbers.take()
+    a, b = media.peer("caller"), media.peer("callee")
+    uas = sipp.uas("callee", "uas_media.xml", duration_ms=200, keys={"rtp_port": b.port})
+    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20))
+    uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551119007", timeout_s=40,
+                   keys={"rtp_port": a.port})
+    b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
+    a.set_remote(*rtpengine_addr(st, uac, "200"))
+    a.start_audio()  # rtpengine injects DTMF into a stream that flows
+    b.start_audio()
+    a.wait_packets(10, MEDIA_TIMEOUT_S, pt=PT_PCMU, match=b)
+    parent = parent_of(webhook, called)
+    child = child_of(webhook, parent)
+    env = {**os.environ, "DP_API_URL": f"http://{LOOPBACK}:{st.ports.dp_api}", "DP_API_KEY": API_KEY,
+           "DP_ACCOUNT_SID": st.prov["account_sid"], "DP_CALL_SID": parent, "DP_CHILD_SID": child, "DP_HANGUP": "1"}
+    r = subprocess.run([node, "node_client_calls.mjs"], cwd=compat, env=env, capture_output=True, text=True,
+                       timeout=60)
+    print(r.stdout)
+    assert r.returncode == 0, f"the jambonz client's checks failed:\n{r.stdout}\n{r.stderr}"
+    uac.assert_ok(15)  # its last check hung the call up: both sides got a BYE
+    uas.assert_ok(15)
