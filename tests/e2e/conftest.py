@@ -671,7 +671,8 @@ def _start_dialplane(stack: Stack) -> None:
             "--metrics-listen", f"{LOOPBACK}:{p.dp_metrics}", "--api-key", API_KEY, "--redis-host", LOOPBACK,
             "--redis-port", str(p.redis), "--log-level", "debug", "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS),
             "--drain-seconds", str(DIALPLANE_DRAIN_S),
-            "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}"]
+            "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}",
+            "--media-dir", str(stack.run_dir / "media")]
     proc = spawn(argv, log)
     stack.services["dialplane"] = Service("dialplane", proc, log)
     url = f"http://{LOOPBACK}:{p.dp_internal}/healthz"

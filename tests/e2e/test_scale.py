@@ -209,7 +209,8 @@ def start_instance(st: ScaleStack, inst: Instance) -> None:
             "--api-key", API_KEY, "--redis-host", LOOPBACK, "--redis-port", str(p.redis), "--log-level", "debug",
             "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS), "--instance-id", f"scale-{inst.name}",
             # both instances bind rtpengine's DTMF log port (SO_REUSEPORT): test 8
-            "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}"]
+            "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}",
+            "--media-dir", str(st.run_dir / f"media-{inst.name}")]
     watch_for_sanitizer_reports(inst.log)
     inst.proc = spawn(argv, inst.log)
     st.services[f"dialplane-{inst.name}"] = Service(f"dialplane-{inst.name}", inst.proc, inst.log)
