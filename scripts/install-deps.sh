@@ -17,3 +17,8 @@ apt-get install -y -qq --no-install-recommends \
   kamailio-redis-modules python3 python3-pytest haproxy prometheus docker-compose docker.io debootstrap \
   clang libclang-rt-14-dev clang-tidy \
   >/dev/null
+
+# Node.js + npm for the jambonz client check (tests/compat, e2e m6): the machine's own when present, else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi

@@ -6,11 +6,11 @@
 # Usage: scripts/run-tests.sh [extra pytest args, e.g. -k test_01]
 # Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (unset: the e2e suite picks a free base among
 #        25000/26600/28200; every e2e port derives from it, see tests/e2e/conftest.py)
-#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (12 per harness)
+#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (10 per harness: 60 s for the six)
 #        SKIP_COMPOSE=1  SKIP_COMPLEXITY=1 (no clang-tidy cognitive-complexity check)
 #        SKIP_ASAN=1: no sanitizer build. Otherwise ASAN_BUILD_DIR (build-asan) is built with ASan+UBSan and every
 #        ctest suite runs under it, then the e2e files in ASAN_E2E (test_core_call_path, test_carriers, test_fixes,
-#        test_observability: about 2 min) against its dialplane; a sanitizer report in dialplane's log fails the
+#        test_media: about 2.5 min) against its dialplane; a sanitizer report in dialplane's log fails the
 #        test (tests/e2e/conftest.py)
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
 #        COMPOSE_TIMEOUT (1080 s, hard bound of the compose test, which takes about 13 min from nothing on a busy
@@ -209,13 +209,13 @@ fi
 
 # ---- 4b. fuzz smoke: every libFuzzer harness for FUZZ_SECONDS from its seeds (tests/fuzz/README.md) ---------------
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
-  say "fuzz smoke (tests/fuzz, ${FUZZ_SECONDS:-12} s per harness, build-fuzz)"
+  say "fuzz smoke (tests/fuzz, ${FUZZ_SECONDS:-10} s per harness, build-fuzz)"
   if ! JOBS=$JOBS bash tests/fuzz/run-fuzz.sh build >"$OUT/fuzz-build.log" 2>&1; then
     grep -E 'error' -A4 "$OUT/fuzz-build.log" | head -40 >&2
     fail_step "fuzz build (tests/fuzz/run-fuzz.sh build)"
   else
     for h in $(bash tests/fuzz/run-fuzz.sh list); do
-      if bash tests/fuzz/run-fuzz.sh run "$h" "${FUZZ_SECONDS:-12}"; then PASSED=$((PASSED + 1)); else fail_step "fuzz $h"; fi
+      if bash tests/fuzz/run-fuzz.sh run "$h" "${FUZZ_SECONDS:-10}"; then PASSED=$((PASSED + 1)); else fail_step "fuzz $h"; fi
     done
   fi
 fi
@@ -237,7 +237,7 @@ fi
 # the coroutine frames need no ASAN_OPTIONS of their own.
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
   ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
-  ASAN_E2E=${ASAN_E2E:-tests/e2e/test_core_call_path.py tests/e2e/test_carriers.py tests/e2e/test_fixes.py tests/e2e/test_observability.py}
+  ASAN_E2E=${ASAN_E2E:-tests/e2e/test_core_call_path.py tests/e2e/test_carriers.py tests/e2e/test_fixes.py tests/e2e/test_media.py}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
   say "sanitizer build ($ASAN_BUILD_DIR: ASan+UBSan, Debug, -j$JOBS)"
   asan_start=$SECONDS

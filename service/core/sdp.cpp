@@ -43,29 +43,38 @@ struct AudioSection {
   std::vector<std::pair<std::string, std::string>> fmtp;    // pt, params
 };
 
+// `m=audio <port> <proto> <pts…>` into a fresh section; nullopt for another media type.
+std::optional<AudioSection> audio_mline(std::string_view line) {
+  auto w = words(line.substr(2));
+  if (w.size() < 4 || w[0] != "audio") return std::nullopt;
+  AudioSection a;
+  a.proto = w[2];
+  for (std::size_t i = 3; i < w.size(); ++i)
+    if (is_payload_type(w[i])) a.pts.push_back(w[i]);
+  return a;
+}
+
+// An `a=rtpmap:` or `a=fmtp:` line of the audio section.
+void audio_attribute(std::string_view line, AudioSection& a) {
+  for (auto [prefix, list] : {std::pair{std::string_view("a=rtpmap:"), &a.rtpmap},
+                              std::pair{std::string_view("a=fmtp:"), &a.fmtp}}) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    auto rest = line.substr(prefix.size());
+    auto sp = rest.find(' ');
+    if (sp != std::string_view::npos) list->emplace_back(std::string(rest.substr(0, sp)), std::string(rest.substr(sp + 1)));
+  }
+}
+
 std::optional<AudioSection> audio_section(std::string_view offer_sdp) {
   std::optional<AudioSection> a;
   bool in_audio = false;
   for (auto line : lines_of(offer_sdp)) {
     if (line.rfind("m=", 0) == 0) {
       if (a) break;  // only the first audio section
-      auto w = words(line.substr(2));
-      in_audio = w.size() >= 4 && w[0] == "audio";
-      if (!in_audio) continue;
-      a.emplace();
-      a->proto = w[2];
-      for (std::size_t i = 3; i < w.size(); ++i)
-        if (is_payload_type(w[i])) a->pts.push_back(w[i]);
-      continue;
-    }
-    if (!in_audio) continue;
-    for (auto [prefix, list] : {std::pair{std::string_view("a=rtpmap:"), &a->rtpmap},
-                                std::pair{std::string_view("a=fmtp:"), &a->fmtp}}) {
-      if (line.rfind(prefix, 0) != 0) continue;
-      auto rest = line.substr(prefix.size());
-      auto sp = rest.find(' ');
-      if (sp == std::string_view::npos) continue;
-      list->emplace_back(std::string(rest.substr(0, sp)), std::string(rest.substr(sp + 1)));
+      a = audio_mline(line);
+      in_audio = a.has_value();
+    } else if (in_audio) {
+      audio_attribute(line, *a);
     }
   }
   return a;

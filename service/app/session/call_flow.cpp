@@ -58,6 +58,14 @@ CallerReply caller_reply_after_dial(const CallState& c) {
   return r;
 }
 
+// The rtpengine node of the call (Kamailio's set of the same index): a hash of the Call-ID, so it is stable.
+void anchor_media(CallState& c, const std::vector<std::string>& nodes) {
+  if (nodes.empty()) return;
+  auto i = core::ng::node_for_call(c.call_id, nodes.size());
+  c.rtp_set = static_cast<int>(i);
+  c.rtp_node = nodes[i];
+}
+
 }  // namespace
 
 std::string x_reason(std::string_view message) {
@@ -183,11 +191,7 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     c.node = req.node;
     c.from_tag = req.from_tag;
     c.caller_sdp = req.sdp;
-    if (!d_.cfg.rtpengine_nodes.empty()) {
-      auto i = core::ng::node_for_call(c.call_id, d_.cfg.rtpengine_nodes.size());
-      c.rtp_set = static_cast<int>(i);
-      c.rtp_node = d_.cfg.rtpengine_nodes[i];
-    }
+    anchor_media(c, d_.cfg.rtpengine_nodes);
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;
     c.created_at = io::wall_now();
