@@ -289,13 +289,18 @@ def test_m2_classifier_tells_peer_audio_from_rtpengine_play_media(full_stack, me
 # ---------------------------------------------------------------------------------------------------------
 # m3. dtmfCapture / dtmfHook: RFC 4733 keys from either leg, matched on that leg (rtpengine's DTMF log)
 # ---------------------------------------------------------------------------------------------------------
-def bridged_call(st: Any, sipp: Any, webhook: Any, media: MediaPeers, called: str, **dial_props: Any) -> tuple:
-    """A dial to a sip target with media peers on both sides, bridged and exchanging audio."""
+def bridged_call(st: Any, sipp: Any, webhook: Any, media: MediaPeers, called: str, caller: str = "+15551119003",
+                 hold: bool = False, **dial_props: Any) -> tuple:
+    """A dial to a sip target with media peers on both sides, bridged and exchanging audio. The caller hangs up
+    after HOLD_MS, or with `hold` waits for the network's BYE (uac_media_hold.xml)."""
     a, b = media.peer("caller"), media.peer("callee")
     uas = sipp.uas("callee", "uas_media.xml", duration_ms=300, keys={"rtp_port": b.port})
     webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20, **dial_props))
-    uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551119003", duration_ms=HOLD_MS,
-                   keys={"rtp_port": a.port})
+    if hold:
+        uac = sipp.uac("caller", "uac_media_hold.xml", called, caller=caller, timeout_s=40, keys={"rtp_port": a.port})
+    else:
+        uac = sipp.uac("caller", "uac_media.xml", called, caller=caller, duration_ms=HOLD_MS,
+                       keys={"rtp_port": a.port})
     b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
     a.set_remote(*rtpengine_addr(st, uac, "200"))
     a.start_audio()
@@ -495,15 +500,7 @@ def child_of(webhook: Any, parent: str, timeout: float = 5) -> str:
 def test_m5_update_call_mute_dtmf_whisper_then_completed(full_stack, sipp, webhook, numbers, media):
     st = full_stack
     called = numbers.take()
-    a, b = media.peer("caller"), media.peer("callee")
-    uas = sipp.uas("callee", "uas_media.xml", duration_ms=200, keys={"rtp_port": b.port})
-    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20))
-    uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551119005", timeout_s=40,
-                   keys={"rtp_port": a.port})
-    b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
-    a.set_remote(*rtpengine_addr(st, uac, "200"))
-    a.start_audio()
-    b.start_audio()
+    a, b, uac, uas = bridged_call(st, sipp, webhook, media, called, caller="+15551119005", hold=True)
     a.wait_packets(25, MEDIA_TIMEOUT_S, pt=PT_PCMU, match=b)
     parent = parent_of(webhook, called)
     child = child_of(webhook, parent)
@@ -593,16 +590,8 @@ def test_m6_jambonz_node_client_drives_the_calls_api(full_stack, sipp, webhook, 
         assert r.returncode == 0, f"npm ci in {compat} failed:\n{r.stdout}\n{r.stderr}"
     st = full_stack
     called = numbers.take()
-    a, b = media.peer("caller"), media.peer("callee")
-    uas = sipp.uas("callee", "uas_media.xml", duration_ms=200, keys={"rtp_port": b.port})
-    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20))
-    uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551119007", timeout_s=40,
-                   keys={"rtp_port": a.port})
-    b.set_remote(*rtpengine_addr(st, uas, "INVITE"))
-    a.set_remote(*rtpengine_addr(st, uac, "200"))
-    a.start_audio()  # rtpengine injects DTMF into a stream that flows
-    b.start_audio()
-    a.wait_packets(10, MEDIA_TIMEOUT_S, pt=PT_PCMU, match=b)
+    # audio flows: rtpengine injects DTMF only into a stream it has seen
+    a, b, uac, uas = bridged_call(st, sipp, webhook, media, called, caller="+15551119007", hold=True)
     parent = parent_of(webhook, called)
     child = child_of(webhook, parent)
     env = {**os.environ, "DP_API_URL": f"http://{LOOPBACK}:{st.ports.dp_api}", "DP_API_KEY": API_KEY,
