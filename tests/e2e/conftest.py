@@ -680,9 +680,10 @@ def _start_dialplane(stack: Stack) -> None:
 
 
 def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int = DECISION_TIMEOUT_MS,
-                    debug: "bool | None" = None) -> None:
+                    debug: "bool | None" = None, rtpengines: Optional[str] = None) -> None:
     """Kamailio via run-kamailio.sh on the stack's ports. `debug` (default: $DP_E2E_KAM_DEBUG, on) adds
-    WITH_DEBUG, which logs every decision, reply and event; `defines` are extra cfg defines."""
+    WITH_DEBUG, which logs every decision, reply and event; `defines` are extra cfg defines; `rtpengines` the
+    NG sockets of its rtpengine sets (default: the stack's one rtpengine)."""
     p = stack.ports
     script = ROOT / "kamailio-cfg" / "run-kamailio.sh"
     if not script.exists():
@@ -691,7 +692,7 @@ def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int 
     log = stack.log("kamailio")
     argv = ["bash", str(script), "--foreground", "--ip", LOOPBACK, "--sip-port", str(p.kamailio_sip),
             "--rpc-port", str(p.kamailio_rpc), "--dialplane-url", f"http://{LOOPBACK}:{p.dp_internal}",
-            "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--redis", f"{LOOPBACK}:{p.redis}",
+            "--rtpengine", rtpengines or f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--redis", f"{LOOPBACK}:{p.redis}",
             "--decision-timeout", str(decision_timeout_ms), "--run-dir", str(stack.run_dir / "kamailio"),
             "--shm", "128", "--pkg", "16", "--log-level", os.environ.get("DP_E2E_KAM_LOG_LEVEL", "2")]
     if debug is None:

@@ -80,9 +80,10 @@ def rtpengine_addr(stack: Any, sipp_party: Sipp, what: str) -> tuple[str, int]:
     """rtpengine's address for this party, from the SDP its media scenario logged; checks it is anchored."""
     addr, port = wait_sipp_sdp(sipp_party.log_file, what, SDP_TIMEOUT_S, alive=lambda: sipp_party.rc is None)
     p = stack.ports
-    assert addr == LOOPBACK and p.rtp_min <= port <= p.rtp_max, (
+    top = getattr(p, "rtp2_max", p.rtp_max)  # a stack with a second rtpengine node has the range above
+    assert addr == LOOPBACK and p.rtp_min <= port <= top, (
         f"{sipp_party.name}: SDP of {what} names {addr}:{port}, not rtpengine's range "
-        f"{p.rtp_min}-{p.rtp_max} (media not anchored)")
+        f"{p.rtp_min}-{top} (media not anchored)")
     return addr, port
 
 

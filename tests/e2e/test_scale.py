@@ -49,7 +49,7 @@ import pytest
 
 from conftest import (LOOPBACK, ROOT, CompactPorts, WEBHOOK_SECRET, WEBHOOK_TIMEOUT_MS, API_KEY, Service, SipMsg, Sipp,
                       SippFactory, Stack, _kill_group, _provision, _start_kamailio, _start_redis, _start_rtpengine, http,
-                      port_free_tcp, sanitizer_reports_at_stop, sip_options_probe, spawn, tail, wait_until,
+                      port_free_tcp, rtpengine_ping, sanitizer_reports_at_stop, sip_options_probe, spawn, tail, wait_until,
                       watch_for_sanitizer_reports)
 from webhook_receiver import Request, WebhookReceiver
 
@@ -70,10 +70,18 @@ class ScalePorts(CompactPorts):
         self.haproxy_stats = base + 23
         self.instances = {"A": (base + 40, base + 41, base + 42), "B": (base + 50, base + 51, base + 52)}
         self.dp_api, self.dp_metrics = base + 41, base + 42  # provisioning through instance A's REST API
+        # two rtpengine nodes (Kamailio sets 0 and 1; test 9): the RTP range is split between them
+        self.rtpengine2_ng = base + 2
+        self.rtp_max = base + 1249
+        self.rtp2_min, self.rtp2_max = base + 1250, base + 1499
+
+    def rtpengines(self) -> str:
+        return f"udp:{LOOPBACK}:{self.rtpengine_ng},udp:{LOOPBACK}:{self.rtpengine2_ng}"
 
     def fixed(self) -> list[tuple[str, int, str]]:
         out = [x for x in super().fixed() if x[2] not in ("dialplane REST", "dialplane metrics")]
         out.append(("tcp", self.haproxy_stats, "HAProxy stats"))
+        out.append(("udp", self.rtpengine2_ng, "rtpengine 2 NG"))
         for name, (i, a, m) in self.instances.items():
             out += [("tcp", i, f"dialplane {name} internal"), ("tcp", a, f"dialplane {name} REST"),
                     ("tcp", m, f"dialplane {name} metrics")]
@@ -209,13 +217,25 @@ def start_instance(st: ScaleStack, inst: Instance) -> None:
             "--api-key", API_KEY, "--redis-host", LOOPBACK, "--redis-port", str(p.redis), "--log-level", "debug",
             "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS), "--instance-id", f"scale-{inst.name}",
             # both instances bind rtpengine's DTMF log port (SO_REUSEPORT): test 8
-            "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}",
+            "--rtpengine", p.rtpengines(), "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}",
             "--media-dir", str(st.run_dir / f"media-{inst.name}")]
     watch_for_sanitizer_reports(inst.log)
     inst.proc = spawn(argv, inst.log)
     st.services[f"dialplane-{inst.name}"] = Service(f"dialplane-{inst.name}", inst.proc, inst.log)
     wait_until(lambda: http("GET", inst.url("/healthz"), timeout=1)[0] == 200, 15,
                f"dialplane {inst.name} /healthz", alive=inst.proc, log=inst.log)
+
+
+def start_rtpengine2(st: ScaleStack) -> None:
+    """The second rtpengine node: its own NG port and half of the RTP range, the same DTMF log destination."""
+    p = st.ports
+    log = st.log("rtpengine2")
+    argv = ["bash", str(ROOT / "rtpengine" / "run-rtpengine.sh"), "--foreground", "--ip", LOOPBACK,
+            "--ng-port", str(p.rtpengine2_ng), "--port-min", str(p.rtp2_min), "--port-max", str(p.rtp2_max),
+            "--log-level", "6", "--dtmf-dest", f"{LOOPBACK}:{p.dp_dtmf}", "--run-dir", str(st.run_dir / "rtpengine2")]
+    proc = spawn(argv, log)
+    st.services["rtpengine2"] = Service("rtpengine2", proc, log)
+    wait_until(lambda: rtpengine_ping(p.rtpengine2_ng), 15, "rtpengine 2 NG ping", alive=proc, log=log)
 
 
 def start_haproxy(st: ScaleStack) -> None:
@@ -260,7 +280,7 @@ def ensure_all_up(st: ScaleStack, timeout: float = 15) -> None:
     for inst in st.instances.values():
         if not inst.alive:
             start_instance(st, inst)
-    for name in ("kamailio", "rtpengine", "haproxy"):
+    for name in ("kamailio", "rtpengine", "rtpengine2", "haproxy"):
         st.require(name)
     try:
         wait_until(lambda: set(haproxy_servers(st).values()) == {"UP"} and len(haproxy_servers(st)) == 2, timeout,
@@ -287,6 +307,7 @@ def scale() -> Any:
     try:
         _start_redis(st)
         _start_rtpengine(st)
+        start_rtpengine2(st)
         st.webhook = WebhookReceiver(LOOPBACK, ports.webhook, WEBHOOK_SECRET).start()
         for name in ("redis", "rtpengine"):
             if name in st.errors:
@@ -298,7 +319,7 @@ def scale() -> Any:
         if "haproxy" in st.errors:
             pytest.fail(f"haproxy is not available: {st.errors['haproxy']}", pytrace=False)
         # WITH_DEBUG: test 1 reads the dialog events Kamailio queued from its log
-        _start_kamailio(st, decision_timeout_ms=KAM_DECISION_TIMEOUT_MS, debug=True)
+        _start_kamailio(st, decision_timeout_ms=KAM_DECISION_TIMEOUT_MS, debug=True, rtpengines=ports.rtpengines())
         ensure_all_up(st, 20)
         yield st
         failed = False
@@ -962,3 +983,45 @@ def test_8_dtmf_survives_the_instance_that_receives_it(st: ScaleStack, sp: SippF
         uac.assert_ok(30)
     finally:
         media.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 9. two rtpengine nodes: each call's media on the node dialplane picked, Kamailio's commands and dialplane's alike
+# ---------------------------------------------------------------------------------------------------------
+def fnv1a_node(call_id: str, nodes: int) -> int:
+    """core::ng::node_for_call: FNV-1a 64 of the Call-ID modulo the node count."""
+    h = 1469598103934665603
+    for ch in call_id.encode():
+        h = ((h ^ ch) * 1099511628211) % (1 << 64)
+    return h % nodes
+
+
+def test_9_two_rtpengine_nodes_each_call_on_the_node_dialplane_picked(st: ScaleStack, sp: SippFactory) -> None:
+    """dialMusic makes dialplane send its own offer/answer/play media before Kamailio's branch offer and the
+    callee's answer: every command of a call must reach the one node hashed from its Call-ID (set 0 or 1)."""
+    rx = st.webhook
+    called = take_number(st)
+    wav = (b"RIFF" + (36 + 16000).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+           + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+           + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+           + b"data" + (16000).to_bytes(4, "little") + bytes(16000))
+    music = rx.serve_file(f"/media/two-nodes-{norm(called)}.wav", wav, "audio/wav")
+    callee = sp.uas("callee", "uas_answer.xml", duration_ms=300, calls=8, timeout_s=40)
+    rx.set_app(called, dial_app(rx, called, [target(callee)], timeout=20, dialMusic=music))
+    caller = sp.uac("caller", "uac_call.xml", called, caller="+15553330009", duration_ms=300, calls=8, rate=4,
+                    timeout_s=40)
+    caller.assert_ok(40)
+    callee.assert_ok(20)
+    call_ids = sorted({m.header("Call-ID") for m in caller.messages() if m.header("Call-ID")})
+    assert len(call_ids) == 8, call_ids
+    logs = [st.log("rtpengine").read_text(errors="replace"), st.log("rtpengine2").read_text(errors="replace")]
+    on = {cid: [i for i, text in enumerate(logs) if f"[{cid}]" in text] for cid in call_ids}
+    wrong = {cid: nodes for cid, nodes in on.items() if nodes != [fnv1a_node(cid, 2)]}
+    assert not wrong, f"calls whose media went elsewhere than node hash(Call-ID) (0 or 1): {wrong}"
+    assert {n[0] for n in on.values()} == {0, 1}, f"8 calls should use both nodes: {on}"
+    for cid, nodes in on.items():
+        lines = [l for l in logs[nodes[0]].splitlines() if f"[{cid}]" in l and "Received command" in l]
+        cmds = [l.split("Received command '", 1)[1].split("'", 1)[0] for l in lines]
+        assert "play media" in cmds and cmds.count("answer") >= 2 and "offer" in cmds, (
+            f"{cid} on node {nodes[0]}: commands {cmds} (expected dialplane's offer/answer/play media and "
+            f"Kamailio's offer/answer)")
