@@ -214,11 +214,13 @@ def write_apps() -> None:
 
 def load_phase(label: str, number: str, calls: int) -> dict:
     ng0, mus0, c0 = ng_histograms(), counters("dialplane_dial_music_total", "result"), cpu_snapshot()
+    err0 = counters("dialplane_ng_errors_total", "kind")
     r = B.run_uac(label, SIPP / "uac_call.xml", number, RATE, calls, hold_ms=HOLD_MS,
                   bound_s=calls / RATE + (RING_MS + HOLD_MS) / 1000 + 30)
     time.sleep(1.5)  # the calls' last events (status hooks, deletes) land
     c1, ng1, mus1 = cpu_snapshot(), ng_histograms(), counters("dialplane_dial_music_total", "result")
-    r.update(label=label, cpu=delta(c0, c1), ng0=ng0, ng1=ng1, music=delta(mus0, mus1))
+    r.update(label=label, cpu=delta(c0, c1), ng0=ng0, ng1=ng1, music=delta(mus0, mus1),
+             ng_errors=delta(err0, counters("dialplane_ng_errors_total", "kind")))
     log(f"{label}: {calls} calls at {RATE} cps: ok={r['ok']} failed={r['failed']} retrans={r['retrans']} "
         f"rc={r['rc']} music={r['music']} cpu={ {k: round(v, 2) for k, v in r['cpu'].items()} }")
     return r
@@ -368,8 +370,10 @@ def report(runs: list[dict], dts: list[dict], t_start: float) -> None:
     print("\ndialplane_ng_request_seconds (dialplane's NG client, histogram delta over the phases):\n")
     print("| phases | command | requests | p50 ms | p99 ms |")
     print("|---|---|---|---|---|")
-    for variant in ("music", "plain"):
-        rs = [r for r in runs if r["label"].startswith(variant)]
+    loads = [dt["load"] for dt in dts if dt.get("load", {}).get("ng1")]
+    for variant, rs in (("music", [r for r in runs if r["label"].startswith("music")]),
+                        ("plain", [r for r in runs if r["label"].startswith("plain")]),
+                        ("music during DTMF", loads)):
         cmds = sorted({c for r in rs for c in r["ng1"]})
         for c in cmds:
             before: dict[float, float] = {}
@@ -380,9 +384,14 @@ def report(runs: list[dict], dts: list[dict], t_start: float) -> None:
             cnt = after.get(float("inf"), 0)
             if cnt <= 0:
                 continue
-            print(f"| {variant} | {c} | {cnt:.0f} | {B.quantile(0.5, before, after) * 1000:.2f} | "
+            print(f"| {variant} ({sum(r['calls'] for r in rs)} calls) | {c} | {cnt:.0f} | {B.quantile(0.5, before, after) * 1000:.2f} | "
                   f"{B.quantile(0.99, before, after) * 1000:.2f} |")
 
+    errs: dict[str, float] = {}
+    for r in runs + loads:
+        for k, v in r.get("ng_errors", {}).items():
+            errs[k] = errs.get(k, 0) + v
+    print(f"\ndialplane_ng_errors_total over these phases: {errs or 0}")
     if dts:
         print(f"\nDTMF -> dtmfHook (one bridged call, RFC 4733 keys of 100 ms sent by the caller's peer one at a time; "
               f"rtpengine --dtmf-log-dest -> dialplane --dtmf-listen -> dtmfHook POST to this process):\n")
