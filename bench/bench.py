@@ -63,6 +63,7 @@ P = {"redis": BASE, "ng": BASE + 1, "sip": BASE + 10, "rpc": BASE + 11, "lb": BA
 DP = [(BASE + 40 + 10 * i, BASE + 41 + 10 * i, BASE + 42 + 10 * i) for i in range(INSTANCES)]  # internal, api, metrics
 
 PROCS: list[subprocess.Popen] = []
+NAMES: dict[int, str] = {}  # pid (= session id: every spawn starts a session) -> name, for CPU accounting
 RUN: Path = Path(tempfile.mkdtemp(prefix="dp-bench-"))
 
 
@@ -76,6 +77,7 @@ def spawn(name: str, argv: list[str], env: Optional[dict] = None) -> subprocess.
                          env={**os.environ, **(env or {})}, start_new_session=True)
     fh.close()
     PROCS.append(p)
+    NAMES[p.pid] = name
     return p
 
 
@@ -219,6 +221,11 @@ def rss_kb(pid: int) -> int:
 UAS_URI = f"sip:bench@{LO}:{P['uas']}"
 DP_PROCS: list[subprocess.Popen] = []
 KAM: list[subprocess.Popen] = []
+# Hooks for other benchmarks built on this stack (bench/media_bench.py): more applications answered by HAProxy
+# (path, number, JSON body), more arguments for dialplane and rtpengine (run-rtpengine.sh options).
+EXTRA_APPS: list[tuple[str, str, Any]] = []
+DP_EXTRA_ARGS: list[str] = []
+RTPE_EXTRA_ARGS: list[str] = []
 
 
 def write_app_files() -> None:
@@ -229,6 +236,12 @@ def write_app_files() -> None:
     (RUN / "call.json").write_text(json.dumps(call))
     (RUN / "hold.json").write_text(json.dumps(hold))
     (RUN / "empty.json").write_text("")
+    for path, _, body in EXTRA_APPS:
+        app_file(path).write_text(json.dumps(body))
+
+
+def app_file(path: str) -> Path:
+    return RUN / f"app{path.replace('/', '-')}.json"
 
 
 def start_haproxy() -> None:
@@ -245,6 +258,8 @@ frontend bench_app
     http-request return status 200 content-type application/json file {RUN / 'call.json'} if {{ path /call }}
     http-request return status 200 content-type application/json file {RUN / 'hold.json'} if {{ path /hold }}
     http-request return status 204 if {{ path /status }}
+""" + "".join(f"    http-request return status 200 content-type application/json file {app_file(path)} if {{ path {path} }}\n"
+              for path, _, _ in EXTRA_APPS) + f"""\
     http-request return status 200 content-type application/json file {RUN / 'empty.json'}
 """
     path = RUN / "haproxy.cfg"
@@ -266,7 +281,7 @@ def start_dialplane() -> None:
         p = spawn(f"dialplane-{i + 1}", [str(BIN), "--internal-listen", f"{LO}:{ip}", "--api-listen", f"{LO}:{api}",
                                          "--metrics-listen", f"{LO}:{met}", "--api-key", API_KEY,
                                          "--redis-host", LO, "--redis-port", str(P["redis"]), "--log-level", "warn",
-                                         "--instance-id", f"bench-{i + 1}"])
+                                         "--instance-id", f"bench-{i + 1}", *DP_EXTRA_ARGS])
         DP_PROCS.append(p)
         wait_until(lambda: http("GET", f"http://{LO}:{ip}/healthz")[0] == 200, 15, f"dialplane {i + 1}", p)
 
@@ -281,7 +296,8 @@ def provision() -> None:
             raise SystemExit(f"bench: POST {path} -> {st} {text}")
         return json.loads(text)["sid"]
     acct = create("/Accounts", {"name": "bench", "webhook_secret": "bench-secret", "sip_realm": "bench.test"})
-    for app_path, number in (("/call", "+15550001000"), ("/hold", "+15550002000")):
+    for app_path, number in (("/call", "+15550001000"), ("/hold", "+15550002000"),
+                             *((path, num) for path, num, _ in EXTRA_APPS)):
         app = create("/Applications", {"account_sid": acct, "name": f"bench {app_path}",
                                        "call_hook": f"http://{LO}:{P['app']}{app_path}",
                                        "call_status_hook": f"http://{LO}:{P['app']}/status"})
@@ -323,7 +339,7 @@ def start_base() -> None:
     wait_until(lambda: redis("PING") == "PONG", 10, "redis")
     p = spawn("rtpengine", ["bash", str(ROOT / "rtpengine" / "run-rtpengine.sh"), "--foreground", "--ip", LO,
                             "--ng-port", str(P["ng"]), "--port-min", str(RTP_MIN), "--port-max", str(RTP_MAX),
-                            "--log-level", "3", "--run-dir", str(RUN / "rtpengine")])
+                            "--log-level", "3", "--run-dir", str(RUN / "rtpengine"), *RTPE_EXTRA_ARGS])
 
     def ng_ping() -> bool:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -343,10 +359,10 @@ def start_base() -> None:
 # ---------------------------------------------------------------------------------------------------------
 # sipp
 # ---------------------------------------------------------------------------------------------------------
-def uas() -> subprocess.Popen:
-    """One UAS for the whole run: 180, 50 ms, 200 (the pause keeps 180 and 200 in order through Kamailio)."""
+def uas(ring_ms: int = 50) -> subprocess.Popen:
+    """One UAS for the whole run: 180, ring_ms (50), 200 (the pause keeps 180 and 200 in order through Kamailio)."""
     p = spawn("uas", ["sipp", "-sf", str(ROOT / "tests" / "e2e" / "sipp" / "uas_answer.xml"), "-i", LO,
-                      "-p", str(P["uas"]), "-mp", str(P["uas_media"]), "-d", "50", "-nostdin", "-max_retrans", "4",
+                      "-p", str(P["uas"]), "-mp", str(P["uas_media"]), "-d", str(ring_ms), "-nostdin", "-max_retrans", "4",
                       "-timeout", "3600s", "-trace_err", "-error_file", str(RUN / "uas.err")])
     wait_until(lambda: not port_free(P["uas"], udp=True), 5, "sipp UAS", p)
     return p
