@@ -43,7 +43,7 @@ os.environ.setdefault("BENCH_INSTANCES", "1")
 sys.path[:0] = [str(HERE), str(ROOT / "tests" / "e2e")]
 
 import bench as B  # noqa: E402
-from media_peer import PT_PCMU, MediaPeer, wait_sipp_sdp  # noqa: E402
+from media_peer import PT_PCMU, MediaPeer, wait_sipp_sdp, wav_bytes  # noqa: E402
 
 LO = B.LO
 RATE = B.env_int("MEDIA_RATE", 20)
@@ -71,21 +71,6 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # this process's HTTP server: the dialMusic file and the dtmfHook receiver
 # ---------------------------------------------------------------------------------------------------------
-def wav_bytes(seconds: float, freq_hz: int) -> bytes:
-    """8 kHz 16-bit mono WAV tone (as tests/e2e/test_media.py's wav_bytes)."""
-    import io
-    import math
-    import wave
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"".join(int(8000 * math.sin(2 * math.pi * freq_hz * i / 8000)).to_bytes(2, "little", signed=True)
-                               for i in range(int(seconds * 8000))))
-    return buf.getvalue()
-
-
 class Hooks:
     lock = threading.Condition()
     received: list[tuple[float, str, dict]] = []  # (time.monotonic(), path, JSON body)

@@ -8,19 +8,7 @@
 #        BENCH_QUICK=1 bench/run-bench.sh   small smoke run (about 1 minute)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-export DIALPLANE_BIN=${DIALPLANE_BIN:-$ROOT/build/dialplane}
-
-for t in redis-server rtpengine kamailio sipp haproxy; do
-  command -v "$t" >/dev/null || [[ -x /usr/sbin/$t ]] || { echo "bench: $t missing: run scripts/install-deps.sh" >&2; exit 1; }
-done
-if [[ ! -x "$DIALPLANE_BIN" ]]; then
-  echo "bench: building $DIALPLANE_BIN" >&2
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build --target dialplane -j"${JOBS:-2}" >/dev/null
-fi
-bash kamailio-cfg/build-http-async-client.sh >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
   export BENCH_RATES=${BENCH_RATES:-50,100} BENCH_STEP_SECONDS=${BENCH_STEP_SECONDS:-4}

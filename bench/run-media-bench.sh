@@ -8,19 +8,7 @@
 #        MEDIA_QUICK=1 bench/run-media-bench.sh  smoke run (5 cps x 2 s, 1 round, 12 keys)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-export DIALPLANE_BIN=${DIALPLANE_BIN:-$ROOT/build/dialplane}
-
-for t in redis-server rtpengine kamailio sipp haproxy; do
-  command -v "$t" >/dev/null || [[ -x /usr/sbin/$t ]] || { echo "media-bench: $t missing: run scripts/install-deps.sh" >&2; exit 1; }
-done
-if [[ ! -x "$DIALPLANE_BIN" ]]; then
-  echo "media-bench: building $DIALPLANE_BIN" >&2
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build --target dialplane -j"${JOBS:-2}" >/dev/null
-fi
-bash kamailio-cfg/build-http-async-client.sh >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 
 if [[ "${MEDIA_QUICK:-0}" == 1 ]]; then
   export MEDIA_RATE=${MEDIA_RATE:-5} MEDIA_SECONDS=${MEDIA_SECONDS:-2} MEDIA_ROUNDS=${MEDIA_ROUNDS:-1}

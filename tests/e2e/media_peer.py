@@ -46,6 +46,7 @@ remote set yet, the source of the first packet received (symmetric RTP, as rtpen
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import re
@@ -54,6 +55,7 @@ import socket
 import struct
 import threading
 import time
+import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
@@ -786,3 +788,44 @@ if __name__ == "__main__":
     if args.self_test:
         pa, pb = (int(x) for x in args.ports.split(","))
         self_test(pa, pb)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# audio files (dialMusic / whisper fixtures of the e2e tests and the media benchmark)
+# ---------------------------------------------------------------------------------------------------------
+def tone_samples(seconds: float, freq_hz: int, rate: int = 8000) -> list[int]:
+    return [int(8000 * math.sin(2 * math.pi * freq_hz * i / rate)) for i in range(int(seconds * rate))]
+
+
+def wav_bytes(seconds: float, freq_hz: int) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in tone_samples(seconds, freq_hz)))
+    return buf.getvalue()
+
+
+def mp3_bytes(seconds: float, freq_hz: int) -> bytes:
+    """An MP3 encoded by libmp3lame (installed with rtpengine's ffmpeg libraries) through ctypes."""
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library("mp3lame") or "libmp3lame.so.0"
+    lame = ctypes.CDLL(name)
+    lame.lame_init.restype = ctypes.c_void_p
+    gfp = ctypes.c_void_p(lame.lame_init())
+    assert gfp.value, "lame_init failed"
+    for fn, v in (("lame_set_in_samplerate", 8000), ("lame_set_out_samplerate", 8000), ("lame_set_num_channels", 1),
+                  ("lame_set_mode", 3), ("lame_set_brate", 32)):
+        assert getattr(lame, fn)(gfp, v) == 0, fn
+    assert lame.lame_init_params(gfp) >= 0, "lame_init_params"
+    pcm = tone_samples(seconds, freq_hz)
+    samples = (ctypes.c_short * len(pcm))(*pcm)
+    out = ctypes.create_string_buffer(len(pcm) * 2 + 7200)
+    n = lame.lame_encode_buffer(gfp, samples, samples, len(pcm), out, len(out))
+    assert n >= 0, f"lame_encode_buffer: {n}"
+    tail = ctypes.create_string_buffer(7200)
+    m = lame.lame_encode_flush(gfp, tail, len(tail))
+    lame.lame_close(gfp)
+    return out.raw[:n] + tail.raw[:max(m, 0)]

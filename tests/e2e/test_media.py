@@ -33,7 +33,8 @@ import pytest
 
 from conftest import LOOPBACK, Sipp, bencode
 import media_peer
-from media_peer import PT_PCMU, PT_TELEPHONE_EVENT, MediaPeer, describe, label_payload, wait_sipp_sdp
+from media_peer import (PT_PCMU, PT_TELEPHONE_EVENT, MediaPeer, describe, label_payload, mp3_bytes, wait_sipp_sdp,
+                        wav_bytes)
 from test_core_call_path import dial, final_reply, parent_of, sip_target
 
 AUDIO_PACKETS = 50  # one second of each side's audio must cross rtpengine
@@ -370,46 +371,6 @@ def test_m3_dtmf_object_form_watches_each_leg_with_its_own_patterns_and_get_uses
 # ---------------------------------------------------------------------------------------------------------
 # m4. dialMusic: the caller hears the file from the 183 until the answer, then the callee
 # ---------------------------------------------------------------------------------------------------------
-def tone_samples(seconds: float, freq_hz: int, rate: int = 8000) -> list[int]:
-    import math
-    return [int(8000 * math.sin(2 * math.pi * freq_hz * i / rate)) for i in range(int(seconds * rate))]
-
-
-def wav_bytes(seconds: float, freq_hz: int) -> bytes:
-    import io as _io
-    buf = _io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in tone_samples(seconds, freq_hz)))
-    return buf.getvalue()
-
-
-def mp3_bytes(seconds: float, freq_hz: int) -> bytes:
-    """An MP3 encoded by libmp3lame (installed with rtpengine's ffmpeg libraries) through ctypes."""
-    import ctypes
-    import ctypes.util
-    name = ctypes.util.find_library("mp3lame") or "libmp3lame.so.0"
-    lame = ctypes.CDLL(name)
-    lame.lame_init.restype = ctypes.c_void_p
-    gfp = ctypes.c_void_p(lame.lame_init())
-    assert gfp.value, "lame_init failed"
-    for fn, v in (("lame_set_in_samplerate", 8000), ("lame_set_out_samplerate", 8000), ("lame_set_num_channels", 1),
-                  ("lame_set_mode", 3), ("lame_set_brate", 32)):
-        assert getattr(lame, fn)(gfp, v) == 0, fn
-    assert lame.lame_init_params(gfp) >= 0, "lame_init_params"
-    pcm = tone_samples(seconds, freq_hz)
-    samples = (ctypes.c_short * len(pcm))(*pcm)
-    out = ctypes.create_string_buffer(len(pcm) * 2 + 7200)
-    n = lame.lame_encode_buffer(gfp, samples, samples, len(pcm), out, len(out))
-    assert n >= 0, f"lame_encode_buffer: {n}"
-    tail = ctypes.create_string_buffer(7200)
-    m = lame.lame_encode_flush(gfp, tail, len(tail))
-    lame.lame_close(gfp)
-    return out.raw[:n] + tail.raw[:max(m, 0)]
-
-
 def is_music(payload: bytes) -> bool:
     return label_payload(payload) == "other"  # neither peer's pattern nor silence: rtpengine's file
 
