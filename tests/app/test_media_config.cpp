@@ -8,8 +8,11 @@
 #include <sstream>
 
 #include "app/config/config.hpp"
+#include "../common/metrics_series.hpp"
 #include "app/observability/metrics.hpp"
 #include "fakes/fake_media_files.hpp"
+
+using dp::test::series;
 
 namespace {
 
@@ -104,16 +107,6 @@ TEST_CASE("FakeMediaFiles records requests and answers scripted files in order, 
   CHECK(media.spoken[0].vendor == "google");
 }
 
-namespace {
-// The value of one series line of the scrape ("" when absent).
-std::string series(const dp::app::Metrics& m, const std::string& name_and_labels) {
-  auto page = m.scrape().body;
-  auto at = page.find("\n" + name_and_labels + " ");
-  if (at == std::string::npos) return "";
-  auto start = at + 1 + name_and_labels.size() + 1;
-  return page.substr(start, page.find('\n', start) - start);
-}
-}  // namespace
 
 TEST_CASE("MediaStats: fetch and speech results, cache size, evictions, engine time; zero series from the start") {
   dp::app::Metrics m, other;

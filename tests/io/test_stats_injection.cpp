@@ -5,22 +5,16 @@
 #include <boost/asio.hpp>
 #include <string>
 
+#include "../common/metrics_series.hpp"
 #include "app/observability/metrics.hpp"
 #include "app/store/call_store.hpp"
 #include "io_test_util.hpp"
 
 namespace asio = boost::asio;
 
-namespace {
+using dp::test::series;
 
-// The value of one series line of the scrape ("" when absent).
-std::string series(const dp::app::Metrics& m, const std::string& name_and_labels) {
-  auto page = m.scrape().body;
-  auto at = page.find("\n" + name_and_labels + " ");
-  if (at == std::string::npos) return "";
-  auto start = at + 1 + name_and_labels.size() + 1;
-  return page.substr(start, page.find('\n', start) - start);
-}
+namespace {
 
 asio::awaitable<bool> load_fails(dp::app::CallStore& store) {
   bool failed = false;
