@@ -234,6 +234,13 @@ Metrics::Metrics()
   f.ready.Add({}).Set(0);
   f.draining.Add({}).Set(0);
   f.redis_errors.Add({});
+  // The media plane's outcomes, zero until the first call uses them (the dashboard and the NG alert query them).
+  for (const char* r : {"playing", "no_sdp", "fetch_failed", "rtpengine_error"}) f.dial_music.Add({{"result", r}});
+  for (const char* o : {"matched", "collected", "ignored", "unknown_call"}) f.dtmf_keys.Add({{"outcome", o}});
+  for (const char* r : {"received", "malformed", "dropped"}) f.dtmf_datagrams.Add({{"result", r}});
+  for (const char* c : {"offer", "answer", "play media", "play DTMF", "block media", "unblock media"})
+    f.ng_seconds.Add({{"command", c}}, kRpcBuckets);
+  f.ng_errors.Add({{"command", "none"}, {"kind", "stray"}});
   // Zero series for the outcomes dashboards and alerts divide by, so rate() works from the first call.
   for (const char* k : {"call_hook", "call_status", "action"}) {
     f.webhooks.Add({{"kind", k}}, kWebhookBuckets);
