@@ -23,6 +23,7 @@ mkdir -p "$RUN_DIR"
 
 set -- -f "$CFG" -m "${KAM_SHM:-512}" -M "${KAM_PKG:-32}" -Y "$RUN_DIR" -P "$RUN_DIR/kamailio.pid" \
   -A "SIP_IP=$SIP_IP" -A "SIP_PORT=$SIP_PORT" -A "RPC_IP=$RPC_IP" -A "RPC_PORT=$RPC_PORT" \
+  -A "SELF_SIP_URI=\"sip:$SIP_IP:$SIP_PORT\"" \
   -A "NODE_URL=\"$NODE_URL\"" -A "DIALPLANE_URL=\"${DP_URL%/}\"" -A "RTPENGINE_SOCK=\"$RTPE\"" \
   -A "REDIS_SERVER=\"name=dp;addr=${REDIS%:*};port=${REDIS##*:}\"" \
   -A "DECISION_TIMEOUT_MS=${DECISION_TIMEOUT_MS:-5000}" -A "EVENT_TIMEOUT_MS=${EVENT_TIMEOUT_MS:-2000}" \

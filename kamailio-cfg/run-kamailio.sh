@@ -86,6 +86,7 @@ mkdir -p "$RUN_DIR"
 ARGS=(
   -f "$CFG" -m "$SHM" -M "$PKG" -Y "$RUN_DIR" -P "$RUN_DIR/kamailio.pid"
   -A "SIP_IP=$IP" -A "SIP_PORT=$SIP_PORT" -A "RPC_IP=$IP" -A "RPC_PORT=$RPC_PORT"
+  -A "SELF_SIP_URI=\"sip:$IP:$SIP_PORT\""
   -A "NODE_URL=\"$NODE_URL\""
   -A "DIALPLANE_URL=\"$DP_URL\""
   -A "RTPENGINE_SOCK=\"${RTPE%%,*}\""

@@ -276,6 +276,7 @@ struct Service::Impl {
   void stop_now(int code) {
     if (code != 0) exit_code = code;
     tasks.cancel();
+    flow.sessions().cancel();
     boost::system::error_code ignored;
     signals.cancel(ignored);
     if (supervising) stop_supervisor.emit(asio::cancellation_type::terminal);
@@ -301,6 +302,9 @@ struct Service::Impl {
     api_srv.stop();
     if (metrics_srv) metrics_srv->stop();
     health_loop.cancel();
+    // Screenings in progress end with the drain: their held callees get a BYE.
+    bool sessions_done = co_await flow.sessions().wait_until(std::chrono::steady_clock::now() + kFinishInFlight);
+    if (!sessions_done) flow.sessions().cancel();
     bool finished = co_await tasks.wait_until(std::chrono::steady_clock::now() + kFinishInFlight);
     if (!finished) {
       log::warn("drain_cancelling", {{"tasks", std::to_string(tasks.size())}});

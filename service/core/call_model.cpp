@@ -87,13 +87,54 @@ DtmfBuffer dtmf_of(const json::object& o, std::string_view k) {
 }
 }  // namespace
 
-json::object to_json(const Leg& l) {
+std::string_view to_string(Screening s) {
+  switch (s) {
+    case Screening::Held: return "held";
+    case Screening::Accepted: return "accepted";
+    case Screening::Declined: return "declined";
+    case Screening::None: break;
+  }
+  return "none";
+}
+
+namespace {
+Screening screening_of(std::string_view s) {
+  if (s == "held") return Screening::Held;
+  if (s == "accepted") return Screening::Accepted;
+  if (s == "declined") return Screening::Declined;
+  return Screening::None;
+}
+}  // namespace
+
+json::object to_json(const HeldAnswer& h) {
+  return {{"contact", h.contact}, {"from", h.from}, {"to", h.to},     {"cseq", h.cseq},
+          {"via_branch", h.via_branch}, {"vias", h.vias}, {"rr", h.rr}, {"sdp", h.sdp}};
+}
+
+HeldAnswer held_answer_from_json(const json::object& o) {
+  return {str(o, "contact"), str(o, "from"),  str(o, "to"), str(o, "cseq"),
+          str(o, "via_branch"), str(o, "vias"), str(o, "rr"), str(o, "sdp")};
+}
+
+static json::object leg_fields(const Leg& l) {
   return {{"index", l.index},         {"call_sid", l.call_sid},       {"type", l.type},
           {"to", l.to},               {"from", l.from},               {"branches", l.branches},
           {"branch_finals", l.branch_finals}, {"status", to_string(l.status)}, {"sip_status", l.sip_status},
           {"sip_reason", l.sip_reason}, {"answered_at", l.answered_at}, {"final_at", l.final_at},
           {"to_tag", l.to_tag},       {"muted", l.muted}};
 }
+
+json::object to_json(const Leg& l) {
+  json::object o = leg_fields(l);
+  if (l.screened) o["screened"] = true;
+  if (l.screening != Screening::None) {
+    o["screening"] = to_string(l.screening);
+    o["held"] = to_json(l.held);
+    o["screen_digits"] = l.screen_digits;
+  }
+  return o;
+}
+
 
 Leg leg_from_json(const json::object& o) {
   Leg l;
@@ -111,6 +152,10 @@ Leg leg_from_json(const json::object& o) {
   l.final_at = num(o, "final_at");
   l.to_tag = str(o, "to_tag");
   if (auto* v = o.if_contains("muted"); v && v->is_bool()) l.muted = v->get_bool();
+  if (auto* v = o.if_contains("screened"); v && v->is_bool()) l.screened = v->get_bool();
+  l.screening = screening_of(str(o, "screening"));
+  if (auto* v = o.if_contains("held"); v && v->is_object()) l.held = held_answer_from_json(v->get_object());
+  l.screen_digits = str(o, "screen_digits");
   return l;
 }
 

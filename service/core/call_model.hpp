@@ -22,6 +22,29 @@ CallStatus status_for_sip(int code, bool has_sdp);
 // Standard reason phrase for codes dialplane generates itself.
 std::string_view default_reason(int code);
 
+// A screened leg's 2xx, held by Kamailio before tm saw it (kamailio-cfg/roles/screen.cfg): what it takes to
+// answer the caller with it or to end it.
+struct HeldAnswer {
+  std::string contact;     // the callee's Contact URI
+  std::string from, to;    // the 2xx's From and To header values (To carries the callee's tag)
+  std::string cseq;        // CSeq number of the INVITE
+  std::string via_branch;  // our Via branch of that fork branch: rtpengine keys the branch's offer by it
+  std::string vias;        // every Via of the 2xx: Kamailio fakes the branch's final reply with them
+  std::string rr;          // its Record-Route values: they go back to the caller in the released 200
+  std::string sdp;         // the callee's answer
+};
+boost::json::object to_json(const HeldAnswer&);
+HeldAnswer held_answer_from_json(const boost::json::object&);
+
+// Screening of a leg before it may win the dial (confirmHook, voicemail-safe amd).
+enum class Screening {
+  None,      // not screened, or not answered yet
+  Held,      // answered; its 2xx is held while the screening runs
+  Accepted,  // it won: its 2xx went to the caller
+  Declined,  // screening ended it (BYE)
+};
+std::string_view to_string(Screening s);
+
 // One B leg: one dial target (a `user` target may fork to several contacts = several branches).
 struct Leg {
   int index = 0;
@@ -38,6 +61,10 @@ struct Leg {
   double final_at = 0;  // when the leg reached a final status (orders "last failure")
   std::string to_tag;   // the callee's SIP tag, from its 2xx (rtpengine names the B party by it)
   bool muted = false;   // REST mute_status: rtpengine blocks the media this leg sends
+  bool screened = false;  // must pass screening before it may win (the fork marks its branches)
+  Screening screening = Screening::None;
+  HeldAnswer held;
+  std::string screen_digits;  // keys the callee pressed while screened, for its confirm app's gather
 };
 
 struct Dial {

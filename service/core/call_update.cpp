@@ -367,8 +367,8 @@ UpdateDecision decide_update(const CallState& c, const std::string& sid, const C
 }
 
 ng::Request mute_request(const MediaTarget& m, bool mute) {
-  if (mute) return ng::BlockMedia{m.call_id, ng::Party::from_tag(m.own_tag)};
-  return ng::UnblockMedia{m.call_id, ng::Party::from_tag(m.own_tag)};
+  if (mute) return ng::BlockMedia{m.call_id, ng::Party::from_tag(m.own_tag), {}};
+  return ng::UnblockMedia{m.call_id, ng::Party::from_tag(m.own_tag), {}};
 }
 
 std::vector<ng::Request> dtmf_requests(const MediaTarget& m, const DtmfRequest& d) {

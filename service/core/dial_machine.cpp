@@ -1,4 +1,5 @@
 #include "core/dial_machine.hpp"
+#include "core/dial_steps.hpp"
 
 #include "core/encoding.hpp"
 #include "core/json_get.hpp"
@@ -127,6 +128,10 @@ long long duration_s(double from, double to) {
   return static_cast<long long>(std::llround(to - from));
 }
 
+}  // namespace
+
+// ---- steps shared with the screening transitions (core/dial_steps.hpp) ----
+
 void push_status(Transition& t, const CallState& c, const Leg& leg, double now) {
   if (c.call_status_hook.empty()) return;
   t.webhooks.push_back({Notification::Kind::CallStatus, c.call_status_hook, child_payload(c, leg, now), {}});
@@ -163,6 +168,8 @@ Leg* leg_at(Dial& d, int leg) {
   if (leg < 0 || leg >= static_cast<int>(d.legs.size())) return nullptr;
   return &d.legs[leg];
 }
+
+namespace {
 
 // The dial is over: fill the actionHook. jambonz reports the last leg to reach a final status.
 void end_dial(Transition& t, CallState& c, std::string_view status, int sip, const std::string& sid,
@@ -288,6 +295,8 @@ Transition on_provisional(CallState& c, const Dial& d, Leg& leg, int leg_idx, in
   return t;
 }
 
+}  // namespace
+
 // The dial's first 2xx: the parent call is answered.
 void take_answer(CallState& c, Dial& d, int leg_idx, bool rang, double ts, Transition& t) {
   d.winner = leg_idx;
@@ -307,6 +316,8 @@ void take_answer(CallState& c, Dial& d, int leg_idx, bool rang, double ts, Trans
       t.timers.push_back({timer_id(TimerKind::Hold, c.call_sid, d.seq), to_ms(ts) + kLateProvisionalHoldMs});
   }
 }
+
+namespace {
 
 Transition on_success(CallState& c, Dial& d, Leg& leg, int leg_idx, int code, const std::string& reason, double ts) {
   Transition t;
@@ -449,6 +460,10 @@ Transition on_dial_failed(CallState& c, int dial_seq, int leg_idx, int code, con
     status = std::string(to_string(l->status));
     sip = l->sip_status;
     sid = l->call_sid;
+    if (l->screening == Screening::Declined) {  // answered, then screened out: nobody took the call
+      status = "no-answer";
+      sip = 487;
+    }
   } else {
     status = std::string(to_string(status_for_sip(code, false)));
     sip = code;

@@ -15,6 +15,7 @@ EventKind kind_of(std::string_view ev) {
   if (ev == "dialog_start") return EventKind::DialogStart;
   if (ev == "dialog_end") return EventKind::DialogEnd;
   if (ev == "cancel" || ev == "caller_gone") return EventKind::CallerGone;
+  if (ev == "held") return EventKind::Held;
   return EventKind::Unknown;
 }
 
@@ -27,6 +28,7 @@ std::string_view to_string(EventKind k) {
     case EventKind::DialogStart: return "dialog_start";
     case EventKind::DialogEnd: return "dialog_end";
     case EventKind::CallerGone: return "caller_gone";
+    case EventKind::Held: return "held";
     case EventKind::Unknown: break;
   }
   return "unknown";
@@ -55,6 +57,7 @@ std::optional<EventBatch> parse_event_batch(const json::object& body, double now
     e.to_tag = jget::str(o, "to_tag");
     e.h_entry = jget::integer(o, "h_entry", -1);
     e.h_id = jget::integer(o, "h_id", -1);
+    if (e.kind == EventKind::Held) e.held = held_answer_from_json(o);
     b.events.push_back(std::move(e));
   }
   return b;
@@ -70,7 +73,8 @@ void remember_callee_tag(CallState& c, const KamailioEvent& e) {
 }
 }  // namespace
 
-Transition apply_event(CallState& c, const std::string& source, const KamailioEvent& e, bool& fresh) {
+Transition apply_event(CallState& c, const std::string& source, const KamailioEvent& e, bool& fresh,
+                       ScreenEffects& screen) {
   fresh = e.seq < 0 || first_delivery(c, source, e.seq);
   if (!fresh) return {};
   Transition t;
@@ -83,6 +87,7 @@ Transition apply_event(CallState& c, const std::string& source, const KamailioEv
     case EventKind::DialogStart: t = on_dialog_start(c, e.dial, e.leg, e.h_entry, e.h_id, e.ts); break;
     case EventKind::DialogEnd: t = on_dialog_end(c, e.ts); break;
     case EventKind::CallerGone: t = on_caller_cancel(c, e.ts); break;
+    case EventKind::Held: t = on_held(c, e.dial, e.leg, e.to_tag, e.held, e.ts, screen); break;
     case EventKind::Unknown: break;
   }
   if (e.seq >= 0) t.changed = true;  // the remembered seq must be saved

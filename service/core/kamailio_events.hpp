@@ -1,6 +1,7 @@
 // Kamailio's event batches (docs/internal-protocol.md §2), parsed once where they enter, and applied to a call.
 #pragma once
 #include "core/dial_machine.hpp"
+#include "core/screening.hpp"
 
 #include <boost/json/object.hpp>
 #include <optional>
@@ -10,7 +11,7 @@
 
 namespace dp::core {
 
-enum class EventKind { Reply, BranchTimeout, DialogStart, DialogEnd, CallerGone, Unknown };
+enum class EventKind { Reply, BranchTimeout, DialogStart, DialogEnd, CallerGone, Held, Unknown };
 std::string_view to_string(EventKind k);
 
 struct KamailioEvent {
@@ -27,6 +28,7 @@ struct KamailioEvent {
   std::string to_tag;      // reply: the callee's tag
   long long h_entry = -1;  // dialog_start: Kamailio's dialog ids
   long long h_id = -1;
+  HeldAnswer held;  // held: a screened leg's 2xx (kamailio-cfg/roles/screen.cfg)
 };
 
 struct EventBatch {
@@ -39,7 +41,8 @@ struct EventBatch {
 std::optional<EventBatch> parse_event_batch(const boost::json::object& body, double now);
 
 // Applies one event to its call: de-duplication by (source, seq), then the state machine. `fresh` tells
-// whether the event was new (a repeat changes nothing).
-Transition apply_event(CallState& c, const std::string& source, const KamailioEvent& e, bool& fresh);
+// whether the event was new (a repeat changes nothing). A held answer's follow-ups go to `screen`.
+Transition apply_event(CallState& c, const std::string& source, const KamailioEvent& e, bool& fresh,
+                       ScreenEffects& screen);
 
 }  // namespace dp::core

@@ -69,6 +69,8 @@ std::string_view wire_name(Command c) {
     case Command::SubscribeRequest: return "subscribe request";
     case Command::SubscribeAnswer: return "subscribe answer";
     case Command::Unsubscribe: return "unsubscribe";
+    case Command::SilenceMedia: return "silence media";
+    case Command::UnsilenceMedia: return "unsilence media";
   }
   return "unknown";
 }
@@ -182,11 +184,13 @@ struct Builder {
   Value operator()(const BlockMedia& r) const {
     Value d = start(Command::BlockMedia, r.call_id);
     if (r.from) set_party(d, *r.from);
+    set_if(d, "to-tag", r.to_tag);
     return d;
   }
   Value operator()(const UnblockMedia& r) const {
     Value d = start(Command::UnblockMedia, r.call_id);
     if (r.from) set_party(d, *r.from);
+    set_if(d, "to-tag", r.to_tag);
     return d;
   }
   Value operator()(const SubscribeRequest& r) const {
@@ -202,6 +206,18 @@ struct Builder {
     d.set("to-tag", r.to_tag);
     d.set("sdp", r.sdp);
     if (!r.flags.empty()) d.set("flags", string_list(r.flags));
+    return d;
+  }
+  Value operator()(const SilenceMedia& r) const {
+    Value d = start(Command::SilenceMedia, r.call_id);
+    set_party(d, r.from);
+    set_if(d, "to-tag", r.to_tag);
+    return d;
+  }
+  Value operator()(const UnsilenceMedia& r) const {
+    Value d = start(Command::UnsilenceMedia, r.call_id);
+    set_party(d, r.from);
+    set_if(d, "to-tag", r.to_tag);
     return d;
   }
   Value operator()(const Unsubscribe& r) const {

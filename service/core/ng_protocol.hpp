@@ -45,6 +45,8 @@ enum class Command {
   SubscribeRequest,
   SubscribeAnswer,
   Unsubscribe,
+  SilenceMedia,
+  UnsilenceMedia,
 };
 // The `command` value on the wire ("play media", "subscribe request"…); also the metric label.
 std::string_view wire_name(Command c);
@@ -117,14 +119,30 @@ struct PlayDtmf {
   std::optional<std::int64_t> duration_ms, volume_db, pause_ms;
 };
 
-// Without a party: the whole call. With one: only the media that party sends.
+// Without a party: the whole call. With one: only the media that party sends; with a `to_tag` too, only what it
+// sends to that party (rtpengine's directional blocking: the media is still received and its DTMF still read).
 struct BlockMedia {
   std::string call_id;
   std::optional<Party> from;
+  std::string to_tag;
 };
 struct UnblockMedia {
   std::string call_id;
   std::optional<Party> from;
+  std::string to_tag;
+};
+
+// The media a party sends to `to_tag` becomes silence; unlike blocking, rtpengine still decodes it (its RFC 4733
+// keys still reach the DTMF log).
+struct SilenceMedia {
+  std::string call_id;
+  Party from;
+  std::string to_tag;
+};
+struct UnsilenceMedia {
+  std::string call_id;
+  Party from;
+  std::string to_tag;
 };
 
 struct SubscribeRequest {
@@ -144,7 +162,8 @@ struct Unsubscribe {
 };
 
 using Request = std::variant<Ping, Offer, Answer, Delete, Query, PlayMedia, StopMedia, PlayDtmf, BlockMedia,
-                             UnblockMedia, SubscribeRequest, SubscribeAnswer, Unsubscribe>;
+                             UnblockMedia, SubscribeRequest, SubscribeAnswer, Unsubscribe, SilenceMedia,
+                             UnsilenceMedia>;
 
 Command command_of(const Request& r);
 bencode::Value to_bencode(const Request& r);

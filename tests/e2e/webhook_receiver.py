@@ -116,6 +116,7 @@ class WebhookReceiver:
         self._cond = threading.Condition(self._lock)
         self._apps: dict[str, _AppEntry] = {}
         self._files: dict[str, tuple[str, bytes]] = {}  # path -> (content type, bytes)
+        self._routes: dict[str, Any] = {}  # path -> responder (set_route)
         self.requests: list[Request] = []
         receiver = self
 
@@ -213,6 +214,14 @@ class WebhookReceiver:
             return 404, "text/plain", b"not found"
         return 200, f[0], f[1]
 
+    def set_route(self, path: str, responder: Any) -> str:
+        """Answers requests to `path` (query string ignored) with `responder`: a JSON value, or a callable
+        (Request) -> (status, body). For hooks that are neither callHook nor actionHook (confirmHook, gather's
+        actionHook of a confirm app…). Returns the path's URL."""
+        with self._lock:
+            self._routes["/" + path.lstrip("/")] = responder
+        return self.url(path)
+
     def set_action(self, key: str, *responses: Any) -> None:
         """Queues actionHook responses (verb lists, None for an empty 200) for the call keyed by ``key``."""
         with self._lock:
@@ -226,6 +235,10 @@ class WebhookReceiver:
         return None
 
     def _respond(self, req: Request) -> tuple[int, Any]:
+        with self._lock:
+            route = self._routes.get(req.path.split("?", 1)[0])
+        if route is not None:
+            return route(req) if callable(route) else (200, route)
         parts = req.path.split("?", 1)[0].strip("/").split("/")
         path_key = parts[1] if len(parts) > 1 else None
         kind = req.kind

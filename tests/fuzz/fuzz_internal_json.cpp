@@ -61,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto call = ringing_call();
   for (const auto& ev : batch->events) {
     bool fresh = false;
-    auto t = dp::core::apply_event(call, batch->source, ev, fresh);
+    dp::core::ScreenEffects fx;
+    auto t = dp::core::apply_event(call, batch->source, ev, fresh, fx);
     dp::core::keep_status_order(call, t);
   }
   return 0;

@@ -57,15 +57,16 @@ TEST_SUITE("kamailio events") {
     e.code = 180;
     e.ts = 1;
     bool fresh = false;
-    auto t = apply_event(c, "n|1", e, fresh);
+    ScreenEffects fx;
+    auto t = apply_event(c, "n|1", e, fresh, fx);
     CHECK(fresh);
     CHECK(t.webhooks.size() == 1);
-    t = apply_event(c, "n|1", e, fresh);
+    t = apply_event(c, "n|1", e, fresh, fx);
     CHECK(!fresh);
     CHECK(!t.changed);
     e.kind = EventKind::Unknown;
     e.seq = 4;
-    t = apply_event(c, "n|1", e, fresh);
+    t = apply_event(c, "n|1", e, fresh, fx);
     CHECK(fresh);
     CHECK(t.changed);  // only the remembered seq
     CHECK(t.webhooks.empty());

@@ -7,6 +7,7 @@
 // Errors: io::RpcError when Kamailio ran the RPC and answered with an error (code and message as Kamailio
 // gave them); io::HttpError on a transport failure, the timeout, or an answer that is not JSON-RPC.
 #pragma once
+#include "core/call_model.hpp"
 #include "core/dial_plan.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -36,6 +37,18 @@ class KamailioControlPort {
   virtual boost::asio::awaitable<bool> end_dialog(const std::string& node, long long h_entry, long long h_id,
                                                   const std::string& extra_headers,
                                                   std::chrono::milliseconds timeout) = 0;
+
+  // `tm.reply_callid`: answers the caller's pending INVITE with a screened leg's held 2xx (its tag, Contact,
+  // Record-Route and `sdp`, rtpengine's answer for the caller). tm then cancels the other branches.
+  virtual boost::asio::awaitable<void> release_held(const std::string& node, const std::string& call_id,
+                                                    const core::HeldAnswer& held, const std::string& to_tag,
+                                                    const std::string& sdp, std::chrono::milliseconds timeout) = 0;
+
+  // `dp.bye` (kamailio-cfg/roles/screen.cfg): a BYE from Kamailio to a held callee. `fail_branch`: its tm branch
+  // also gets a 487, so tm stops waiting for it (the caller's INVITE is still pending).
+  virtual boost::asio::awaitable<void> end_held(const std::string& node, const std::string& call_id,
+                                                const core::HeldAnswer& held, bool fail_branch,
+                                                std::chrono::milliseconds timeout) = 0;
 };
 
 }  // namespace dp::app

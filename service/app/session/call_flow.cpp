@@ -9,6 +9,7 @@
 #include "core/json_get.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/log.hpp"
+#include "core/screening.hpp"
 #include "io/clock.hpp"
 #include "io/kamailio/kamailio_rpc.hpp"
 #include "io/redis/redis_client.hpp"
@@ -58,6 +59,18 @@ CallerReply caller_reply_after_dial(const CallState& c) {
   return r;
 }
 
+// Whether a target must pass screening before it may win: it has a confirmHook (or the dial screens for
+// machines), and rtpengine can anchor the callee's media (a node, and the caller's offer in the INVITE).
+bool screens(const CallState& c, const json::object& verb, const json::object& target) {
+  if (!core::confirm_hook_of(verb, target) && !core::voicemail_safe(verb)) return false;
+  if (c.rtp_node.empty() || c.caller_sdp.empty()) {
+    log::warn("screening_unavailable", {{"call_sid", c.call_sid},
+                                        {"why", c.rtp_node.empty() ? "no rtpengine" : "late offer (no SDP in the INVITE)"}});
+    return false;
+  }
+  return true;
+}
+
 // The rtpengine node of the call (Kamailio's set of the same index): a hash of the Call-ID, so it is stable.
 void anchor_media(CallState& c, const std::vector<std::string>& nodes) {
   if (nodes.empty()) return;
@@ -79,7 +92,25 @@ json::object reject_decision(int code, std::string_view reason, const std::strin
           {"hdrs", hdrs}};
 }
 
-CallFlow::CallFlow(Deps d) : d_(std::move(d)), music_({d_.media, d_.files, d_.metrics}) {}
+CallFlow::CallFlow(Deps d)
+    : d_(std::move(d)),
+      music_({d_.media, d_.files, d_.metrics}),
+      sessions_(d_.ex),
+      screening_({d_.cfg, d_.calls, d_.hooks, d_.kamailio, d_.media, d_.files, *this, sessions_}) {}
+
+asio::awaitable<std::optional<Transition>> CallFlow::update_call(const std::string& sid, Step step) {
+  auto t = co_await update(sid, step);
+  co_return t;
+}
+
+asio::awaitable<void> CallFlow::screen_held(const std::string& sid, const core::KamailioEvent& ev,
+                                            const core::ScreenEffects& fx, const CallState& after) {
+  if (!fx.bye.empty()) {
+    co_await screening_.apply(after, ev.leg, fx);
+    co_return;
+  }
+  if (core::still_screening(after, ev.dial, ev.leg)) screening_.start({sid, ev.dial, ev.leg});
+}
 
 json::object CallFlow::observed(std::string_view kind, std::chrono::steady_clock::time_point started,
                                 json::object decision) {
@@ -387,9 +418,11 @@ asio::awaitable<core::TargetFacts> CallFlow::target_facts(const CallState& c, co
 
 // The leg a planned target becomes. Its branches go to `branches` while the call's tm `budget` lasts; a leg
 // without any fails at once.
-static core::Leg leg_of_plan(core::PlannedLeg& planned, int index, double now, int& budget, json::array& branches) {
+static core::Leg leg_of_plan(core::PlannedLeg& planned, int index, double now, int& budget, json::array& branches,
+                             bool screened) {
   core::Leg leg;
   leg.index = index;
+  leg.screened = screened;
   leg.call_sid = new_uuid();
   leg.type = planned.type;
   leg.to = planned.to;
@@ -409,9 +442,12 @@ static core::Leg leg_of_plan(core::PlannedLeg& planned, int index, double now, i
   } else {
     leg.branches = static_cast<int>(planned.branches.size());
     budget -= leg.branches;
-    for (auto& b : planned.branches)
-      branches.push_back({{"leg", b.leg}, {"uri", b.uri}, {"dst", b.dst}, {"from_uri", b.from_uri},
-                          {"from_name", b.from_name}, {"hdrs", b.hdrs}});
+    for (auto& b : planned.branches) {
+      json::object branch{{"leg", b.leg},           {"uri", b.uri},   {"dst", b.dst}, {"from_uri", b.from_uri},
+                          {"from_name", b.from_name}, {"hdrs", b.hdrs}};
+      if (screened) branch["screen"] = 1;  // Kamailio holds its 2xx (roles/screen.cfg)
+      branches.push_back(std::move(branch));
+    }
   }
   return leg;
 }
@@ -462,7 +498,7 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort:
     const auto& target = targets[i].as_object();
     auto facts = co_await target_facts(c, *acct, target);
     auto planned = core::plan_leg(static_cast<int>(i), target, verb, caller, facts);
-    d.legs.push_back(leg_of_plan(planned, static_cast<int>(i), now, budget, branches));
+    d.legs.push_back(leg_of_plan(planned, static_cast<int>(i), now, budget, branches, screens(c, verb, target)));
   }
   c.dial = std::move(d);
   for (const auto& leg : c.dial->legs)
@@ -599,9 +635,17 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
         sid = *found;
       }
       bool fresh = false;
-      auto t = co_await update(sid, [&](CallState& c) { return core::apply_event(c, batch.source, ev, fresh); });
+      core::ScreenEffects fx;
+      std::optional<CallState> after;
+      auto t = co_await update(sid, [&](CallState& c) {
+        fx = {};
+        auto tr = core::apply_event(c, batch.source, ev, fresh, fx);
+        if (ev.kind == core::EventKind::Held) after = c;
+        return tr;
+      });
       d_.metrics.event(name, t && fresh);
       if (t && fresh) ++applied;
+      if (t && fresh && after) co_await screen_held(sid, ev, fx, *after);
     } catch (const io::RedisError& e) {
       d_.metrics.redis_error();
       log::error("event_redis_error", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});
@@ -625,6 +669,7 @@ asio::awaitable<void> CallFlow::dtmf(core::DtmfEvent ev) {
     double now = io::wall_now();
     co_await update(*sid, [&](CallState& c) {
       auto t = core::on_dtmf(c, ev, now_ms, now);
+      if (!t.changed) t = core::on_screen_dtmf(c, ev.source_tag, ev.key);  // a held callee's confirm app
       collected = t.changed;
       matched = !t.webhooks.empty();
       return t;
@@ -687,6 +732,12 @@ asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::Timer
       cur->state.status != core::CallStatus::InProgress)
     co_return std::nullopt;
   const auto& c = cur->state;
+  const auto& win = c.dial->legs[c.dial->winner];
+  if (win.screening == core::Screening::Accepted) {
+    // Kamailio's dialog module does not track an answer released from screening (README semantics).
+    log::warn("time_limit_not_enforced", {{"call_sid", c.call_sid}, {"why", "screened call"}});
+    co_return std::nullopt;
+  }
   if (c.h_entry < 0 || c.h_id < 0) co_return io::epoch_ms() + 100;  // dialog ids not reported yet
   log::info("time_limit_reached", {{"call_sid", c.call_sid}, {"limit_s", std::to_string(c.dial->time_limit_s)}});
   std::string reason = "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n";

@@ -9,6 +9,7 @@
 #include "app/ports/provisioning_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
 #include "app/session/dial_music.hpp"
+#include "app/session/screening.hpp"
 #include "app/session/session_control.hpp"
 #include "app/verbs/verb_task.hpp"
 #include "core/dial_machine.hpp"
@@ -26,7 +27,7 @@
 namespace dp::app {
 
 // The call session: runs a call's verbs (verbs/), answers Kamailio's decisions and applies its events.
-class CallFlow final : public VerbSession, public SessionControl {
+class CallFlow final : public VerbSession, public SessionControl, public ScreeningHost {
  public:
   struct Deps {
     boost::asio::any_io_executor ex;
@@ -63,6 +64,11 @@ class CallFlow final : public VerbSession, public SessionControl {
                                                          const char* why) override;
   boost::asio::awaitable<void> hang_up(const core::CallState& c, const std::string& extra_headers) override;
 
+  // ScreeningHost: the screening's compare-and-set steps go through update().
+  boost::asio::awaitable<std::optional<core::Transition>> update_call(const std::string& sid, Step step) override;
+  // Long-lived work of calls (screenings): cancelled and awaited at shutdown.
+  io::TaskGroup& sessions() { return sessions_; }
+
  private:
   // A re-sent INVITE decision (same Call-ID and CSeq, call still unanswered): finishes that attempt's work.
   boost::asio::awaitable<std::optional<boost::json::object>> resume_invite(const std::string& call_id,
@@ -93,8 +99,14 @@ class CallFlow final : public VerbSession, public SessionControl {
   boost::json::object observed(std::string_view kind, std::chrono::steady_clock::time_point started,
                                boost::json::object decision);
 
+  // A held leg's event: screen it, or end it when it can no longer win.
+  boost::asio::awaitable<void> screen_held(const std::string& sid, const core::KamailioEvent& ev,
+                                           const core::ScreenEffects& fx, const core::CallState& after);
+
   Deps d_;
   DialMusic music_;
+  io::TaskGroup sessions_;
+  Screening screening_;
 };
 
 // Decision bodies.

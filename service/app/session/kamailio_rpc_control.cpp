@@ -43,4 +43,21 @@ asio::awaitable<bool> KamailioRpcControl::end_dialog(const std::string& node, lo
   co_return true;
 }
 
+asio::awaitable<void> KamailioRpcControl::release_held(const std::string& node, const std::string& call_id,
+                                                       const core::HeldAnswer& held, const std::string& to_tag,
+                                                       const std::string& sdp, std::chrono::milliseconds timeout) {
+  std::string hdrs = "Contact: <" + held.contact + ">\r\n";
+  if (!held.rr.empty()) hdrs += "Record-Route: " + held.rr + "\r\n";
+  hdrs += "Content-Type: application/sdp\r\n";
+  json::array params{200, "OK", call_id, held.cseq, to_tag, hdrs, sdp};
+  co_await rpc_.call(node, "tm.reply_callid", std::move(params), timeout);
+}
+
+asio::awaitable<void> KamailioRpcControl::end_held(const std::string& node, const std::string& call_id,
+                                                   const core::HeldAnswer& held, bool fail_branch,
+                                                   std::chrono::milliseconds timeout) {
+  json::array params{held.contact, held.from, held.to, call_id, held.cseq, fail_branch ? held.vias : std::string()};
+  co_await rpc_.call(node, "dp.bye", std::move(params), timeout);
+}
+
 }  // namespace dp::app

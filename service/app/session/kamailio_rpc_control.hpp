@@ -18,6 +18,12 @@ class KamailioRpcControl final : public KamailioControlPort {
   boost::asio::awaitable<bool> end_dialog(const std::string& node, long long h_entry, long long h_id,
                                           const std::string& extra_headers,
                                           std::chrono::milliseconds timeout) override;
+  boost::asio::awaitable<void> release_held(const std::string& node, const std::string& call_id,
+                                            const core::HeldAnswer& held, const std::string& to_tag,
+                                            const std::string& sdp, std::chrono::milliseconds timeout) override;
+  boost::asio::awaitable<void> end_held(const std::string& node, const std::string& call_id,
+                                        const core::HeldAnswer& held, bool fail_branch,
+                                        std::chrono::milliseconds timeout) override;
 
  private:
   io::KamailioRpc& rpc_;

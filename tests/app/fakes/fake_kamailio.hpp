@@ -45,6 +45,22 @@ class FakeKamailioControl final : public app::KamailioControlPort {
     co_return ended_dialogs.count({h_entry, h_id}) == 0;
   }
 
+  boost::asio::awaitable<void> release_held(const std::string& node, const std::string& call_id,
+                                            const core::HeldAnswer& held, const std::string& to_tag,
+                                            const std::string& sdp, std::chrono::milliseconds timeout) override {
+    calls.push_back({node, "tm.reply_callid", {call_id, held.cseq, to_tag, held.contact, sdp}, timeout});
+    throw_if_scripted("tm.reply_callid");
+    co_return;
+  }
+
+  boost::asio::awaitable<void> end_held(const std::string& node, const std::string& call_id,
+                                        const core::HeldAnswer& held, bool fail_branch,
+                                        std::chrono::milliseconds timeout) override {
+    calls.push_back({node, "dp.bye", {call_id, held.contact, fail_branch ? "fail" : "bye"}, timeout});
+    throw_if_scripted("dp.bye");
+    co_return;
+  }
+
   // The next call of `method` throws `e`.
   void fail_next(const std::string& method, std::exception_ptr e) { failures_[method].push_back(std::move(e)); }
 

@@ -1,0 +1,373 @@
+#include "app/session/screening.hpp"
+
+#include "app/verbs/validate_app.hpp"
+#include "core/dial_plan.hpp"
+#include "core/json_get.hpp"
+#include "core/log.hpp"
+#include "io/clock.hpp"
+
+#include <boost/asio.hpp>
+#include <algorithm>
+#include <array>
+
+namespace dp::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using core::CallState;
+using core::jget::integer;
+using core::jget::str;
+
+// Coroutines follow docs/coroutines.md (named locals before every co_await).
+
+namespace {
+
+constexpr long long kPollMs = 100;        // how often a waiting screening re-reads the call
+constexpr long long kGatherPollMs = 50;   // a gather watches for keys a little faster
+constexpr long long kMaxPromptMs = 120000;
+
+core::ng::SdpOptions held_sdp_options() {
+  // The same as Kamailio's RTP_FLAGS for its own answers (kamailio-cfg/kamailio.cfg).
+  core::ng::SdpOptions o;
+  o.flags = {"inject-DTMF"};
+  o.replace = {"origin", "session connection"};
+  o.ice = "remove";
+  return o;
+}
+
+const core::Leg* leg_of(const CallState& c, int leg) {
+  if (!c.dial || leg < 0 || leg >= static_cast<int>(c.dial->legs.size())) return nullptr;
+  return &c.dial->legs[leg];
+}
+
+// The confirmHook of leg `leg`: the legs are the dial's de-duplicated targets, in order.
+const json::value* confirm_hook(const CallState& c, int leg) {
+  if (!c.dial || !c.dial->verb.is_object()) return nullptr;
+  const auto& verb = c.dial->verb.get_object();
+  auto* t = verb.if_contains("target");
+  if (!t || !t->is_array()) return nullptr;
+  auto targets = core::unique_targets(t->get_array());
+  if (leg < 0 || leg >= static_cast<int>(targets.size()) || !targets[leg].is_object()) return nullptr;
+  // The pointer must outlive `targets`: look the hook up in the stored verb instead.
+  const auto& target = targets[leg].get_object();
+  if (auto* own = target.if_contains("confirmHook"); own && (own->is_object() || own->is_string())) {
+    for (const auto& orig : t->get_array())
+      if (orig.is_object() && orig.get_object() == target) return orig.get_object().if_contains("confirmHook");
+  }
+  return core::confirm_hook_of(verb, json::object{});
+}
+
+std::string first_string(const json::value* v) {
+  if (v && v->is_array() && !v->get_array().empty()) v = &v->get_array()[0];
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+bool is_verb(const json::object& v, std::string_view name) { return str(v, "verb") == name; }
+
+}  // namespace
+
+void Screening::start(HeldLeg leg) {
+  auto sid = leg.sid;
+  d_.tasks.spawn(run(std::move(leg)), [sid](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("screening_failed", {{"call_sid", sid}, {"error", ex.what()}});
+    }
+  });
+}
+
+asio::awaitable<void> Screening::run(HeldLeg leg) {
+  auto c = co_await still_screening(leg);
+  if (!c) {
+    co_await finish(leg, Verdict::Decline);
+    co_return;
+  }
+  log::info("screening_started", {{"call_sid", leg.sid}, {"leg", std::to_string(leg.leg)}});
+  auto verdict = co_await screen(leg, *c);
+  bool finished = co_await finish(leg, verdict);
+  if (finished) co_return;
+  // The call is gone (the caller left and its state was deleted): the held callee still gets its BYE, and its
+  // branch its 487 so that tm answers the caller's CANCEL.
+  core::ScreenEffects fx;
+  fx.bye.push_back(leg.leg);
+  log::info("screening_ended", {{"call_sid", leg.sid}, {"leg", std::to_string(leg.leg)}, {"verdict", "call_gone"}});
+  co_await apply(*c, leg.leg, fx);
+}
+
+asio::awaitable<Screening::Verdict> Screening::screen(const HeldLeg& leg, const CallState& c) {
+  const core::Leg& l = *leg_of(c, leg.leg);
+  bool isolated = co_await isolate(c, l);
+  if (!isolated) co_return Verdict::Decline;
+  auto hook = core::resolve_hook(confirm_hook(c, leg.leg), c.call_hook);
+  if (!hook) co_return Verdict::Accept;  // nothing screens this leg
+  auto payload = core::child_payload(c, l, io::wall_now());
+  std::string key = c.call_sid + "-dial-" + std::to_string(leg.dial) + "-confirm-" + std::to_string(leg.leg);
+  auto res = co_await d_.hooks.request(c.account_sid, *hook, payload, "confirm", key);
+  auto verbs = checked_app(leg, res);
+  if (!verbs) co_return Verdict::Decline;
+  auto verdict = co_await run_app(leg, std::move(*verbs));
+  co_return verdict;
+}
+
+std::optional<json::array> Screening::checked_app(const HeldLeg& leg, const HookResult& res) {
+  if (!res.ok) {
+    log::warn("confirm_hook_failed", {{"call_sid", leg.sid}, {"leg", std::to_string(leg.leg)}, {"error", res.error}});
+    return std::nullopt;
+  }
+  // jambonz: an empty (or absent) app accepts at once.
+  if (!res.json || !res.json->is_array() || res.json->get_array().empty()) return json::array{};
+  auto v = validate_verbs(*res.json);
+  if (!v.ok()) {
+    log::warn("confirm_app_invalid", {{"call_sid", leg.sid}, {"leg", std::to_string(leg.leg)}, {"error", *v.error}});
+    return std::nullopt;
+  }
+  if (auto bad = core::forbidden_confirm_verb(v.verbs)) {
+    log::warn("confirm_app_verb_not_allowed",
+              {{"call_sid", leg.sid}, {"leg", std::to_string(leg.leg)}, {"verb", *bad}});
+    return std::nullopt;
+  }
+  return v.verbs;
+}
+
+asio::awaitable<bool> Screening::isolate(const CallState& c, const core::Leg& l) {
+  auto node = core::ng::parse_node(c.rtp_node);
+  if (!node) co_return false;
+  // The caller's media is blocked before the answer connects this callee to it.
+  core::ng::Request block_caller = core::ng::BlockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}};
+  auto b1 = co_await d_.media.request(*node, std::move(block_caller));
+  core::ng::Request answer = core::ng::Answer{c.call_id, c.from_tag, l.to_tag, l.held.sdp, l.held.via_branch,
+                                              {}, held_sdp_options()};
+  auto answered = co_await d_.media.request(*node, std::move(answer));
+  // And again after it: rtpengine's answer re-subscribes the caller, and its packets flow until blocked anew.
+  core::ng::Request reblock = core::ng::BlockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}};
+  auto b1again = co_await d_.media.request(*node, std::move(reblock));
+  // Silenced, not blocked: rtpengine does not decode blocked media, and the callee's keys must still be read.
+  core::ng::Request block_callee = core::ng::SilenceMedia{c.call_id, core::ng::Party::from_tag(l.to_tag), c.from_tag};
+  auto b2 = co_await d_.media.request(*node, std::move(block_callee));
+  if (answered.ok() && b1.ok() && b1again.ok() && b2.ok()) co_return true;
+  log::warn("screening_media_failed", {{"call_sid", c.call_sid},
+                                       {"answer", answered.detail + answered.reply.error_reason},
+                                       {"block", b1.detail + b1.reply.error_reason + b2.detail + b2.reply.error_reason}});
+  co_return false;
+}
+
+asio::awaitable<Screening::Verdict> Screening::run_app(const HeldLeg& leg, json::array verbs) {
+  std::size_t i = 0;
+  while (i < verbs.size()) {
+    auto c = co_await still_screening(leg);
+    if (!c) co_return Verdict::Decline;
+    const auto& verb = verbs[i].as_object();
+    ++i;
+    if (is_verb(verb, "hangup")) co_return Verdict::Decline;
+    if (is_verb(verb, "play") || is_verb(verb, "say")) {
+      auto ms = co_await prompt(*c, *leg_of(*c, leg.leg), verb);
+      bool on = co_await wait_screening(leg, ms);
+      if (!on) co_return Verdict::Decline;
+    } else if (is_verb(verb, "pause")) {
+      long long ms = std::clamp<long long>(integer(verb, "length", 1), 0, 60) * 1000;
+      bool on = co_await wait_screening(leg, ms);
+      if (!on) co_return Verdict::Decline;
+    } else if (is_verb(verb, "gather")) {
+      auto g = co_await gather(leg, verb);
+      if (!g) co_return Verdict::Decline;
+      auto next = co_await gather_action(leg, verb, *g);
+      if (!next) co_return Verdict::Decline;
+      if (!next->empty()) {  // the actionHook's verbs continue the confirm app
+        verbs = std::move(*next);
+        i = 0;
+      }
+    }
+    // tag, config: nothing to do on a held leg
+  }
+  co_return Verdict::Accept;
+}
+
+asio::awaitable<long long> Screening::prompt(const CallState& c, const core::Leg& l, const json::object& verb) {
+  MediaFile file;
+  if (is_verb(verb, "play")) {
+    json::value url(first_string(verb.if_contains("url")));
+    auto source = core::resolve_media_url(&url, c.call_hook);
+    if (source) file = co_await d_.files.fetch(*source);
+  } else {
+    SpeechRequest speech{first_string(verb.if_contains("text")), "", "", ""};
+    if (auto* s = verb.if_contains("synthesizer"); s && s->is_object()) {
+      speech.vendor = str(s->get_object(), "vendor");
+      speech.language = str(s->get_object(), "language");
+      speech.voice = str(s->get_object(), "voice");
+    }
+    file = co_await d_.files.speak(speech);
+  }
+  auto node = core::ng::parse_node(c.rtp_node);
+  if (!file.ok || !node) {
+    log::warn("confirm_prompt_unavailable", {{"call_sid", c.call_sid}, {"error", file.error}});
+    co_return 0;
+  }
+  long long loops = std::clamp<long long>(integer(verb, "loop", 1), 1, 10);
+  core::ng::Request play = core::ng::PlayMedia{c.call_id, core::ng::Party::from_tag(l.to_tag), file.path, {}, loops};
+  auto played = co_await d_.media.request(*node, std::move(play));
+  if (!played.ok()) {
+    log::warn("confirm_prompt_failed", {{"call_sid", c.call_sid}, {"error", played.detail + played.reply.error_reason}});
+    co_return 0;
+  }
+  co_return std::min(kMaxPromptMs, played.reply.duration_ms.value_or(0) * loops);
+}
+
+asio::awaitable<std::optional<Screening::Gathered>> Screening::gather(const HeldLeg& leg, const json::object& verb) {
+  // Keys pressed before the gather are not its input.
+  auto taken = co_await d_.host.update_call(leg.sid, [&](CallState& s) {
+    auto* l = leg_of(s, leg.leg);
+    return core::on_screen_digits_taken(s, leg.dial, leg.leg, l ? l->screen_digits.size() : 0);
+  });
+  if (!taken) co_return std::nullopt;
+  auto c = co_await still_screening(leg);
+  if (!c) co_return std::nullopt;
+  long long prompt_ms = 0;
+  static constexpr std::array<const char*, 2> kNested{"say", "play"};
+  for (const char* nested : kNested) {
+    auto* p = verb.if_contains(nested);
+    if (!p || !p->is_object()) continue;
+    json::object pv = p->get_object();
+    pv["verb"] = nested;
+    prompt_ms = co_await prompt(*c, *leg_of(*c, leg.leg), pv);
+  }
+  const long long num = integer(verb, "numDigits", integer(verb, "maxDigits", 0));
+  const std::string finish_key = str(verb, "finishOnKey");
+  const long long timeout_ms = std::clamp<long long>(integer(verb, "timeout", 5), 1, 120) * 1000;
+  auto deadline = io::epoch_ms() + prompt_ms + timeout_ms;
+  bool barged = false;
+  for (;;) {
+    auto cur = co_await still_screening(leg);
+    if (!cur) co_return std::nullopt;
+    const auto& digits = leg_of(*cur, leg.leg)->screen_digits;
+    if (!digits.empty() && !barged && prompt_ms > 0) {  // a key stops the prompt (barge-in)
+      barged = true;
+      auto node = core::ng::parse_node(cur->rtp_node);
+      core::ng::Request stop = core::ng::StopMedia{cur->call_id, core::ng::Party::from_tag(leg_of(*cur, leg.leg)->to_tag)};
+      if (node) co_await d_.media.request(*node, std::move(stop));
+    }
+    if (!finish_key.empty()) {
+      auto at = digits.find(finish_key[0]);
+      if (at != std::string::npos) {
+        Gathered g{digits.substr(0, at), "dtmfDetected"};
+        co_return g;
+      }
+    }
+    if (num > 0 && static_cast<long long>(digits.size()) >= num) {
+      Gathered g{digits.substr(0, static_cast<std::size_t>(num)), "dtmfDetected"};
+      co_return g;
+    }
+    if (io::epoch_ms() >= deadline) {
+      Gathered g{digits, "timeout"};
+      co_return g;
+    }
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(kGatherPollMs));
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<std::optional<json::array>> Screening::gather_action(const HeldLeg& leg, const json::object& verb,
+                                                                     const Gathered& g) {
+  auto c = co_await still_screening(leg);
+  if (!c) co_return std::nullopt;
+  auto hook = core::resolve_hook(verb.if_contains("actionHook"), c->call_hook);
+  if (!hook) co_return json::array{};
+  auto payload = core::child_payload(*c, *leg_of(*c, leg.leg), io::wall_now());
+  payload["reason"] = g.reason;
+  if (!g.digits.empty()) payload["digits"] = g.digits;
+  std::string key = c->call_sid + "-dial-" + std::to_string(leg.dial) + "-confirm-" + std::to_string(leg.leg) +
+                    "-gather-" + std::to_string(io::epoch_ms());
+  auto res = co_await d_.hooks.request(c->account_sid, *hook, payload, "action", key);
+  co_return checked_app(leg, res);
+}
+
+asio::awaitable<bool> Screening::wait_screening(const HeldLeg& leg, long long ms) {
+  auto until = io::epoch_ms() + ms;
+  while (io::epoch_ms() < until) {
+    asio::steady_timer t(co_await asio::this_coro::executor,
+                         std::chrono::milliseconds(std::min(kPollMs, until - io::epoch_ms())));
+    co_await t.async_wait(asio::use_awaitable);
+    auto c = co_await still_screening(leg);
+    if (!c) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<std::optional<CallState>> Screening::still_screening(const HeldLeg& leg) {
+  auto cur = co_await d_.calls.load(leg.sid);
+  if (!cur || !core::still_screening(cur->state, leg.dial, leg.leg)) co_return std::nullopt;
+  co_return std::move(cur->state);
+}
+
+asio::awaitable<bool> Screening::finish(const HeldLeg& leg, Verdict v) {
+  core::ScreenEffects fx;
+  double now = io::wall_now();
+  std::optional<CallState> after;
+  auto t = co_await d_.host.update_call(leg.sid, [&](CallState& c) {
+    fx = {};
+    auto tr = v == Verdict::Accept ? core::on_screen_accepted(c, leg.dial, leg.leg, now, fx)
+                                   : core::on_screen_declined(c, leg.dial, leg.leg, now, fx);
+    after = c;
+    return tr;
+  });
+  if (!t || !after) co_return false;
+  log::info("screening_ended", {{"call_sid", leg.sid},
+                                {"leg", std::to_string(leg.leg)},
+                                {"verdict", fx.release ? "accepted" : "declined"}});
+  co_await apply(*after, leg.leg, fx);
+  co_return true;
+}
+
+asio::awaitable<void> Screening::apply(const CallState& c, int leg, const core::ScreenEffects& fx) {
+  auto timeout = std::chrono::milliseconds(d_.cfg.rpc_timeout_ms);
+  if (fx.release) {
+    if (const auto* winner = leg_of(c, leg)) co_await release(c, *winner);
+  }
+  for (int i : fx.bye) {
+    const auto* l = leg_of(c, i);
+    if (!l) continue;
+    // A leg ended while the caller still waits: its tm branch must end too, or tm waits for it.
+    bool fail_branch = !fx.release;
+    try {
+      co_await d_.kamailio.end_held(c.node, c.call_id, l->held, fail_branch, timeout);
+    } catch (const std::exception& e) {
+      log::warn("screening_bye_failed", {{"call_sid", c.call_sid}, {"leg", std::to_string(i)}, {"error", e.what()}});
+    }
+  }
+}
+
+asio::awaitable<void> Screening::release(const CallState& c, const core::Leg& winner) {
+  auto node = core::ng::parse_node(c.rtp_node);
+  if (!node) co_return;
+  // Answer again: another held leg may have moved the caller's side of the call to itself.
+  core::ng::Request answer = core::ng::Answer{c.call_id, c.from_tag, winner.to_tag, winner.held.sdp,
+                                              winner.held.via_branch, {}, held_sdp_options()};
+  auto answered = co_await d_.media.request(*node, std::move(answer));
+  std::vector<core::ng::Request> cmds{
+      core::ng::UnblockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}},
+      core::ng::UnsilenceMedia{c.call_id, core::ng::Party::from_tag(winner.to_tag), c.from_tag},
+      core::ng::StopMedia{c.call_id, core::ng::Party::from_tag(winner.to_tag)}};
+  if (!c.dial->music_file.empty()) cmds.push_back(core::ng::StopMedia{c.call_id, core::ng::Party::from_tag(c.from_tag)});
+  for (auto& cmd : cmds) co_await d_.media.request(*node, std::move(cmd));
+  if (!answered.ok() || !answered.reply.sdp) {
+    log::error("screening_release_no_sdp", {{"call_sid", c.call_sid}, {"error", answered.detail + answered.reply.error_reason}});
+  }
+  // tm does not cancel the other branches for an answer it sends itself, nor once it has sent one: the targets
+  // still ringing get their CANCEL first (the held branches never replied finally, so tm keeps waiting for them).
+  try {
+    co_await d_.kamailio.cancel_invite(c.node, c.call_id, c.cseq, std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+  } catch (const std::exception& e) {
+    log::warn("screening_cancel_others_failed", {{"call_sid", c.call_sid}, {"error", e.what()}});
+  }
+  std::string sdp = answered.reply.sdp.value_or(winner.held.sdp);
+  try {
+    co_await d_.kamailio.release_held(c.node, c.call_id, winner.held, winner.to_tag, sdp,
+                                      std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
+  } catch (const std::exception& e) {
+    log::error("screening_release_failed", {{"call_sid", c.call_sid}, {"error", e.what()}});
+    co_return;
+  }
+}
+
+}  // namespace dp::app
