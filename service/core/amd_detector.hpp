@@ -27,9 +27,9 @@ struct Params {
 
   // Tuning knobs (not in jambonz's JSON; tuned on the corpus's `tune` split, scripts/amd-corpus).
   int min_word_ms = 100;                // a voice run at least this long is a "word" (shorter: a click, a blip)
-  int between_words_ms = 60;            // silence at least this long ends a word
+  int between_words_ms = 150;           // silence at least this long ends a word
   int after_greeting_silence_ms = 800;  // silence after a short greeting that makes it a human
-  int max_greeting_ms = 2500;           // a greeting (first word start to last voice) longer than this: machine
+  int max_greeting_ms = 2000;           // a greeting (first word start to last voice) longer than this: machine
   int words_per_segment = 3;            // STT words per voice segment: the segment threshold is
                                         // ceil(threshold_word_count / words_per_segment), at least 2
   int beep_after_tone_completion_ms = 1000;  // greeting-completion wait once a beep was heard (jambonz: 1 s)

@@ -164,7 +164,7 @@ TEST_SUITE("amd detector") {
     Run r;
     r.talk(3000);
     CHECK(r.types() == Types{"amd_machine_detected"});
-    CHECK(r.at("amd_machine_detected") == 2500 + 20);
+    CHECK(r.at("amd_machine_detected") == 2000 + 20);
     CHECK_FALSE(r.d.stopped());
   }
 
