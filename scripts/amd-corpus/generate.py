@@ -8,7 +8,7 @@ from random.Random seeded with (seed, split, clip index), so clip i is the same 
 
 The two splits, `tune` and `report`, share no voice and no text (texts.json): tune on one, publish the other.
 
-Usage: generate.py OUT_DIR [--split tune|report|all] [--clips N] [--limit N] [--seed S]
+Usage: generate.py OUT_DIR [--split tune|report|all] [--clips N] [--limit N] [--seed S] [--noise-db LO,HI]
                    [--manifest FILE --write-manifest | --check FILE]
 Writes OUT_DIR/<split>/NNN.wav and OUT_DIR/<split>/labels.tsv (file, truth, beep, text, voice).
 Needs: python3 (stdlib), espeak-ng, flite, sox.
@@ -69,6 +69,9 @@ def beep(rng):
                     for i in range(n)]
 
 
+NOISE_DB = (-55, -35)
+
+
 def clip_plan(rng, texts, index):
     machine = index % 2 == 1  # alternate: half humans, half machines
     voice = rng.choice(texts["voices"])
@@ -80,7 +83,7 @@ def clip_plan(rng, texts, index):
         "speed": rng.randint(140, 185),
         "lead_ms": rng.randint(300, 2000) if machine else rng.randint(200, 1500),
         "speech_db": rng.uniform(-14, -3),
-        "noise_db": rng.uniform(-55, -35),
+        "noise_db": rng.uniform(*NOISE_DB),
         "beep": machine and rng.random() < 0.6,
     }
 
@@ -160,10 +163,15 @@ def main():
     ap.add_argument("--clips", type=int, default=DEFAULT_CLIPS, help="clips per split")
     ap.add_argument("--limit", type=int, default=0, help="only the first N clips of each split")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--noise-db", default="", metavar="LO,HI",
+                    help="stress runs only: another noise range in dBFS (the manifest is for the default)")
     ap.add_argument("--manifest", default=os.path.join(HERE, "manifest.sha256"))
     ap.add_argument("--write-manifest", action="store_true")
     ap.add_argument("--check", action="store_true", help="compare the generated files with the manifest")
     a = ap.parse_args()
+    if a.noise_db:
+        global NOISE_DB
+        NOISE_DB = tuple(float(x) for x in a.noise_db.split(","))
     with open(os.path.join(HERE, "texts.json")) as f:
         texts = json.load(f)
     files = []

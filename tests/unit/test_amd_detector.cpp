@@ -155,7 +155,7 @@ TEST_SUITE("amd detector") {
     r.talk(300);
     r.quiet(2100);
     CHECK(r.types() == Types{"amd_machine_detected", "amd_machine_stopped_speaking", "amd_stopped"});
-    CHECK(r.at("amd_machine_detected") == 500 + 500 + 100);  // 100 ms into the third segment
+    CHECK(r.at("amd_machine_detected") == 500 + 500 + 160);  // a word-length (160 ms) into the third segment
     CHECK(r.events[0].fields.at("reason") == "long greeting");
     CHECK(r.at("amd_machine_stopped_speaking") == 4 * 300 + 3 * 200 + 2000);
   }
