@@ -199,13 +199,14 @@ void Detector::track_voice(bool voice) {
     }
     return;
   }
+  if (voice_run_ == 0) run_start_ = frame_;
   ++voice_run_;
   silence_run_ = 0;
   last_voice_ = frame_;
   if (in_word_ || voice_run_ < frames(p_.min_word_ms)) return;
   in_word_ = true;
   ++words_;
-  if (greeting_start_ < 0) greeting_start_ = frame_ - voice_run_ + 1;
+  if (greeting_start_ < 0) greeting_start_ = run_start_;
 }
 
 void Detector::listen(std::vector<Event>& out, const std::optional<BeepTracker::Tone>& tone) {

@@ -115,6 +115,7 @@ class Detector {
   // Voice bookkeeping: the current voice run (short gaps inside a word included), the silence since the last
   // voice frame, and the greeting so far.
   int voice_run_ = 0;
+  int run_start_ = 0;  // frame where the current voice run began
   int silence_run_ = 0;
   bool in_word_ = false;
   int words_ = 0;
