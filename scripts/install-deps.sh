@@ -11,6 +11,7 @@ apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config dpkg-dev ca-certificates curl openssl iproute2 procps \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libhiredis-dev prometheus-cpp-dev doctest-dev libssl-dev flite1-dev \
+  libwebrtc-audio-processing-dev espeak-ng flite sox \
   libcurl4-openssl-dev libevent-dev \
   kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules \
   rtpengine-daemon redis-server redis-tools sip-tester \

@@ -8,6 +8,7 @@
 #        25000/26600/28200; every e2e port derives from it, see tests/e2e/conftest.py)
 #        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (10 per harness: 60 s for the six)
 #        SKIP_COMPOSE=1  SKIP_COMPLEXITY=1 (no clang-tidy cognitive-complexity check)
+#        SKIP_AMD=1: no answering-machine accuracy check (20 synthetic clips, ~10 s, scripts/amd-corpus/check-slice.sh)
 #        SKIP_ASAN=1: no sanitizer build. Otherwise ASAN_BUILD_DIR (build-asan) is built with ASan+UBSan and every
 #        ctest suite runs under it, then the e2e files in ASAN_E2E (test_core_call_path, test_carriers, test_fixes,
 #        test_media: about 2.5 min) against its dialplane; a sanitizer report in dialplane's log fails the
@@ -190,6 +191,14 @@ if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
     stop_test_services
   else
     fail_step "ctest skipped: build failed"
+  fi
+fi
+
+# ---- 3a. answering-machine detector: accuracy floor on a 20-clip slice of the synthetic corpus (docs/amd.md) --------
+if [[ "${SKIP_AMD:-0}" != 1 ]]; then
+  if ((BUILD_OK)); then
+    say "AMD accuracy slice (scripts/amd-corpus/check-slice.sh)"
+    if JOBS=$JOBS timeout 120 bash scripts/amd-corpus/check-slice.sh "$BUILD_DIR"; then PASSED=$((PASSED + 1)); else fail_step "AMD accuracy slice"; fi
   fi
 fi
 

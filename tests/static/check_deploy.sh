@@ -74,6 +74,8 @@ run "Dockerfile.kamailio builds http_async_client with libssl-dev, runs with net
   bash -c 'grep -q libssl-dev deploy/Dockerfile.kamailio && grep -q netbase deploy/Dockerfile.kamailio'
 run "Dockerfile.dialplane builds with flite1-dev, runs with libflite1 (io/media/flite_tts)" \
   bash -c 'grep -q flite1-dev deploy/Dockerfile.dialplane && grep -q libflite1 deploy/Dockerfile.dialplane'
+run "Dockerfile.dialplane builds with libwebrtc-audio-processing-dev, runs with libwebrtc-audio-processing1 (io/media/webrtc_vad)" \
+  bash -c 'grep -q libwebrtc-audio-processing-dev deploy/Dockerfile.dialplane && grep -q "libwebrtc-audio-processing1 " deploy/Dockerfile.dialplane'
 run "every Dockerfile runs as a non-root USER" bash -c '
   for f in deploy/Dockerfile.*; do
     u=$(grep -E "^USER " "$f" | tail -1 | cut -d" " -f2)
