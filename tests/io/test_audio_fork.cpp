@@ -4,6 +4,7 @@
 // fork's ports while the caller still hears the callee.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -67,10 +68,11 @@ uint16_t media_port_of(const std::string& sdp) {
   return m[0].port;
 }
 
-// 160 µ-law bytes of a 1 kHz tone: its period is 8 samples, so every 20 ms packet carries the same bytes.
-std::vector<uint8_t> tone_payload() {
+// 160 µ-law bytes of a tone whose period divides 160 samples (1 kHz: 8, 500 Hz: 16), so every 20 ms packet
+// carries the same bytes.
+std::vector<uint8_t> tone_payload(double hz = 1000) {
   std::vector<uint8_t> p;
-  for (std::size_t i = 0; i < 160; ++i) p.push_back(dp::test::linear_to_ulaw(dp::test::tone_sample(1000, i)));
+  for (std::size_t i = 0; i < 160; ++i) p.push_back(dp::test::linear_to_ulaw(dp::test::tone_sample(hz, i)));
   return p;
 }
 
@@ -91,9 +93,9 @@ struct Counter {
 };
 
 // The callee: one 20 ms PCMU packet every 20 ms to rtpengine, until `running` goes false.
-asio::awaitable<void> send_tone(udp::socket& s, udp::endpoint to, std::shared_ptr<bool> running) {
+asio::awaitable<void> send_tone(udp::socket& s, udp::endpoint to, std::shared_ptr<bool> running, double hz = 1000) {
   asio::steady_timer t(co_await asio::this_coro::executor);
-  auto payload = tone_payload();
+  auto payload = tone_payload(hz);
   dp::test::RtpHeader h{.pt = 0, .seq = 1000, .ts = 0, .ssrc = 0xABCD};
   auto next = std::chrono::steady_clock::now();
   while (*running) {
@@ -230,6 +232,54 @@ TEST_SUITE("audio fork: real rtpengine" * doctest::skip(!fork_rtpengine_configur
     *sending = false;
     auto del = ask(ng::Delete{call_id, "ft", "", "", false, 0});
     CHECK_MESSAGE(del.ok(), del.detail);
+    dp::test::pump(ioc, 50ms);
+  }
+
+  TEST_CASE("both parties forked: each stream is its party's audio, indexed as the from-tags were given") {
+    auto node = fork_rtpengine();
+    REQUIRE(node);
+    asio::io_context ioc;
+    dp::io::NgClient client(ioc.get_executor(), ng_options());
+    dp::app::NgMediaPort media(client);
+    udp::socket caller = bind_test_socket(ioc);
+    udp::socket callee = bind_test_socket(ioc);
+    const std::string call_id = unique_call("both");
+    auto ask = [&](ng::Request r) { return dp::test::run(ioc, media.request(*node, std::move(r))); };
+    auto o = ask(ng::Offer{call_id, "ft", sdp_for(caller.local_endpoint().port()), "", "", {}});
+    REQUIRE_MESSAGE(o.ok(), o.detail);
+    auto a = ask(ng::Answer{call_id, "ft", "tt", sdp_for(callee.local_endpoint().port()), "", "", {}});
+    REQUIRE_MESSAGE(a.ok(), a.detail);
+    auto sending = std::make_shared<bool>(true);
+    udp::endpoint callee_to(asio::ip::make_address("127.0.0.1"), media_port_of(*o.reply.sdp));
+    udp::endpoint caller_to(asio::ip::make_address("127.0.0.1"), media_port_of(*a.reply.sdp));
+    asio::co_spawn(ioc, send_tone(callee, callee_to, sending, 1000), asio::detached);
+    asio::co_spawn(ioc, send_tone(caller, caller_to, sending, 500), asio::detached);
+
+    std::array<int, 2> frames{};
+    std::array<double, 2> share_1k{1, 0}, share_500{0, 1};  // min of the own tone, max of the other's
+    auto sink = [&](std::size_t stream, std::span<const int16_t> pcm) {
+      REQUIRE(stream < 2);
+      ++frames[stream];
+      double own = dp::test::goertzel_share(pcm, stream == 0 ? 1000 : 500);
+      double other = dp::test::goertzel_share(pcm, stream == 0 ? 500 : 1000);
+      auto& own_min = stream == 0 ? share_1k[0] : share_500[1];
+      auto& other_max = stream == 0 ? share_500[0] : share_1k[1];
+      own_min = std::min(own_min, own);
+      other_max = std::max(other_max, other);
+    };
+    // The callee first: stream 0 must be the callee whatever order rtpengine puts its m-lines in.
+    auto fork = dp::test::run(ioc, AudioFork::start(ioc.get_executor(), media, {}, {*node, call_id, {"tt", "ft"}}, sink));
+    REQUIRE(fork->ports().size() == 2);
+    REQUIRE(dp::test::pump_until(ioc, [&] { return frames[0] > 50 && frames[1] > 50; }, 4000ms));
+    MESSAGE("frames callee " << frames[0] << ", caller " << frames[1] << "; 1 kHz share on the callee's stream >= "
+                             << share_1k[0] << ", 500 Hz on the caller's >= " << share_500[1]);
+    CHECK(share_1k[0] > 0.9);
+    CHECK(share_500[0] < 0.05);
+    CHECK(share_500[1] > 0.9);
+    CHECK(share_1k[1] < 0.05);
+    dp::test::run(ioc, fork->stop());
+    *sending = false;
+    ask(ng::Delete{call_id, "ft", "", "", false, 0});
     dp::test::pump(ioc, 50ms);
   }
 
