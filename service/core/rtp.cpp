@@ -140,7 +140,8 @@ void media_attribute(std::string_view line, OfferedMedia& m) {
   if (w.size() < 2 || w[1].size() < 16) return;
   std::string enc(w[1].substr(0, 16));
   for (auto& ch : enc) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-  if (enc == "telephone-event/" && m.event_pt < 0) m.event_pt = number<int>(w[0]).value_or(-1);
+  auto pt = number<int>(w[0]);
+  if (enc == "telephone-event/" && m.event_pt < 0 && pt && *pt >= 0 && *pt <= 127) m.event_pt = *pt;
 }
 
 bool offers(const OfferedMedia& m, int pt) {
