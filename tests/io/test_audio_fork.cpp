@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../app/fakes/fake_media.hpp"
 #include "../common/rtp_test_util.hpp"
 #include "app/media/audio_fork.hpp"
 #include "app/session/ng_media_port.hpp"
@@ -352,5 +353,172 @@ TEST_SUITE("audio fork: real rtpengine" * doctest::skip(!fork_rtpengine_configur
     CHECK(!bad_tag.empty());
     CHECK(start(call_id, {}).find("at least one from-tag") != std::string::npos);
     dp::test::run(ioc, media.request(*node, ng::Delete{call_id, "ft", "", "", false, 0}));
+  }
+}
+
+// The shell's own behaviour with a scripted MediaPort (no rtpengine): what it sends, how it refuses, what it
+// does with the datagrams it gets (sent here straight to the fork's socket).
+namespace {
+
+const char* kOffer2 =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n"
+    "m=audio 40002 RTP/AVP 8 96\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:96 telephone-event/8000\r\na=sendonly\r\n";
+
+NgResult subscribe_offer(std::string sdp, std::vector<std::string> from_tags) {
+  NgResult r;
+  r.kind = NgResult::Kind::Ok;
+  r.reply.result = ng::NgReply::Result::Ok;
+  r.reply.sdp = std::move(sdp);
+  r.reply.to_tag = "sub-tag";
+  r.reply.from_tags = std::move(from_tags);
+  return r;
+}
+
+// A MediaPort that never answers (its wait is cancelled when the fork's own timeout wins).
+struct SilentMedia final : dp::app::MediaPort {
+  asio::awaitable<NgResult> request(const ng::Node&, ng::Request) override {
+    asio::steady_timer t(co_await asio::this_coro::executor, 60s);
+    co_await t.async_wait(asio::use_awaitable);
+    co_return NgResult{};
+  }
+};
+
+std::string start_error(asio::io_context& ioc, dp::app::MediaPort& media, dp::app::AudioForkConfig cfg,
+                        std::vector<std::string> tags) {
+  auto sink = [](std::size_t, std::span<const int16_t>) {};
+  ng::Node node = *ng::parse_node("udp:127.0.0.1:1");
+  try {
+    dp::test::run(ioc, AudioFork::start(ioc.get_executor(), media, cfg, {node, "c1", std::move(tags)}, sink));
+  } catch (const dp::app::AudioForkError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_SUITE("audio fork: scripted rtpengine") {
+  TEST_CASE("the answer: recvonly per m-line at the advertised address, each party's codec, streams by from-tag") {
+    asio::io_context ioc;
+    dp::test::FakeMedia media;
+    // rtpengine lists the caller's m-line first although the callee was asked first
+    media.scripted[ng::Command::SubscribeRequest] = subscribe_offer(kOffer2, {"ft", "tt"});
+    dp::app::AudioForkConfig cfg;
+    cfg.advertise_address = "192.0.2.7";
+    std::vector<std::size_t> streams;
+    auto sink = [&](std::size_t s, std::span<const int16_t>) { streams.push_back(s); };
+    ng::Node node = *ng::parse_node("udp:127.0.0.1:1");
+    auto fork = dp::test::run(ioc, AudioFork::start(ioc.get_executor(), media, cfg, {node, "c1", {"tt", "ft"}}, sink));
+    auto answers = media.of_type<ng::SubscribeAnswer>();
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0].to_tag == "sub-tag");
+    auto m = dp::core::rtp::offered_media(answers[0].sdp);
+    REQUIRE(m.size() == 2);
+    CHECK(answers[0].sdp.find("c=IN IP4 192.0.2.7\r\n") != std::string::npos);
+    CHECK(m[0].payload_types == std::vector<int>{0, 101});
+    CHECK(m[1].payload_types == std::vector<int>{8, 96});
+    CHECK(m[0].direction == "recvonly");
+    // m-line 0 carries "ft" = index 1 of the from-tags asked: its port is ports()[1]
+    REQUIRE(fork->ports().size() == 2);
+    CHECK(m[0].port == fork->ports()[1]);
+    CHECK(m[1].port == fork->ports()[0]);
+
+    udp::socket rtpe(ioc, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto payload = tone_payload();
+    auto d = dp::test::rtp_packet({.pt = 0, .seq = 1}, payload);
+    rtpe.send_to(asio::buffer(d), udp::endpoint(asio::ip::make_address("127.0.0.1"), fork->ports()[1]));
+    REQUIRE(dp::test::pump_until(ioc, [&] { return !streams.empty(); }, 2000ms));
+    CHECK(streams == std::vector<std::size_t>{1});
+
+    dp::test::run(ioc, fork->stop());
+    auto unsubs = media.of_type<ng::Unsubscribe>();
+    REQUIRE(unsubs.size() == 1);
+    CHECK(unsubs[0].call_id == "c1");
+    CHECK(unsubs[0].to_tag == "sub-tag");
+  }
+
+  TEST_CASE("datagrams: duplicates, events, garbage, other senders and a full queue are counted, not delivered") {
+    asio::io_context ioc;
+    dp::test::FakeMedia media;
+    media.scripted[ng::Command::SubscribeRequest] = subscribe_offer(kOffer2, {"tt", "ft"});
+    dp::app::AudioForkConfig cfg;
+    cfg.max_queue = 2;
+    int frames = 0;
+    auto sink = [&](std::size_t, std::span<const int16_t> pcm) {
+      CHECK(pcm.size() == 160);
+      ++frames;
+    };
+    ng::Node node = *ng::parse_node("udp:127.0.0.1:1");
+    auto fork = dp::test::run(ioc, AudioFork::start(ioc.get_executor(), media, cfg, {node, "c1", {"tt", "ft"}}, sink));
+    udp::endpoint to(asio::ip::make_address("127.0.0.1"), fork->ports()[0]);
+    udp::socket rtpe(ioc, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    udp::socket stranger(ioc, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto send = [&](udp::socket& s, const std::vector<uint8_t>& d) {
+      s.send_to(asio::buffer(d), to);
+      dp::test::pump(ioc, 30ms);
+    };
+    auto tone = tone_payload();
+    send(rtpe, dp::test::rtp_packet({.pt = 0, .seq = 1, .ts = 0}, tone));
+    send(rtpe, dp::test::rtp_packet({.pt = 0, .seq = 1, .ts = 0}, tone));                 // duplicate
+    send(rtpe, dp::test::rtp_packet({.pt = 101, .seq = 2, .ts = 160}, std::vector<uint8_t>(4, 0)));  // event
+    send(rtpe, std::vector<uint8_t>{1, 2, 3});                                            // not RTP
+    send(stranger, dp::test::rtp_packet({.pt = 0, .seq = 3, .ts = 160}, tone));           // another sender
+    std::vector<uint8_t> big;
+    for (int i = 0; i < 3; ++i) big.insert(big.end(), tone.begin(), tone.end());
+    send(rtpe, dp::test::rtp_packet({.pt = 0, .seq = 4, .ts = 160}, big));  // 60 ms: 3 frames, queue of 2
+    auto st = fork->stats();
+    CHECK(st.packets == 6);
+    CHECK(st.stale == 1);
+    CHECK(st.events == 1);
+    CHECK(st.malformed == 2);
+    CHECK(st.dropped == 1);
+    CHECK(st.frames == 3);
+    CHECK(frames == 3);
+    dp::test::run(ioc, fork->stop());
+  }
+
+  TEST_CASE("refusals: an error, a timeout, a refused answer, a wrong number of m-lines; each unsubscribes") {
+    asio::io_context ioc;
+    {
+      dp::test::FakeMedia media;
+      media.answer_error("Unknown call-ID");
+      auto err = start_error(ioc, media, {}, {"tt"});
+      CHECK(err.find("subscribe request: rtpengine_error: Unknown call-ID") != std::string::npos);
+      CHECK(media.of_type<ng::Unsubscribe>().empty());  // nothing was set up
+    }
+    {
+      SilentMedia silent;
+      dp::app::AudioForkConfig cfg;
+      cfg.ng_timeout = 100ms;
+      auto err = start_error(ioc, silent, cfg, {"tt"});
+      CHECK(err.find("subscribe request: timeout: no reply within 100 ms") != std::string::npos);
+    }
+    {
+      dp::test::FakeMedia media;
+      media.scripted[ng::Command::SubscribeRequest] = subscribe_offer(kOffer2, {"tt", "ft"});
+      media.scripted[ng::Command::SubscribeAnswer] = NgResult{};  // Timeout
+      auto err = start_error(ioc, media, {}, {"tt", "ft"});
+      CHECK(err.find("subscribe answer: timeout") != std::string::npos);
+      REQUIRE(media.of_type<ng::Unsubscribe>().size() == 1);
+      CHECK(media.of_type<ng::Unsubscribe>()[0].to_tag == "sub-tag");
+    }
+    {
+      dp::test::FakeMedia media;
+      media.scripted[ng::Command::SubscribeRequest] = subscribe_offer(kOffer2, {"tt", "ft"});
+      auto err = start_error(ioc, media, {}, {"tt"});
+      CHECK(err.find("offered 2 audio streams for 1 parties") != std::string::npos);
+      CHECK(media.of_type<ng::Unsubscribe>().size() == 1);
+      CHECK(media.of_type<ng::SubscribeAnswer>().empty());
+    }
+    {
+      dp::test::FakeMedia media;
+      media.scripted[ng::Command::SubscribeRequest] = subscribe_offer(kOffer2, {"tt", "ft"});
+      dp::app::AudioForkConfig cfg;
+      cfg.bind_address = "not-an-ip";
+      auto err = start_error(ioc, media, cfg, {"tt", "ft"});
+      CHECK(err.find("bad bind address") != std::string::npos);
+      CHECK(media.of_type<ng::Unsubscribe>().size() == 1);
+    }
   }
 }

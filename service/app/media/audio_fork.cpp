@@ -58,17 +58,17 @@ std::string why(const io::NgResult& r) {
   return s;
 }
 
-// Which from-tag index each m-line carries: rtpengine lists the forked tags in m= order; without that list,
-// the order asked for.
+// Which from-tag index each m-line carries: rtpengine lists the forked tags in m= order. Unless that list is a
+// permutation of the tags asked for, the order asked for.
 std::vector<std::size_t> stream_indexes(const std::vector<std::string>& asked, const std::vector<std::string>& listed,
                                         std::size_t mlines) {
-  std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < mlines; ++i) {
-    std::size_t idx = i;
-    if (listed.size() == mlines) {
-      auto it = std::find(asked.begin(), asked.end(), listed[i]);
-      if (it != asked.end()) idx = static_cast<std::size_t>(it - asked.begin());
-    }
+  std::vector<std::size_t> identity(mlines), out;
+  for (std::size_t i = 0; i < mlines; ++i) identity[i] = i;
+  if (listed.size() != mlines || asked.size() != mlines) return identity;
+  for (const auto& tag : listed) {
+    auto it = std::find(asked.begin(), asked.end(), tag);
+    auto idx = static_cast<std::size_t>(it - asked.begin());
+    if (it == asked.end() || std::find(out.begin(), out.end(), idx) != out.end()) return identity;
     out.push_back(idx);
   }
   return out;
@@ -88,8 +88,8 @@ struct AudioFork::State {
   AudioForkSpec spec;
   AudioSink sink;
   std::string to_tag;
-  std::vector<std::unique_ptr<Stream>> streams;
-  std::vector<std::uint16_t> ports;
+  std::vector<std::unique_ptr<Stream>> streams;  // in m-line order
+  std::vector<std::uint16_t> ports;  // by stream index (into the spec's from_tags), not m-line order
   std::deque<Frame> queue;
   asio::steady_timer wake;
   bool ended = false;
@@ -210,13 +210,14 @@ std::string open_streams(State& s, const ng::NgReply& offer) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(s.cfg.bind_address, ec);
   if (ec) return "bad bind address " + s.cfg.bind_address;
+  s.ports.assign(audio.size(), 0);
   for (std::size_t i = 0; i < audio.size(); ++i) {
     auto st = std::make_unique<Stream>(s.ex, indexes[i], rtp::answer_for(audio[i], 0).event_pt);
     st->socket.open(addr.is_v4() ? udp::v4() : udp::v6(), ec);
     if (!ec) st->socket.bind(udp::endpoint(addr, 0), ec);
     if (ec)
       return "cannot bind " + s.cfg.bind_address + ": " + ec.message();
-    s.ports.push_back(st->socket.local_endpoint().port());
+    s.ports[indexes[i]] = st->socket.local_endpoint().port();
     s.streams.push_back(std::move(st));
   }
   return {};
@@ -226,7 +227,8 @@ std::string answer_sdp(const State& s, const ng::NgReply& offer) {
   auto audio = rtp::offered_media(offer.sdp.value_or(""));
   std::erase_if(audio, [](const rtp::OfferedMedia& m) { return m.type != "audio"; });
   std::vector<rtp::AnsweredMedia> answered;
-  for (std::size_t i = 0; i < audio.size(); ++i) answered.push_back(rtp::answer_for(audio[i], s.ports[i]));
+  for (std::size_t i = 0; i < audio.size(); ++i)
+    answered.push_back(rtp::answer_for(audio[i], s.streams[i]->socket.local_endpoint().port()));  // m-line order
   const auto& address = s.cfg.advertise_address.empty() ? s.cfg.bind_address : s.cfg.advertise_address;
   return rtp::subscribe_answer_sdp(address, answered);
 }
