@@ -478,6 +478,30 @@ TEST_SUITE("audio fork: scripted rtpengine") {
     dp::test::run(ioc, fork->stop());
   }
 
+  TEST_CASE("a sink that throws is logged; the fork goes on") {
+    asio::io_context ioc;
+    dp::test::FakeMedia media;
+    media.scripted[ng::Command::SubscribeRequest] = subscribe_offer(kOffer2, {"tt", "ft"});
+    int calls = 0;
+    auto sink = [&](std::size_t, std::span<const int16_t>) {
+      ++calls;
+      if (calls == 1) throw std::runtime_error("sink trouble");
+      throw 42;
+    };
+    ng::Node node = *ng::parse_node("udp:127.0.0.1:1");
+    auto fork = dp::test::run(ioc, AudioFork::start(ioc.get_executor(), media, {}, {node, "c1", {"tt", "ft"}}, sink));
+    udp::socket rtpe(ioc, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    udp::endpoint to(asio::ip::make_address("127.0.0.1"), fork->ports()[0]);
+    auto tone = tone_payload();
+    for (uint16_t seq = 1; seq <= 3; ++seq) {
+      auto d = dp::test::rtp_packet({.pt = 0, .seq = seq, .ts = 160u * seq}, tone);
+      rtpe.send_to(asio::buffer(d), to);
+    }
+    CHECK(dp::test::pump_until(ioc, [&] { return calls == 3; }, 2000ms));
+    CHECK(fork->running());
+    dp::test::run(ioc, fork->stop());
+  }
+
   TEST_CASE("refusals: an error, a timeout, a refused answer, a wrong number of m-lines; each unsubscribes") {
     asio::io_context ioc;
     {

@@ -181,6 +181,8 @@ asio::awaitable<void> deliver(std::shared_ptr<State> s) {
       s->sink(f.stream, std::span<const std::int16_t>(f.pcm));
     } catch (const std::exception& e) {
       log::warn("audio_fork_sink_failed", {{"call_id", s->spec.call_id}, {"error", e.what()}});
+    } catch (...) {
+      log::warn("audio_fork_sink_failed", {{"call_id", s->spec.call_id}, {"error", "not a std::exception"}});
     }
     // A backlog is delivered in slices, so one fork does not hold the thread every other call runs on.
     if (++since_yield % 32 == 0) co_await asio::post(s->ex, asio::use_awaitable);
@@ -194,6 +196,8 @@ void spawn(const std::shared_ptr<State>& s, asio::awaitable<void> task) {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
       log::error("audio_fork_task_failed", {{"call_id", call_id}, {"error", ex.what()}});
+    } catch (...) {
+      log::error("audio_fork_task_failed", {{"call_id", call_id}, {"error", "not a std::exception"}});
     }
   });
 }
