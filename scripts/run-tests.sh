@@ -6,7 +6,7 @@
 # Usage: scripts/run-tests.sh [extra pytest args, e.g. -k test_01]
 # Env:   BUILD_DIR (build)  JOBS (2)  DP_E2E_PORT_BASE (unset: the e2e suite picks a free base among
 #        25000/26600/28200; every e2e port derives from it, see tests/e2e/conftest.py)
-#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (10 per harness: 60 s for the six)
+#        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (10 per harness: 70 s of fuzzing for the seven)
 #        SKIP_COMPOSE=1  SKIP_COMPLEXITY=1 (no clang-tidy cognitive-complexity check)
 #        SKIP_AMD=1: no answering-machine accuracy check (20 synthetic clips, ~10 s, scripts/amd-corpus/check-slice.sh)
 #        SKIP_ASAN=1: no sanitizer build. Otherwise ASAN_BUILD_DIR (build-asan) is built with ASan+UBSan and every

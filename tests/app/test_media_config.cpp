@@ -63,11 +63,32 @@ TEST_CASE("media options: defaults, values, ranges, and the max file within the 
   CHECK(error == "--media-max-file-mb (11) must not exceed --media-cache-mb (10)\n");
 }
 
+TEST_CASE("audio fork addresses: loopback by default, IP literals only, the advertised one optional") {
+  auto defaults = parse({});
+  REQUIRE(defaults);
+  CHECK(defaults->media_fork_address == "127.0.0.1");
+  CHECK(defaults->media_fork_advertise.empty());
+  auto set = parse({"--media-fork-address", "0.0.0.0", "--media-fork-advertise=10.1.2.3"});
+  REQUIRE(set);
+  CHECK(set->media_fork_address == "0.0.0.0");
+  CHECK(set->media_fork_advertise == "10.1.2.3");
+  auto v6 = parse({"--media-fork-address", "::1"});
+  REQUIRE(v6);
+  CHECK(v6->media_fork_address == "::1");
+  std::string error;
+  CHECK_FALSE(parse({"--media-fork-address", "dialplane.local"}, &error));
+  CHECK(error == "invalid value for --media-fork-address\n");
+  CHECK_FALSE(parse({"--media-fork-advertise", "1.2.3"}));
+  CHECK_FALSE(parse({"--media-fork-address="}, &error));
+  CHECK(error == "--media-fork-address must not be empty\n");
+}
+
 TEST_CASE("media options are documented in --help with their environment variables") {
   std::ostringstream out;
   dp::app::print_help(out);
   for (const char* env : {"DIALPLANE_MEDIA_DIR", "DIALPLANE_MEDIA_CACHE_MB", "DIALPLANE_MEDIA_MAX_FILE_MB",
-                          "DIALPLANE_MEDIA_FETCH_TIMEOUT_MS", "DIALPLANE_MEDIA_REVALIDATE_S"}) {
+                          "DIALPLANE_MEDIA_FETCH_TIMEOUT_MS", "DIALPLANE_MEDIA_REVALIDATE_S",
+                          "DIALPLANE_MEDIA_FORK_ADDRESS", "DIALPLANE_MEDIA_FORK_ADVERTISE"}) {
     CAPTURE(env);
     CHECK(out.str().find(env) != std::string::npos);
   }

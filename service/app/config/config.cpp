@@ -2,6 +2,8 @@
 
 #include "core/ng_protocol.hpp"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <functional>
 #include <sstream>
@@ -38,6 +40,17 @@ std::function<bool(Config&, const std::string&)> int_opt(T Config::*field, long 
 
 std::function<bool(Config&, const std::string&)> str_opt(std::string Config::*field) {
   return [=](Config& c, const std::string& v) {
+    c.*field = v;
+    return true;
+  };
+}
+
+// An IPv4 or IPv6 literal (not a name: rtpengine puts it in an SDP's c= line); empty clears the field.
+std::function<bool(Config&, const std::string&)> ip_opt(std::string Config::*field) {
+  return [=](Config& c, const std::string& v) {
+    unsigned char buf[sizeof(in6_addr)];
+    if (!v.empty() && ::inet_pton(AF_INET, v.c_str(), buf) != 1 && ::inet_pton(AF_INET6, v.c_str(), buf) != 1)
+      return false;
     c.*field = v;
     return true;
   };
@@ -110,6 +123,14 @@ const std::vector<Option>& options() {
        str_opt(&Config::dtmf_listen)},
       {"ng-timeout-ms", "MS", "timeout of one rtpengine NG request, retransmissions included",
        int_opt(&Config::ng_timeout_ms, 100, 30000)},
+      {"media-fork-address", "IP",
+       "local IP of the audio fork's RTP sockets (answering-machine detection): one ephemeral UDP port per forked "
+       "party, which rtpengine must reach",
+       ip_opt(&Config::media_fork_address)},
+      {"media-fork-advertise", "IP",
+       "the IP rtpengine sends forked audio to, when it is not --media-fork-address (NAT, container bridge); empty = "
+       "the same",
+       ip_opt(&Config::media_fork_advertise)},
       {"media-dir", "DIR",
        "directory of fetched and synthesized audio files, shared with rtpengine (created at start, must be writable)",
        str_opt(&Config::media_dir)},
@@ -208,6 +229,10 @@ bool apply_option(const std::vector<std::string>& args, std::size_t& i, Config& 
 bool check_combination(const Config& c, std::ostream& err) {
   if (c.media_dir.empty()) {
     err << "--media-dir must not be empty\n";
+    return false;
+  }
+  if (c.media_fork_address.empty()) {
+    err << "--media-fork-address must not be empty\n";
     return false;
   }
   if (c.media_max_file_mb > c.media_cache_mb) {

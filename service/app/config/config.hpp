@@ -38,6 +38,10 @@ struct Config {
   std::vector<std::string> rtpengine_nodes;
   std::string dtmf_listen;
   int ng_timeout_ms = 3000;
+  // Audio forks (app/media/audio_fork): the local address of their RTP sockets, and the address rtpengine is
+  // told to send to ("" = the bind address; set it when rtpengine reaches dialplane through NAT or a bridge).
+  std::string media_fork_address = "127.0.0.1";
+  std::string media_fork_advertise;
   // Media files (play URLs, synthesized speech): a cache directory rtpengine reads too.
   std::string media_dir = "/tmp/dialplane-media";  // created at start; must be writable
   int media_cache_mb = 256;                         // total size; least recently used files go first
