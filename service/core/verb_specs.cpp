@@ -855,6 +855,10 @@ constexpr PropSpec k_amd_p[] = {
     {"digitCount", K::Type, "number"},
     {"timers", K::Ref, "amdTimers"},
     {"recognizer", K::Ref, "recognizer"},
+    // dialplane extensions (README): hang up when a machine answers; screen every leg for machines in a simring.
+    {"disconnectOnAmd", K::Type, "boolean"},
+    {"disconnectOnAMD", K::Type, "boolean"},
+    {"voicemailSafe", K::Type, "boolean"},
 };
 constexpr std::string_view k_amd_r[] = {"actionHook"};
 constexpr PropSpec k_amdTimers_p[] = {

@@ -127,6 +127,9 @@ def _release_tone(freq: int) -> None:
         _live_tones.discard(freq)
 
 
+SILENCE_PAYLOAD = bytes([0xFF]) * 160  # µ-law zero
+
+
 def tone_payload(freq_hz: int, amplitude: int = 6000, samples: int = SAMPLES_PER_PACKET) -> bytes:
     """`samples` PCMU samples of a sine tone starting at phase 0."""
     return bytes(ulaw_encode(int(round(amplitude * math.sin(2 * math.pi * freq_hz * i / SAMPLE_RATE))))
@@ -388,6 +391,7 @@ class MediaPeer:
         self._threads: list[threading.Thread] = []
         # sender state
         self._audio_on = False
+        self._script: Optional[list[bytes]] = None  # play_script: payloads to send instead of the pattern
         self._audio_marker = False
         self._seq = int.from_bytes(os.urandom(2), "big")
         self._ts = int.from_bytes(os.urandom(4), "big")
@@ -474,6 +478,18 @@ class MediaPeer:
                 self._audio_marker = True
         return self
 
+    def play_script(self, payloads: list[bytes]) -> "MediaPeer":
+        """Sends these 20 ms PCMU payloads (a greeting, a beep…) instead of the pattern, then µ-law silence for
+        as long as audio is on: a phone's stream never stops, and silence after a greeting is what tells a
+        human from a machine."""
+        if any(len(p) != SAMPLES_PER_PACKET for p in payloads):
+            raise ValueError(f"every payload must be {SAMPLES_PER_PACKET} bytes")
+        with self._lock:
+            self._script = list(payloads)
+            self._audio_on = True
+            self._audio_marker = True
+        return self
+
     def stop_audio(self) -> "MediaPeer":
         with self._lock:
             self._audio_on = False
@@ -530,7 +546,10 @@ class MediaPeer:
                     self._dtmf_queue.pop(0)
                     self._audio_marker = True  # a new talkspurt after the event
             elif self._audio_on:
-                pkt = rtp_pack(self.pt, self._seq, self._ts, self.ssrc, self.pattern, self._audio_marker)
+                payload = self.pattern
+                if self._script is not None:
+                    payload = self._script.pop(0) if self._script else SILENCE_PAYLOAD
+                pkt = rtp_pack(self.pt, self._seq, self._ts, self.ssrc, payload, self._audio_marker)
                 self._audio_marker = False
                 self.sent_audio += 1
             else:
@@ -795,6 +814,18 @@ if __name__ == "__main__":
 # ---------------------------------------------------------------------------------------------------------
 def tone_samples(seconds: float, freq_hz: int, rate: int = 8000) -> list[int]:
     return [int(8000 * math.sin(2 * math.pi * freq_hz * i / rate)) for i in range(int(seconds * rate))]
+
+
+def speech_payloads(text: str, workdir: str, voice: str = "slt") -> list[bytes]:
+    """`text` spoken by flite's `voice`, resampled by sox to 8 kHz µ-law and cut into 20 ms payloads."""
+    import subprocess
+    wav = os.path.join(workdir, f"speech-{abs(hash((text, voice)))}.wav")
+    raw = wav[:-4] + ".ul"
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", wav], check=True, timeout=30)
+    subprocess.run(["sox", wav, "-r", "8000", "-c", "1", "-e", "mu-law", "-t", "raw", raw], check=True, timeout=30)
+    data = open(raw, "rb").read()
+    data += bytes([0xFF]) * (-len(data) % SAMPLES_PER_PACKET)
+    return [data[i:i + SAMPLES_PER_PACKET] for i in range(0, len(data), SAMPLES_PER_PACKET)]
 
 
 def wav_bytes(seconds: float, freq_hz: int) -> bytes:

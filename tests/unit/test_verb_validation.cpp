@@ -38,8 +38,9 @@ std::string target_with(std::string_view props) {
 TEST_SUITE("verb_validation") {
 
 TEST_CASE("research probe table (jambonz 0.1.13)") {
-  CHECK(check(dial_with(R"("amd":{"actionHook":"/amd","disconnectOnAMD":true})")) ==
-        "amd: unknown property disconnectOnAMD");
+  // dialplane extensions (README): jambonz rejects them ("amd: unknown property disconnectOnAMD")
+  CHECK(check(dial_with(R"("amd":{"actionHook":"/amd","disconnectOnAMD":true,"voicemailSafe":true})")) == "");
+  CHECK(check(dial_with(R"("amd":{"actionHook":"/amd","disconnectOnAmd":"yes"})")) != "");
   CHECK(check(R"([{"verb":"dial","timeout":30}])") == "dial: missing value for target");
   // jambonz throws TypeError "dVal is not iterable" here; we give a message instead.
   CHECK(check(R"([{"verb":"dial","target":{"type":"phone","number":"1"}}])") == "dial: property target is not an array");

@@ -182,6 +182,14 @@ struct MetricFamilies {
           .Help("DTMF keys applied to calls by outcome (matched = a dtmfHook fired, collected, ignored = no "
                 "capture on that leg, unknown_call)")
           .Register(*reg);
+  prometheus::Family<prometheus::Counter>& amd_events =
+      prometheus::BuildCounter().Name("dialplane_amd_events_total")
+          .Help("Answering-machine detection events sent to amd.actionHook, by type")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& screenings =
+      prometheus::BuildCounter().Name("dialplane_screenings_total")
+          .Help("Screened legs (confirmHook, voicemail-safe amd) by how their screening ended")
+          .Register(*reg);
   prometheus::Family<prometheus::Counter>& dial_music =
       prometheus::BuildCounter().Name("dialplane_dial_music_total")
           .Help("dialMusic at dial start by result (playing, no_sdp, fetch_failed, rtpengine_error)")
@@ -236,6 +244,7 @@ Metrics::Metrics()
   f.redis_errors.Add({});
   // The media plane's outcomes, zero until the first call uses them (the dashboard and the NG alert query them).
   for (const char* r : {"playing", "no_sdp", "fetch_failed", "rtpengine_error"}) f.dial_music.Add({{"result", r}});
+  for (const char* v : {"accepted", "declined", "call_gone"}) f.screenings.Add({{"verdict", v}});
   for (const char* o : {"matched", "collected", "ignored", "unknown_call"}) f.dtmf_keys.Add({{"outcome", o}});
   for (const char* r : {"received", "malformed", "dropped"}) f.dtmf_datagrams.Add({{"result", r}});
   for (const char* c : {"offer", "answer", "play media", "play DTMF", "block media", "unblock media"})
@@ -290,6 +299,8 @@ void CallStats::decision(std::string_view kind, std::string_view action, double 
   f_.decisions.Add({{"kind", bounded(kind)}, {"action", bounded(action)}}, kDecisionBuckets).Observe(seconds);
 }
 
+void CallStats::amd_event(std::string_view type) { f_.amd_events.Add({{"type", bounded(type)}}).Increment(); }
+void CallStats::screening(std::string_view verdict) { f_.screenings.Add({{"verdict", bounded(verdict)}}).Increment(); }
 void CallStats::dial_music(std::string_view result) { f_.dial_music.Add({{"result", bounded(result)}}).Increment(); }
 
 void CallStats::dtmf_key(std::string_view outcome) { f_.dtmf_keys.Add({{"outcome", bounded(outcome)}}).Increment(); }

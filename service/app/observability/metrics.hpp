@@ -49,6 +49,10 @@ class CallStats {
   void redis_error();
   // dialMusic at a dial's start (result: playing|no_sdp|fetch_failed|rtpengine_error).
   void dial_music(std::string_view result);
+  // An answering-machine detection event (type: amd_human_detected, amd_machine_detected…).
+  void amd_event(std::string_view type);
+  // A screened leg's screening ended (verdict: accepted|declined|call_gone).
+  void screening(std::string_view verdict);
   // A DTMF key from rtpengine (outcome: matched|collected|ignored|unknown_call).
   void dtmf_key(std::string_view outcome);
   // A REST updateCall (op: core::to_string(CallUpdate::Op)) and what became of it (result: accepted|refused|

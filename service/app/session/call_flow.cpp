@@ -1,6 +1,7 @@
 #include "app/session/call_flow.hpp"
 
 #include "app/delivery/outbox.hpp"
+#include "app/session/amd_session.hpp"
 #include "app/session/ids.hpp"
 #include "app/verbs/validate_app.hpp"
 #include "app/verbs/verb_task.hpp"
@@ -96,11 +97,90 @@ CallFlow::CallFlow(Deps d)
     : d_(std::move(d)),
       music_({d_.media, d_.files, d_.metrics}),
       sessions_(d_.ex),
-      screening_({d_.cfg, d_.calls, d_.hooks, d_.kamailio, d_.media, d_.files, *this, sessions_}) {}
+      screening_({d_.cfg, d_.calls, d_.hooks, d_.kamailio, d_.media, d_.files, *this, sessions_, d_.metrics}) {}
 
 asio::awaitable<std::optional<Transition>> CallFlow::update_call(const std::string& sid, Step step) {
   auto t = co_await update(sid, step);
   co_return t;
+}
+
+void CallFlow::answered(const CallState& c) { start_amd(c); }
+
+void CallFlow::start_amd(const CallState& c) {
+  if (!c.dial || c.dial->winner < 0 || !c.dial->verb.is_object()) return;
+  const auto& verb = c.dial->verb.get_object();
+  const auto* amd = verb.if_contains("amd");
+  if (!amd || !amd->is_object() || core::voicemail_safe(verb)) return;
+  auto node = core::ng::parse_node(c.rtp_node);
+  const auto& win = c.dial->legs[c.dial->winner];
+  if (!node || win.to_tag.empty()) {
+    log::warn("amd_not_started", {{"call_sid", c.call_sid}, {"why", node ? "callee tag unknown" : "no rtpengine"}});
+    return;
+  }
+  auto sid = c.call_sid;
+  sessions_.spawn(amd_on_call(sid, c.dial->seq, *node, win.to_tag, amd->get_object()), [sid](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("amd_failed", {{"call_sid", sid}, {"error", ex.what()}});
+    }
+  });
+}
+
+asio::awaitable<void> CallFlow::amd_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
+                                            json::object amd) {
+  auto params = core::amd::params_from_json(amd);
+  auto cur = co_await d_.calls.load(sid);
+  if (!cur) co_return;
+  CallState last = cur->state;
+  AmdRun::OnEvent on_event = [&](const core::amd::Event& e) -> asio::awaitable<void> {
+    co_await amd_event(sid, {}, e, last);
+  };
+  AmdRun::Wanted wanted = [&]() -> asio::awaitable<bool> {
+    auto now = co_await d_.calls.load(sid);
+    if (now) last = now->state;
+    co_return now && now->state.status == core::CallStatus::InProgress && now->state.dial &&
+        now->state.dial->seq == dial_seq;
+  };
+  AmdRun::Deps deps{d_.ex, d_.media, fork_config(d_.cfg)};
+  AmdTarget target{node, last.call_id, tag};
+  co_await AmdRun::run(deps, target, params, on_event, wanted);
+}
+
+asio::awaitable<void> CallFlow::amd_event(const std::string& sid, const std::string& leg_sid,
+                                          const core::amd::Event& e, const CallState& last_known) {
+  auto cur = co_await d_.calls.load(sid);
+  const CallState& c = cur ? cur->state : last_known;  // the call may have ended (amd_stopped)
+  if (!c.dial || !c.dial->verb.is_object()) co_return;
+  const auto* amd = c.dial->verb.get_object().if_contains("amd");
+  if (!amd || !amd->is_object()) co_return;
+  const auto& a = amd->get_object();
+  auto hook = core::resolve_hook(a.if_contains("actionHook"), c.call_hook);
+  d_.metrics.amd_event(e.type);
+  log::info("amd_event", {{"call_sid", sid}, {"type", e.type}, {"at_ms", std::to_string(e.at_ms)}});
+  bool end_call = e.type == "amd_machine_detected" && (core::jget::boolean(a, "disconnectOnAmd") ||
+                                                       core::jget::boolean(a, "disconnectOnAMD"));
+  if (hook) {
+    // jambonz: the parent's call info and the event (type + extras); a screened leg's sid goes along.
+    auto payload = core::parent_payload(c, io::wall_now());
+    payload["type"] = e.type;
+    for (const auto& [k, v] : e.fields) payload[k] = v;
+    if (!leg_sid.empty()) payload["dial_call_sid"] = leg_sid;
+    std::string key = sid + "-amd-" + (leg_sid.empty() ? std::string("call") : leg_sid) + "-" + e.type;
+    auto res = co_await d_.hooks.request(c.account_sid, *hook, payload, "amd", key);
+    // jambonz: verbs returned replace the app. After the bridge a proxy has no app to run: the call ends.
+    if (leg_sid.empty() && res.ok && res.json && res.json->is_array() && !res.json->get_array().empty())
+      end_call = true;
+  }
+  if (!end_call || !leg_sid.empty() || c.status != core::CallStatus::InProgress) co_return;
+  if (c.h_entry < 0 || c.h_id < 0) {
+    log::warn("amd_hangup_unavailable", {{"call_sid", sid}, {"why", "dialog ids unknown"}});
+    co_return;
+  }
+  log::info("amd_hangup", {{"call_sid", sid}, {"type", e.type}});
+  std::string reason = "Reason: SIP;cause=200;text=\"answering machine\"\r\n";
+  co_await hang_up(c, reason);
 }
 
 asio::awaitable<void> CallFlow::screen_held(const std::string& sid, const core::KamailioEvent& ev,
@@ -637,15 +717,19 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
       bool fresh = false;
       core::ScreenEffects fx;
       std::optional<CallState> after;
+      bool answered_now = false;
       auto t = co_await update(sid, [&](CallState& c) {
         fx = {};
+        bool before = c.dial && c.dial->winner >= 0;
         auto tr = core::apply_event(c, batch.source, ev, fresh, fx);
-        if (ev.kind == core::EventKind::Held) after = c;
+        answered_now = !before && c.dial && c.dial->winner >= 0 && c.status == core::CallStatus::InProgress;
+        if (ev.kind == core::EventKind::Held || answered_now) after = c;
         return tr;
       });
+      if (t && answered_now && after) start_amd(*after);
       d_.metrics.event(name, t && fresh);
       if (t && fresh) ++applied;
-      if (t && fresh && after) co_await screen_held(sid, ev, fx, *after);
+      if (t && fresh && after && ev.kind == core::EventKind::Held) co_await screen_held(sid, ev, fx, *after);
     } catch (const io::RedisError& e) {
       d_.metrics.redis_error();
       log::error("event_redis_error", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});

@@ -66,6 +66,9 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
 
   // ScreeningHost: the screening's compare-and-set steps go through update().
   boost::asio::awaitable<std::optional<core::Transition>> update_call(const std::string& sid, Step step) override;
+  void answered(const core::CallState& c) override;
+  boost::asio::awaitable<void> amd_event(const std::string& sid, const std::string& leg_sid,
+                                         const core::amd::Event& e, const core::CallState& last_known) override;
   // Long-lived work of calls (screenings): cancelled and awaited at shutdown.
   io::TaskGroup& sessions() { return sessions_; }
 
@@ -99,6 +102,10 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   boost::json::object observed(std::string_view kind, std::chrono::steady_clock::time_point started,
                                boost::json::object decision);
 
+  // The dial's `amd` on the leg that answered (not for voicemail-safe dials: their legs were checked while held).
+  void start_amd(const core::CallState& c);
+  boost::asio::awaitable<void> amd_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
+                                           boost::json::object amd);
   // A held leg's event: screen it, or end it when it can no longer win.
   boost::asio::awaitable<void> screen_held(const std::string& sid, const core::KamailioEvent& ev,
                                            const core::ScreenEffects& fx, const core::CallState& after);

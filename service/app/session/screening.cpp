@@ -1,5 +1,6 @@
 #include "app/session/screening.hpp"
 
+#include "app/session/amd_session.hpp"
 #include "app/verbs/validate_app.hpp"
 #include "core/dial_plan.hpp"
 #include "core/json_get.hpp"
@@ -66,6 +67,18 @@ bool is_verb(const json::object& v, std::string_view name) { return str(v, "verb
 
 }  // namespace
 
+AudioForkConfig fork_config(const Config& cfg) {
+  AudioForkConfig f;
+  f.bind_address = cfg.media_fork_address;
+  f.advertise_address = cfg.media_fork_advertise;
+  f.ng_timeout = std::chrono::milliseconds(cfg.ng_timeout_ms);
+  return f;
+}
+
+namespace {
+
+}  // namespace
+
 void Screening::start(HeldLeg leg) {
   auto sid = leg.sid;
   d_.tasks.spawn(run(std::move(leg)), [sid](std::exception_ptr e) {
@@ -93,15 +106,26 @@ asio::awaitable<void> Screening::run(HeldLeg leg) {
   core::ScreenEffects fx;
   fx.bye.push_back(leg.leg);
   log::info("screening_ended", {{"call_sid", leg.sid}, {"leg", std::to_string(leg.leg)}, {"verdict", "call_gone"}});
+  d_.metrics.screening("call_gone");
   co_await apply(*c, leg.leg, fx);
 }
 
 asio::awaitable<Screening::Verdict> Screening::screen(const HeldLeg& leg, const CallState& c) {
   const core::Leg& l = *leg_of(c, leg.leg);
-  bool isolated = co_await isolate(c, l);
-  if (!isolated) co_return Verdict::Decline;
+  const bool machines = c.dial->verb.is_object() && core::voicemail_safe(c.dial->verb.get_object());
   auto hook = core::resolve_hook(confirm_hook(c, leg.leg), c.call_hook);
-  if (!hook) co_return Verdict::Accept;  // nothing screens this leg
+  auto how = machines ? Isolation::Open : Isolation::Silence;
+  bool isolated = co_await isolate(c, l, how);
+  if (!isolated) co_return Verdict::Decline;
+  if (machines) {
+    auto machine = co_await machine_check(leg, c, l);
+    if (machine == Verdict::Decline) co_return Verdict::Decline;
+    if (hook) {  // the confirm app's prompts and keys: the callee is now silenced toward the caller
+      bool silenced = co_await quiet_callee(c, l, Isolation::Silence, true);
+      if (!silenced) co_return Verdict::Decline;
+    }
+  }
+  if (!hook) co_return Verdict::Accept;  // nothing else screens this leg
   auto payload = core::child_payload(c, l, io::wall_now());
   std::string key = c.call_sid + "-dial-" + std::to_string(leg.dial) + "-confirm-" + std::to_string(leg.leg);
   auto res = co_await d_.hooks.request(c.account_sid, *hook, payload, "confirm", key);
@@ -109,6 +133,35 @@ asio::awaitable<Screening::Verdict> Screening::screen(const HeldLeg& leg, const 
   if (!verbs) co_return Verdict::Decline;
   auto verdict = co_await run_app(leg, std::move(*verbs));
   co_return verdict;
+}
+
+asio::awaitable<Screening::Verdict> Screening::machine_check(const HeldLeg& leg, const CallState& c,
+                                                              const core::Leg& l) {
+  auto node = core::ng::parse_node(c.rtp_node);
+  const auto* amd = c.dial->verb.get_object().if_contains("amd");
+  if (!node || !amd || !amd->is_object()) co_return Verdict::Accept;
+  auto params = core::amd::params_from_json(amd->get_object());
+  std::optional<Verdict> verdict;
+  std::string sid = c.call_sid, leg_sid = l.call_sid;
+  AmdRun::OnEvent on_event = [&](const core::amd::Event& e) -> asio::awaitable<void> {
+    if (e.type == "amd_machine_detected") verdict = Verdict::Decline;
+    if (e.type == "amd_human_detected" || e.type == "amd_no_speech_detected" || e.type == "amd_decision_timeout")
+      verdict = Verdict::Accept;
+    co_await d_.host.amd_event(sid, leg_sid, e, c);
+  };
+  // Once decided, the detector is stopped (amd_stopped still goes out) and the screening goes on.
+  AmdRun::Wanted wanted = [&]() -> asio::awaitable<bool> {
+    if (verdict) co_return false;
+    auto cur = co_await still_screening(leg);
+    co_return cur.has_value();
+  };
+  AmdRun::Deps deps{d_.tasks.get_executor(), d_.media, fork_config(d_.cfg)};
+  AmdTarget target{*node, c.call_id, l.to_tag};
+  bool ran = co_await AmdRun::run(deps, target, params, on_event, wanted);
+  log::info("voicemail_safe_checked", {{"call_sid", sid}, {"leg", std::to_string(leg.leg)},
+                                       {"ran", ran ? "yes" : "no"},
+                                       {"machine", verdict == Verdict::Decline ? "yes" : "no"}});
+  co_return verdict.value_or(Verdict::Accept);
 }
 
 std::optional<json::array> Screening::checked_app(const HeldLeg& leg, const HookResult& res) {
@@ -131,7 +184,7 @@ std::optional<json::array> Screening::checked_app(const HeldLeg& leg, const Hook
   return v.verbs;
 }
 
-asio::awaitable<bool> Screening::isolate(const CallState& c, const core::Leg& l) {
+asio::awaitable<bool> Screening::isolate(const CallState& c, const core::Leg& l, Isolation how) {
   auto node = core::ng::parse_node(c.rtp_node);
   if (!node) co_return false;
   // The caller's media is blocked before the answer connects this callee to it.
@@ -143,14 +196,26 @@ asio::awaitable<bool> Screening::isolate(const CallState& c, const core::Leg& l)
   // And again after it: rtpengine's answer re-subscribes the caller, and its packets flow until blocked anew.
   core::ng::Request reblock = core::ng::BlockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}};
   auto b1again = co_await d_.media.request(*node, std::move(reblock));
-  // Silenced, not blocked: rtpengine does not decode blocked media, and the callee's keys must still be read.
-  core::ng::Request block_callee = core::ng::SilenceMedia{c.call_id, core::ng::Party::from_tag(l.to_tag), c.from_tag};
-  auto b2 = co_await d_.media.request(*node, std::move(block_callee));
-  if (answered.ok() && b1.ok() && b1again.ok() && b2.ok()) co_return true;
+  auto b2 = co_await quiet_callee(c, l, how, true);
+  if (answered.ok() && b1.ok() && b1again.ok() && b2) co_return true;
   log::warn("screening_media_failed", {{"call_sid", c.call_sid},
                                        {"answer", answered.detail + answered.reply.error_reason},
-                                       {"block", b1.detail + b1.reply.error_reason + b2.detail + b2.reply.error_reason}});
+                                       {"block", b1.detail + b1.reply.error_reason + b1again.detail}});
   co_return false;
+}
+
+asio::awaitable<bool> Screening::quiet_callee(const CallState& c, const core::Leg& l, Isolation how, bool on) {
+  auto node = core::ng::parse_node(c.rtp_node);
+  if (!node || how == Isolation::Open) co_return node.has_value();
+  // Toward the caller. Silenced media is still decoded (the callee's keys reach the DTMF log); rtpengine 10.5
+  // silences (and blocks) at the party's ingress, so its forks would get the silence too: the
+  // answering-machine check leaves the callee open (README semantics).
+  auto callee = core::ng::Party::from_tag(l.to_tag);
+  core::ng::Request cmd = core::ng::SilenceMedia{c.call_id, callee, c.from_tag};
+  if (!on) cmd = core::ng::UnsilenceMedia{c.call_id, callee, c.from_tag};
+  auto res = co_await d_.media.request(*node, std::move(cmd));
+  if (!res.ok()) log::warn("screening_callee_media_failed", {{"call_sid", c.call_sid}, {"error", res.detail + res.reply.error_reason}});
+  co_return res.ok();
 }
 
 asio::awaitable<Screening::Verdict> Screening::run_app(const HeldLeg& leg, json::array verbs) {
@@ -315,6 +380,7 @@ asio::awaitable<bool> Screening::finish(const HeldLeg& leg, Verdict v) {
   log::info("screening_ended", {{"call_sid", leg.sid},
                                 {"leg", std::to_string(leg.leg)},
                                 {"verdict", fx.release ? "accepted" : "declined"}});
+  d_.metrics.screening(fx.release ? "accepted" : "declined");
   co_await apply(*after, leg.leg, fx);
   co_return true;
 }
@@ -368,6 +434,7 @@ asio::awaitable<void> Screening::release(const CallState& c, const core::Leg& wi
     log::error("screening_release_failed", {{"call_sid", c.call_sid}, {"error", e.what()}});
     co_return;
   }
+  d_.host.answered(c);
 }
 
 }  // namespace dp::app

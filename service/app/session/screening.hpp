@@ -8,11 +8,14 @@
 // dies, the held leg is not taken over (its callee hangs up, or the ring timer ends the dial).
 #pragma once
 #include "app/config/config.hpp"
+#include "app/observability/metrics.hpp"
+#include "app/media/audio_fork.hpp"
 #include "app/ports/call_store_port.hpp"
 #include "app/ports/kamailio_control_port.hpp"
 #include "app/ports/media_files_port.hpp"
 #include "app/ports/media_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
+#include "core/amd_detector.hpp"
 #include "core/screening.hpp"
 #include "io/task_group.hpp"
 
@@ -32,7 +35,16 @@ class ScreeningHost {
   using Step = std::function<core::Transition(core::CallState&)>;
   // nullopt: the call is gone.
   virtual boost::asio::awaitable<std::optional<core::Transition>> update_call(const std::string& sid, Step step) = 0;
+  // A screened leg won and the caller was answered with it (the dial's `amd` may start on it).
+  virtual void answered(const core::CallState& c) = 0;
+  // An `amd` event of a leg: delivered to amd.actionHook with the parent's call info (and the leg's sid).
+  // `last_known`: the call as last seen, for the events after it ended (amd_stopped).
+  virtual boost::asio::awaitable<void> amd_event(const std::string& sid, const std::string& leg_sid,
+                                                 const core::amd::Event& e, const core::CallState& last_known) = 0;
 };
+
+// The audio fork's settings from the service's (--media-fork-address/-advertise).
+AudioForkConfig fork_config(const Config& cfg);
 
 // One held leg.
 struct HeldLeg {
@@ -52,6 +64,7 @@ class Screening {
     MediaFilesPort& files;
     ScreeningHost& host;
     io::TaskGroup& tasks;
+    CallStats& metrics;
   };
   explicit Screening(Deps d) : d_(d) {}
 
@@ -62,6 +75,9 @@ class Screening {
 
  private:
   enum class Verdict { Accept, Decline };
+  // How the held callee is kept from the caller: silenced (its keys are still read: a confirm app), or left open
+  // (the answering-machine check: rtpengine would silence its fork too).
+  enum class Isolation { Silence, Open };
   struct Gathered {
     std::string digits;
     std::string reason;  // jambonz: dtmfDetected | timeout
@@ -69,9 +85,13 @@ class Screening {
 
   boost::asio::awaitable<void> run(HeldLeg leg);
   boost::asio::awaitable<Verdict> screen(const HeldLeg& leg, const core::CallState& c);
-  // rtpengine answers the held leg with its media blocked both ways: the callee hears only prompts, the caller
-  // hears nothing of the callee (its ringing or dialMusic go on).
-  boost::asio::awaitable<bool> isolate(const core::CallState& c, const core::Leg& l);
+  // Voicemail-safe simring (amd.voicemailSafe): a machine that answered is declined; a human, silence or no
+  // decision in time lets the leg go on.
+  boost::asio::awaitable<Verdict> machine_check(const HeldLeg& leg, const core::CallState& c, const core::Leg& l);
+  // rtpengine answers the held leg with the caller's media blocked and the callee's kept from the caller: the
+  // callee hears only prompts, the caller nothing of the callee (its ringing or dialMusic go on).
+  boost::asio::awaitable<bool> isolate(const core::CallState& c, const core::Leg& l, Isolation how);
+  boost::asio::awaitable<bool> quiet_callee(const core::CallState& c, const core::Leg& l, Isolation how, bool on);
   boost::asio::awaitable<Verdict> run_app(const HeldLeg& leg, boost::json::array verbs);
   // The app's verbs after a hook answered (the confirm hook, a gather's actionHook): nullopt declines the leg.
   std::optional<boost::json::array> checked_app(const HeldLeg& leg, const HookResult& res);
