@@ -714,22 +714,8 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
         }
         sid = *found;
       }
-      bool fresh = false;
-      core::ScreenEffects fx;
-      std::optional<CallState> after;
-      bool answered_now = false;
-      auto t = co_await update(sid, [&](CallState& c) {
-        fx = {};
-        bool before = c.dial && c.dial->winner >= 0;
-        auto tr = core::apply_event(c, batch.source, ev, fresh, fx);
-        answered_now = !before && c.dial && c.dial->winner >= 0 && c.status == core::CallStatus::InProgress;
-        if (ev.kind == core::EventKind::Held || answered_now) after = c;
-        return tr;
-      });
-      if (t && answered_now && after) start_amd(*after);
-      d_.metrics.event(name, t && fresh);
-      if (t && fresh) ++applied;
-      if (t && fresh && after && ev.kind == core::EventKind::Held) co_await screen_held(sid, ev, fx, *after);
+      bool fresh = co_await apply_event(sid, batch.source, ev);
+      if (fresh) ++applied;
     } catch (const io::RedisError& e) {
       d_.metrics.redis_error();
       log::error("event_redis_error", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});
@@ -739,6 +725,27 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
     }
   }
   co_return applied;
+}
+
+asio::awaitable<bool> CallFlow::apply_event(const std::string& sid, const std::string& source,
+                                            const core::KamailioEvent& ev) {
+  bool fresh = false;
+  core::ScreenEffects fx;
+  std::optional<CallState> after;
+  bool answered_now = false;
+  auto t = co_await update(sid, [&](CallState& c) {
+    fx = {};
+    bool before = c.dial && c.dial->winner >= 0;
+    auto tr = core::apply_event(c, source, ev, fresh, fx);
+    answered_now = !before && c.dial && c.dial->winner >= 0 && c.status == core::CallStatus::InProgress;
+    if (ev.kind == core::EventKind::Held || answered_now) after = c;
+    return tr;
+  });
+  d_.metrics.event(core::to_string(ev.kind), t && fresh);
+  if (!t || !after) co_return t && fresh;
+  if (answered_now) start_amd(*after);  // the dial's amd, if any, on the leg that answered
+  if (fresh && ev.kind == core::EventKind::Held) co_await screen_held(sid, ev, fx, *after);
+  co_return fresh;
 }
 
 asio::awaitable<void> CallFlow::dtmf(core::DtmfEvent ev) {

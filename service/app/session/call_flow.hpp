@@ -106,6 +106,10 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   void start_amd(const core::CallState& c);
   boost::asio::awaitable<void> amd_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
                                            boost::json::object amd);
+  // One event of a batch: applied to its call (compare-and-set), then what it starts (amd, a screening).
+  // Returns whether it was new.
+  boost::asio::awaitable<bool> apply_event(const std::string& sid, const std::string& source,
+                                           const core::KamailioEvent& ev);
   // A held leg's event: screen it, or end it when it can no longer win.
   boost::asio::awaitable<void> screen_held(const std::string& sid, const core::KamailioEvent& ev,
                                            const core::ScreenEffects& fx, const core::CallState& after);

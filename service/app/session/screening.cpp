@@ -301,35 +301,39 @@ asio::awaitable<std::optional<Screening::Gathered>> Screening::gather(const Held
   const std::string finish_key = str(verb, "finishOnKey");
   const long long timeout_ms = std::clamp<long long>(integer(verb, "timeout", 5), 1, 120) * 1000;
   auto deadline = io::epoch_ms() + prompt_ms + timeout_ms;
-  bool barged = false;
+  bool barged = prompt_ms == 0;
   for (;;) {
     auto cur = co_await still_screening(leg);
     if (!cur) co_return std::nullopt;
-    const auto& digits = leg_of(*cur, leg.leg)->screen_digits;
-    if (!digits.empty() && !barged && prompt_ms > 0) {  // a key stops the prompt (barge-in)
+    const auto& l = *leg_of(*cur, leg.leg);
+    if (!l.screen_digits.empty() && !barged) {  // a key stops the prompt (barge-in)
       barged = true;
-      auto node = core::ng::parse_node(cur->rtp_node);
-      core::ng::Request stop = core::ng::StopMedia{cur->call_id, core::ng::Party::from_tag(leg_of(*cur, leg.leg)->to_tag)};
-      if (node) co_await d_.media.request(*node, std::move(stop));
+      co_await stop_prompt(*cur, l);
     }
-    if (!finish_key.empty()) {
-      auto at = digits.find(finish_key[0]);
-      if (at != std::string::npos) {
-        Gathered g{digits.substr(0, at), "dtmfDetected"};
-        co_return g;
-      }
-    }
-    if (num > 0 && static_cast<long long>(digits.size()) >= num) {
-      Gathered g{digits.substr(0, static_cast<std::size_t>(num)), "dtmfDetected"};
-      co_return g;
-    }
-    if (io::epoch_ms() >= deadline) {
-      Gathered g{digits, "timeout"};
-      co_return g;
-    }
+    auto done = gathered(l.screen_digits, num, finish_key, io::epoch_ms() >= deadline);
+    if (done) co_return done;
     asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(kGatherPollMs));
     co_await t.async_wait(asio::use_awaitable);
   }
+}
+
+std::optional<Screening::Gathered> Screening::gathered(const std::string& digits, long long num,
+                                                       const std::string& finish_key, bool timed_out) {
+  if (!finish_key.empty()) {
+    auto at = digits.find(finish_key[0]);
+    if (at != std::string::npos) return Gathered{digits.substr(0, at), "dtmfDetected"};
+  }
+  if (num > 0 && static_cast<long long>(digits.size()) >= num)
+    return Gathered{digits.substr(0, static_cast<std::size_t>(num)), "dtmfDetected"};
+  if (timed_out) return Gathered{digits, "timeout"};
+  return std::nullopt;
+}
+
+asio::awaitable<void> Screening::stop_prompt(const CallState& c, const core::Leg& l) {
+  auto node = core::ng::parse_node(c.rtp_node);
+  if (!node) co_return;
+  core::ng::Request stop = core::ng::StopMedia{c.call_id, core::ng::Party::from_tag(l.to_tag)};
+  co_await d_.media.request(*node, std::move(stop));
 }
 
 asio::awaitable<std::optional<json::array>> Screening::gather_action(const HeldLeg& leg, const json::object& verb,

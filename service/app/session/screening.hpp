@@ -98,6 +98,10 @@ class Screening {
   // Plays a prompt (play or say verb) to the callee; returns its length, 0 when nothing plays.
   boost::asio::awaitable<long long> prompt(const core::CallState& c, const core::Leg& l, const boost::json::object& verb);
   boost::asio::awaitable<std::optional<Gathered>> gather(const HeldLeg& leg, const boost::json::object& verb);
+  // jambonz's gather ends on the finish key, on numDigits keys, or at its timeout (with what it has).
+  static std::optional<Gathered> gathered(const std::string& digits, long long num, const std::string& finish_key,
+                                          bool timed_out);
+  boost::asio::awaitable<void> stop_prompt(const core::CallState& c, const core::Leg& l);
   boost::asio::awaitable<std::optional<boost::json::array>> gather_action(const HeldLeg& leg,
                                                                           const boost::json::object& verb,
                                                                           const Gathered& g);
