@@ -10,8 +10,8 @@
 #        SKIP_COMPOSE=1  SKIP_COMPLEXITY=1 (no clang-tidy cognitive-complexity check)
 #        SKIP_AMD=1: no answering-machine accuracy check (20 synthetic clips, ~10 s, scripts/amd-corpus/check-slice.sh)
 #        SKIP_ASAN=1: no sanitizer build. Otherwise ASAN_BUILD_DIR (build-asan) is built with ASan+UBSan and every
-#        ctest suite runs under it, then the e2e files in ASAN_E2E (test_core_call_path, test_carriers, test_fixes,
-#        test_media: about 2.5 min) against its dialplane; a sanitizer report in dialplane's log fails the
+#        ctest suite runs under it, then the e2e files in ASAN_E2E (test_core_call_path, test_fixes, test_media,
+#        test_screening, test_amd: about 2.5 min) against its dialplane; a sanitizer report in dialplane's log fails the
 #        test (tests/e2e/conftest.py)
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
 #        COMPOSE_TIMEOUT (1080 s, hard bound of the compose test, which takes about 13 min from nothing on a busy
@@ -255,7 +255,7 @@ fi
 # the coroutine frames need no ASAN_OPTIONS of their own.
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
   ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
-  ASAN_E2E=${ASAN_E2E:-tests/e2e/test_core_call_path.py tests/e2e/test_carriers.py tests/e2e/test_fixes.py tests/e2e/test_media.py}
+  ASAN_E2E=${ASAN_E2E:-tests/e2e/test_core_call_path.py tests/e2e/test_fixes.py tests/e2e/test_media.py tests/e2e/test_screening.py tests/e2e/test_amd.py}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
   say "sanitizer build ($ASAN_BUILD_DIR: ASan+UBSan, Debug, -j$JOBS)"
   asan_start=$SECONDS
