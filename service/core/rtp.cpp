@@ -1,6 +1,7 @@
 #include "core/rtp.hpp"
 
 #include "core/g711.hpp"
+#include "core/sdp.hpp"
 
 #include <charconv>
 
@@ -83,18 +84,6 @@ FrameAssembler::Outcome FrameAssembler::push(const Packet& p, std::vector<std::i
 
 namespace {
 
-std::vector<std::string_view> lines_of(std::string_view sdp) {
-  std::vector<std::string_view> out;
-  while (!sdp.empty()) {
-    auto nl = sdp.find('\n');
-    auto line = sdp.substr(0, nl);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    out.push_back(line);
-    if (nl == std::string_view::npos) break;
-    sdp.remove_prefix(nl + 1);
-  }
-  return out;
-}
 
 std::vector<std::string_view> words(std::string_view s) {
   std::vector<std::string_view> out;
@@ -155,7 +144,7 @@ bool offers(const OfferedMedia& m, int pt) {
 std::vector<OfferedMedia> offered_media(std::string_view sdp) {
   std::vector<OfferedMedia> out;
   bool in_media = false;
-  for (auto line : lines_of(sdp)) {
+  for (auto line : sdp_lines(sdp)) {
     if (line.rfind("m=", 0) == 0) {
       auto m = media_line(line);
       in_media = m.has_value();

@@ -5,9 +5,7 @@
 
 namespace dp::core {
 
-namespace {
-
-std::vector<std::string_view> lines_of(std::string_view sdp) {
+std::vector<std::string_view> sdp_lines(std::string_view sdp) {
   std::vector<std::string_view> out;
   while (!sdp.empty()) {
     auto nl = sdp.find('\n');
@@ -19,6 +17,9 @@ std::vector<std::string_view> lines_of(std::string_view sdp) {
   }
   return out;
 }
+
+namespace {
+
 
 std::vector<std::string> words(std::string_view s) {
   std::vector<std::string> out;
@@ -68,7 +69,7 @@ void audio_attribute(std::string_view line, AudioSection& a) {
 std::optional<AudioSection> audio_section(std::string_view offer_sdp) {
   std::optional<AudioSection> a;
   bool in_audio = false;
-  for (auto line : lines_of(offer_sdp)) {
+  for (auto line : sdp_lines(offer_sdp)) {
     if (line.rfind("m=", 0) == 0) {
       if (a) break;  // only the first audio section
       a = audio_mline(line);

@@ -3,6 +3,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace dp::core {
@@ -12,5 +13,8 @@ namespace dp::core {
 // discard port on loopback. rtpengine answers the caller with its own SDP for it, which is what the caller's
 // 183 carries while music plays. nullopt when the offer has no audio m-line or no usable codec.
 std::optional<std::string> placeholder_answer_sdp(std::string_view offer_sdp);
+
+// The lines of an SDP body, without their CR/LF (views into `sdp`).
+std::vector<std::string_view> sdp_lines(std::string_view sdp);
 
 }  // namespace dp::core

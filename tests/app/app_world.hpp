@@ -31,6 +31,10 @@ inline const std::string kCallHook = "http://app.test/call";
 inline const std::string kStatusHook = "http://app.test/status";
 inline const std::string kActionHook = "http://app.test/action";
 inline const std::string kNode = "http://kam1.test/RPC";
+// A caller's SDP offer (PCMU + telephone-event), for the media-plane tests.
+inline const char* kCallerSdp =
+    "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+    "m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
 
 inline std::string str_of(const boost::json::object& o, std::string_view k) { return core::jget::str(o, k); }
 inline long long int_of(const boost::json::object& o, std::string_view k) { return core::jget::integer(o, k, -999); }

@@ -11,9 +11,7 @@ using namespace dp::test;
 
 namespace {
 
-const char* kSdp =
-    "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
-    "m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+const char* kSdp = kCallerSdp;
 
 json::object screened_invite(AppWorld& w, const std::string& call_id) {
   json::object dial{{"verb", "dial"},

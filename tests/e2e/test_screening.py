@@ -38,6 +38,17 @@ def wait_answered(uas: Any, timeout: float = 10) -> None:
     assert [m for m in uas.sent() if m.code == 200], uas.describe()
 
 
+def wait_caller_answered(uac: Any, timeout: float = 10) -> Any:
+    """The caller's 200 to its INVITE (it may come seconds after the callee answered: screening)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ok = [m for m in uac.received() if m.code == 200 and m.cseq_method == "INVITE"]
+        if ok:
+            return ok[0]
+        time.sleep(0.1)
+    raise AssertionError(f"the caller was never answered: {uac.describe()}")
+
+
 def assert_bye_answered(uas: Any, timeout: float = 15) -> None:
     """The callee got a BYE and answered it. uas_screened.xml then waits 1.5 s for the ACK of its branch's 487,
     which only a callee screened out while its branch was pending gets: sipp counts the wait's end as a failure."""
@@ -89,14 +100,9 @@ def test_c1_first_screened_callee_to_accept_wins_the_simring(full_stack, sipp, w
     b1.send_dtmf("1", duration_ms=120)
     t_press = b1.now()
 
-    ok = uac.received(200)
-    deadline = time.time() + 10
-    while not ok and time.time() < deadline:
-        time.sleep(0.1)
-        ok = [m for m in uac.received() if m.code == 200 and m.cseq_method == "INVITE"]
-    assert ok, f"the caller was never answered: {uac.describe()}"
+    ok = wait_caller_answered(uac)
     tag1 = [m for m in uas1.sent() if m.code == 200][0].header("To")
-    assert ok[0].header("To").split("tag=")[-1] == tag1.split("tag=")[-1], (ok[0].header("To"), tag1)
+    assert ok.header("To").split("tag=")[-1] == tag1.split("tag=")[-1], (ok.header("To"), tag1)
 
     # before the acceptance: the caller heard no callee and no prompt, the held callee no caller
     before_a = a.labels(t1=t_press)
