@@ -245,6 +245,9 @@ Metrics::Metrics()
   // The media plane's outcomes, zero until the first call uses them (the dashboard and the NG alert query them).
   for (const char* r : {"playing", "no_sdp", "fetch_failed", "rtpengine_error"}) f.dial_music.Add({{"result", r}});
   for (const char* v : {"accepted", "declined", "call_gone"}) f.screenings.Add({{"verdict", v}});
+  for (const char* t : {"amd_human_detected", "amd_machine_detected", "amd_no_speech_detected", "amd_decision_timeout",
+                        "amd_machine_stopped_speaking", "amd_tone_detected", "amd_stopped"})
+    f.amd_events.Add({{"type", t}});
   for (const char* o : {"matched", "collected", "ignored", "unknown_call"}) f.dtmf_keys.Add({{"outcome", o}});
   for (const char* r : {"received", "malformed", "dropped"}) f.dtmf_datagrams.Add({{"result", r}});
   for (const char* c : {"offer", "answer", "play media", "play DTMF", "block media", "unblock media"})
