@@ -63,12 +63,13 @@ TEST_CASE("screening: an empty confirm app accepts; the caller is answered with 
 
   using C = ng::Command;
   // isolation (caller blocked around the answer, callee silenced toward it), then the release
-  CHECK(w.media.commands() == std::vector<C>{C::BlockMedia, C::Answer, C::BlockMedia, C::SilenceMedia, C::Answer,
-                                            C::UnblockMedia, C::UnsilenceMedia, C::StopMedia});
+  CHECK(w.media.commands() == std::vector<C>{C::BlockMedia, C::Answer, C::BlockMedia, C::SilenceMedia,
+                                            C::SilenceMedia, C::Answer, C::UnblockMedia, C::UnsilenceMedia,
+                                            C::UnsilenceMedia, C::StopMedia});
   const auto& answer = std::get<ng::Answer>(w.media.requests[1].request);
   CHECK(answer.to_tag == "bob-tag");
   CHECK(answer.via_branch == "z9hG4bKab.cd.1");
-  const auto& silence = std::get<ng::SilenceMedia>(w.media.requests[3].request);
+  const auto& silence = std::get<ng::SilenceMedia>(w.media.requests[4].request);
   CHECK(silence.from.value == "bob-tag");
   CHECK(silence.to_tag == "caller-tag");
 

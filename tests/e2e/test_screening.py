@@ -111,9 +111,7 @@ def test_c1_first_screened_callee_to_accept_wins_the_simring(full_stack, sipp, w
     before_b1 = b1.labels(t1=t_press)
     leaked = [(round(p.at - t_answer, 3), p.seq) for p in b1.packets(pt=PT_PCMU, t1=t_press)
               if _label(p.payload) == f"peer:{a.name}"]
-    # Known limit (README semantics): when another screened callee is answered in rtpengine, the caller's block is
-    # re-applied right after that answer, and one 20 ms packet of the caller can pass in between. Nothing else.
-    assert before_b1.get(f"peer:{a.name}", 0) <= 1, f"the held callee heard the caller: {before_b1} {leaked}"
+    assert before_b1.get(f"peer:{a.name}", 0) == 0, f"the held callee heard the caller: {before_b1} {leaked}"
     # after it: both ways
     a.set_remote(*rtpengine_addr(st, uac, "200"))
     a.start_audio()

@@ -196,6 +196,9 @@ asio::awaitable<bool> Screening::isolate(const CallState& c, const core::Leg& l,
   // And again after it: rtpengine's answer re-subscribes the caller, and its packets flow until blocked anew.
   core::ng::Request reblock = core::ng::BlockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}};
   auto b1again = co_await d_.media.request(*node, std::move(reblock));
+  // Silenced as well: a later held callee's answer lifts the block for a moment, not the silence.
+  core::ng::Request hush = core::ng::SilenceMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}};
+  co_await d_.media.request(*node, std::move(hush));
   auto b2 = co_await quiet_callee(c, l, how, true);
   if (answered.ok() && b1.ok() && b1again.ok() && b2) co_return true;
   log::warn("screening_media_failed", {{"call_sid", c.call_sid},
@@ -416,6 +419,7 @@ asio::awaitable<void> Screening::release(const CallState& c, const core::Leg& wi
   auto answered = co_await d_.media.request(*node, std::move(answer));
   std::vector<core::ng::Request> cmds{
       core::ng::UnblockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}},
+      core::ng::UnsilenceMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}},
       core::ng::UnsilenceMedia{c.call_id, core::ng::Party::from_tag(winner.to_tag), c.from_tag},
       core::ng::StopMedia{c.call_id, core::ng::Party::from_tag(winner.to_tag)}};
   if (!c.dial->music_file.empty()) cmds.push_back(core::ng::StopMedia{c.call_id, core::ng::Party::from_tag(c.from_tag)});
