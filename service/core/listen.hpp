@@ -197,7 +197,4 @@ class Machine {
 // The listen's actionHook: the parent call's info plus dial_call_duration (seconds streamed) and digits.
 boost::json::object action_payload(const CallState& c, long long streamed_ms, const std::string& digits, double now);
 
-// Where the listen is kept in the call's state while it runs (Dial::listen_status): "" = no live listen.
-constexpr std::string_view kLive = "live";
-
 }  // namespace dp::core::listen
