@@ -68,7 +68,7 @@ struct State {
   std::deque<std::string> text, binary;
   asio::steady_timer writer_wake, player_wake;
   std::deque<ls::ServerMessage> commands;
-  bool ended = false, closed = false, disconnect = false, playing = false, streaming = false;
+  bool ended = false, closed = false, disconnect = false, playing = false, streaming = false, writing = false;
   std::uint64_t dropped = 0, frames = 0;
   std::size_t aligner_silence_seen = 0;
 
@@ -134,7 +134,9 @@ asio::awaitable<void> writer(std::shared_ptr<State> st) {
       st->binary.pop_front();
     }
     auto ws = st->ws;
+    st->writing = true;
     bool ok = co_await ws->write(msg, text);
+    st->writing = false;
     if (!ok) {
       st->closed = true;
       break;
@@ -445,7 +447,12 @@ asio::awaitable<void> ListenRun::run(Deps d, ListenTarget t, ls::Params params) 
     auto node = t.node;
     co_await d.media.request(node, std::move(req));
   }
-  if (ws_ref) co_await ws_ref->close();
+  // A close frame counts as a write for Beast: with a frame still being written, the socket is just closed.
+  if (ws_ref && st->writing) {
+    ws_ref->abort();
+  } else if (ws_ref) {
+    co_await ws_ref->close();
+  }
   if (reason != ls::EndReason::CallEnded && fork) {
     std::string none;
     co_await mark_listen(d.calls, t, none);
