@@ -12,6 +12,8 @@
       frequency measured on the upsampled PCM), the stream ends after ~2 s, the actionHook says so; the call goes
       on.
   l3. a server that refuses the connection: the call is bridged and goes on, the actionHook reports 0 s.
+  l4. mixed at 24 kHz of the callee (channel 2): 960-byte frames louder than either party alone; the caller's "#" is
+      ignored, the callee's ends the listen (finishOnKey), the actionHook has digits "#"; the call goes on.
 """
 
 from __future__ import annotations
@@ -194,3 +196,36 @@ def test_l3_refused_connection_the_call_goes_on(full_stack, sipp, webhook, numbe
     assert update(st, parent_of(webhook, called), {"call_status": "completed"})[0] == 202
     uac.assert_ok(15)
     uas.assert_ok(15)
+
+
+def test_l4_mixed_24k_callee_finish_on_key(full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    sink_port, _ = st.ports.sipp()
+    sink = WsSink(LOOPBACK, sink_port).start()
+    try:
+        listen = {"url": sink.url("/mixed"), "channel": 2, "mixType": "mixed", "sampleRate": 24000,
+                  "finishOnKey": "#", "actionHook": webhook.url(f"/listenAction/{norm(called)}")}
+        a, b, uac, uas = bridged_call(st, sipp, webhook, media, called, caller="+15551119024", hold=True, listen=listen)
+        conn = sink.wait_conn(timeout=10)
+        wait_for(lambda: len(conn.binaries()) >= 25, 5, "mixed frames")
+        frames = conn.binaries()
+        assert all(len(m.data) == 960 for m in frames), {len(m.data) for m in frames}  # 20 ms at 24 kHz, 1 channel
+        # both tones are in the mix: louder than either party alone
+        peak = max(abs(s) for m in frames[5:] for s in samples(m.data))
+        one = max(abs(ulaw_decode(x)) for x in a.pattern + b.pattern)
+        assert peak > 1.3 * one, (peak, one)
+        a.send_dtmf("#", duration_ms=100)  # the caller's key: not the listened party's, ignored
+        time.sleep(1.0)
+        assert conn.closed_at is None and not listen_hooks(webhook, called), "the caller's # ended the callee's listen"
+        b.send_dtmf("#", duration_ms=100)  # the callee's: ends the listen
+        wait_for(lambda: conn.closed_at, 5, "finishOnKey to end the stream")
+        hooks = wait_for(lambda: listen_hooks(webhook, called), 5, "the listen's actionHook")
+        assert hooks[0].get("digits") == "#", hooks[0].json
+        t_d = a.now()
+        a.wait_packets(25, MEDIA_TIMEOUT_S, t0=t_d, pt=PT_PCMU, match=b)
+        assert update(st, parent_of(webhook, called), {"call_status": "completed"})[0] == 202
+        uac.assert_ok(15)
+        uas.assert_ok(15)
+    finally:
+        sink.stop()
