@@ -5,6 +5,7 @@
 #include "core/dial_machine.hpp"
 #include "core/log.hpp"
 #include "io/clock.hpp"
+#include "io/redis/redis_client.hpp"
 #include "io/ws/ws_client.hpp"
 
 #include <boost/asio.hpp>
@@ -275,13 +276,18 @@ asio::awaitable<void> run_player(std::shared_ptr<Player> p) { co_await p->run();
 
 // Marks the listen live in the call ("resume") or gone (""), if the call is still on this dial and bridged.
 asio::awaitable<void> mark_listen(CallStorePort& calls, const ListenTarget& t, std::string value) {
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    auto cur = co_await calls.load(t.call_sid);
-    if (!cur || !cur->state.dial || cur->state.dial->seq != t.dial_seq || cur->state.dial->listen == value) co_return;
-    if (cur->state.status != core::CallStatus::InProgress) co_return;
-    cur->state.dial->listen = value;
-    bool saved = co_await calls.save(cur->state, cur->version);
-    if (saved) co_return;
+  try {
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      auto cur = co_await calls.load(t.call_sid);
+      if (!cur || !cur->state.dial || cur->state.dial->seq != t.dial_seq || cur->state.dial->listen == value)
+        co_return;
+      if (cur->state.status != core::CallStatus::InProgress) co_return;
+      cur->state.dial->listen = value;
+      bool saved = co_await calls.save(cur->state, cur->version);
+      if (saved) co_return;
+    }
+  } catch (const io::RedisError& e) {  // listen_status then gets a 422 (or a stale mark): logged, the stream goes on
+    log::warn("listen_mark_failed", {{"call_sid", t.call_sid}, {"error", e.what()}});
   }
 }
 
@@ -414,7 +420,13 @@ asio::awaitable<void> ListenRun::run(Deps d, ListenTarget t, ls::Params params) 
       }
       if (now < next_poll) continue;
       next_poll = now + kPollEvery;
-      auto polled = co_await d.calls.load(t.call_sid);
+      std::optional<CallStorePort::Versioned> polled;
+      try {
+        polled = co_await d.calls.load(t.call_sid);
+      } catch (const io::RedisError& e) {  // the next poll tries again; the stream goes on meanwhile
+        log::warn("listen_poll_failed", {{"call_sid", t.call_sid}, {"error", e.what()}});
+        continue;
+      }
       if (!polled || polled->state.status != core::CallStatus::InProgress || !polled->state.dial ||
           polled->state.dial->seq != t.dial_seq) {
         reason = ls::EndReason::CallEnded;
