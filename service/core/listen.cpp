@@ -272,6 +272,31 @@ std::string Encoder::encode(std::span<const std::int16_t> listened, std::span<co
   return out;
 }
 
+bool SendQueue::push_audio(std::string frame) {
+  bool room = audio_.size() < max_audio_;
+  if (!room) {
+    audio_.pop_front();
+    ++dropped_;
+  }
+  audio_.push_back(std::move(frame));
+  return room;
+}
+
+bool SendQueue::push_text(std::string text) {
+  if (text_.size() >= max_text_) return false;
+  text_.push_back(std::move(text));
+  return true;
+}
+
+bool SendQueue::pop(std::string& out, bool& text) {
+  auto& q = text_.empty() ? audio_ : text_;
+  if (q.empty()) return false;
+  text = &q == &text_;
+  out = std::move(q.front());
+  q.pop_front();
+  return true;
+}
+
 // ---- the server's text frames ----
 
 std::optional<std::string> base64_decode(std::string_view in) {

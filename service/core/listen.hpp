@@ -99,6 +99,25 @@ class Encoder {
   std::vector<std::int16_t> up_l_, up_r_, mixed_;
 };
 
+// What waits for the websocket: text frames first (metadata, dtmf events, playDone), then audio. At most
+// `max_audio` audio frames (50 = 1 s) wait; a new one over it pushes the oldest out (counted), so a slow server
+// costs bounded memory and hears the most recent audio. Text frames over `max_text` are dropped.
+class SendQueue {
+ public:
+  explicit SendQueue(std::size_t max_audio = 50, std::size_t max_text = 256) : max_audio_(max_audio), max_text_(max_text) {}
+  bool push_audio(std::string frame);  // false when the oldest frame was dropped to make room
+  bool push_text(std::string text);    // false when dropped (the text queue is full)
+  bool pop(std::string& out, bool& text);
+  bool empty() const { return audio_.empty() && text_.empty(); }
+  std::size_t audio_size() const { return audio_.size(); }
+  std::uint64_t dropped() const { return dropped_; }
+
+ private:
+  std::size_t max_audio_, max_text_;
+  std::deque<std::string> audio_, text_;
+  std::uint64_t dropped_ = 0;
+};
+
 // ---- the server's text frames ----
 
 struct PlayAudio {

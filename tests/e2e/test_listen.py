@@ -14,6 +14,8 @@
   l3. a server that refuses the connection: the call is bridged and goes on, the actionHook reports 0 s.
   l4. mixed at 24 kHz of the callee (channel 2): 960-byte frames louder than either party alone; the caller's "#" is
       ignored, the callee's ends the listen (finishOnKey), the actionHook has digits "#"; the call goes on.
+  l5. mono 8 kHz (the defaults): REST completed ends the call, the websocket closes within 1.5 s, the actionHook
+      is sent.
 """
 
 from __future__ import annotations
@@ -225,6 +227,29 @@ def test_l4_mixed_24k_callee_finish_on_key(full_stack, sipp, webhook, numbers, m
         t_d = a.now()
         a.wait_packets(25, MEDIA_TIMEOUT_S, t0=t_d, pt=PT_PCMU, match=b)
         assert update(st, parent_of(webhook, called), {"call_status": "completed"})[0] == 202
+        uac.assert_ok(15)
+        uas.assert_ok(15)
+    finally:
+        sink.stop()
+
+
+def test_l5_the_call_ending_ends_the_stream_within_a_second(full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    sink_port, _ = st.ports.sipp()
+    sink = WsSink(LOOPBACK, sink_port).start()
+    try:
+        listen = {"url": sink.url("/end"), "actionHook": webhook.url(f"/listenAction/{norm(called)}")}
+        a, b, uac, uas = bridged_call(st, sipp, webhook, media, called, caller="+15551119025", hold=True, listen=listen)
+        conn = sink.wait_conn(timeout=10)
+        wait_for(lambda: len(conn.binaries()) >= 25, 5, "mono frames")
+        assert all(len(m.data) == 320 for m in conn.binaries())  # 20 ms at 8 kHz, 1 channel (the defaults)
+        t_end = time.monotonic()
+        assert update(st, parent_of(webhook, called), {"call_status": "completed"})[0] == 202
+        wait_for(lambda: conn.closed_at, 3, "the websocket to close after the call ended")
+        assert conn.closed_at - t_end < 1.5, f"the stream outlived the call by {conn.closed_at - t_end:.2f} s"
+        hooks = wait_for(lambda: listen_hooks(webhook, called), 5, "the listen's actionHook")
+        assert hooks[0].get("dial_call_duration") >= 1, hooks[0].json
         uac.assert_ok(15)
         uas.assert_ok(15)
     finally:

@@ -173,6 +173,31 @@ TEST_SUITE("listen") {
     CHECK(std::abs(le_at(out, 100) - 1000) < 30);
   }
 
+  TEST_CASE("send queue: text first, audio bounded with the oldest dropped") {
+    ls::SendQueue q(3, 2);
+    std::string out;
+    bool text = false;
+    CHECK_FALSE(q.pop(out, text));
+    CHECK(q.push_audio("a1"));
+    CHECK(q.push_audio("a2"));
+    CHECK(q.push_text("t1"));
+    CHECK(q.push_audio("a3"));
+    CHECK_FALSE(q.push_audio("a4"));  // full: a1 goes
+    CHECK(q.dropped() == 1);
+    CHECK(q.audio_size() == 3);
+    CHECK(q.push_text("t2"));
+    CHECK_FALSE(q.push_text("t3"));  // the text queue is full
+    std::vector<std::string> order;
+    while (q.pop(out, text)) order.push_back((text ? "T:" : "A:") + out);
+    CHECK(order == std::vector<std::string>{"T:t1", "T:t2", "A:a2", "A:a3", "A:a4"});
+    CHECK(q.empty());
+    // A server that never reads: memory stays at the bound, however long.
+    ls::SendQueue slow;
+    for (int i = 0; i < 100000; ++i) slow.push_audio(std::string(320, 'x'));
+    CHECK(slow.audio_size() == 50);
+    CHECK(slow.dropped() == 100000 - 50);
+  }
+
   TEST_CASE("server messages: playAudio, killAudio, disconnect, ignored and invalid") {
     std::string raw("\x01\x00\x02\x00", 4);
     auto b64 = dp::core::base64_encode(raw);

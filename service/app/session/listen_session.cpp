@@ -43,8 +43,6 @@ namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(20);
 constexpr auto kPollEvery = std::chrono::milliseconds(250);  // the call's state: ended? listen_status?
-constexpr std::size_t kMaxBinaryQueued = 50;                 // 1 s of 20 ms frames per stream
-constexpr std::size_t kMaxTextQueued = 256;
 constexpr std::size_t kMaxCommands = 32;  // playAudio/killAudio waiting for the player
 constexpr auto kBeep = std::chrono::milliseconds(500);
 
@@ -66,26 +64,20 @@ struct State {
   ls::Encoder encoder;
   CallStats& metrics;
   std::shared_ptr<io::WsClient> ws;
-  std::deque<std::string> text, binary;
+  ls::SendQueue out;  // 1 s of audio frames, text first
   asio::steady_timer writer_wake, player_wake;
   std::deque<ls::ServerMessage> commands;
   bool ended = false, closed = false, disconnect = false, playing = false, streaming = false, writing = false;
-  std::uint64_t dropped = 0, frames = 0;
-  std::size_t aligner_silence_seen = 0;
+  std::uint64_t frames = 0;
 
   void send_text(std::string s) {
-    if (ended || text.size() >= kMaxTextQueued) return;
-    text.push_back(std::move(s));
-    writer_wake.cancel();
+    if (ended) return;
+    if (out.push_text(std::move(s))) writer_wake.cancel();
   }
   void send_binary(std::string s) {
     if (ended) return;
-    if (binary.size() >= kMaxBinaryQueued) {  // the server is slower than real time: the oldest frame goes
-      binary.pop_front();
-      ++dropped;
-      metrics.listen_frames_dropped(1);
-    }
-    binary.push_back(std::move(s));
+    // The server is slower than real time: the oldest frame goes.
+    if (!out.push_audio(std::move(s))) metrics.listen_frames_dropped(1);
     writer_wake.cancel();
   }
   // A 20 ms frame of one party (the fork's sink, on the io thread).
@@ -120,19 +112,12 @@ void spawn(asio::any_io_executor ex, asio::awaitable<void> task, std::string cal
 
 asio::awaitable<void> writer(std::shared_ptr<State> st) {
   while (!st->ended) {
-    if (st->text.empty() && st->binary.empty()) {
+    std::string msg;
+    bool text = false;
+    if (!st->out.pop(msg, text)) {
       st->writer_wake.expires_at(Clock::time_point::max());
       co_await st->writer_wake.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
-    }
-    std::string msg;
-    bool text = !st->text.empty();
-    if (text) {
-      msg = std::move(st->text.front());
-      st->text.pop_front();
-    } else {
-      msg = std::move(st->binary.front());
-      st->binary.pop_front();
     }
     auto ws = st->ws;
     st->writing = true;
@@ -475,7 +460,7 @@ asio::awaitable<void> ListenRun::run(Deps d, ListenTarget t, ls::Params params) 
                              {"reason", ls::to_string(reason)},
                              {"streamed_ms", std::to_string(streamed_ms)},
                              {"frames", std::to_string(st->frames)},
-                             {"dropped", std::to_string(st->dropped)}});
+                             {"dropped", std::to_string(st->out.dropped())}});
   auto hook = core::resolve_hook(&p.action_hook, last.call_hook);
   if (hook) {
     auto payload = ls::action_payload(last, streamed_ms, st->machine.digits(), io::wall_now());
