@@ -356,7 +356,8 @@ asio::awaitable<void> ListenRun::run(Deps d, ListenTarget t, ls::Params params) 
       if (auto s = weak.lock()) s->frame(stream, pcm);
     };
     try {
-      fork = co_await AudioFork::start(d.ex, d.media, fork_config(d.cfg), spec, sink);
+      auto fork_cfg = fork_config(d.cfg);  // a named local, not a temporary in the co_await (docs/coroutines.md)
+      fork = co_await AudioFork::start(d.ex, d.media, fork_cfg, spec, sink);
     } catch (const std::exception& e) {
       reason = ls::EndReason::ForkFailed;
       log::warn("listen_fork_failed", {{"call_sid", t.call_sid}, {"error", e.what()}});
