@@ -210,6 +210,11 @@ struct MetricFamilies {
       prometheus::BuildCounter().Name("dialplane_amd_events_total")
           .Help("Answering-machine detection events sent to amd.actionHook, by type")
           .Register(*reg);
+  prometheus::Family<prometheus::Counter>& refers =
+      prometheus::BuildCounter().Name("dialplane_refers_total")
+          .Help("In-dialog REFERs answered by Kamailio for dialplane (accepted = 202 after the referHook, refused = "
+                "the hook's status, no_hook = 501, not_bridged, failed = the hook did not answer: 501)")
+          .Register(*reg);
   prometheus::Family<prometheus::Counter>& screenings =
       prometheus::BuildCounter().Name("dialplane_screenings_total")
           .Help("Screened legs (confirmHook, voicemail-safe amd) by how their screening ended")
@@ -269,6 +274,7 @@ Metrics::Metrics()
   // The media plane's outcomes, zero until the first call uses them (the dashboard and the NG alert query them).
   for (const char* r : {"playing", "no_sdp", "fetch_failed", "rtpengine_error"}) f.dial_music.Add({{"result", r}});
   for (const char* v : {"accepted", "declined", "call_gone"}) f.screenings.Add({{"verdict", v}});
+  for (const char* a : {"accepted", "refused", "no_hook", "not_bridged", "failed"}) f.refers.Add({{"answer", a}});
   for (const char* t : {"amd_human_detected", "amd_machine_detected", "amd_no_speech_detected", "amd_decision_timeout",
                         "amd_machine_stopped_speaking", "amd_tone_detected", "amd_stopped"})
     f.amd_events.Add({{"type", t}});
@@ -336,6 +342,7 @@ void CallStats::decision(std::string_view kind, std::string_view action, double 
 }
 
 void CallStats::amd_event(std::string_view type) { f_.amd_events.Add({{"type", bounded(type)}}).Increment(); }
+void CallStats::refer(std::string_view answer) { f_.refers.Add({{"answer", bounded(answer)}}).Increment(); }
 void CallStats::screening(std::string_view verdict) { f_.screenings.Add({{"verdict", bounded(verdict)}}).Increment(); }
 void CallStats::dial_music(std::string_view result) { f_.dial_music.Add({{"result", bounded(result)}}).Increment(); }
 
