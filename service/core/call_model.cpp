@@ -175,6 +175,7 @@ json::object to_json(const Dial& d) {
           {"action_pending", d.action_pending},
           {"action_payload", d.action_payload},
           {"music_file", d.music_file},
+          {"listen", d.listen},
           {"dtmf_parent", dtmf_to_json(d.dtmf_parent)},
           {"dtmf_child", dtmf_to_json(d.dtmf_child)}};
 }
@@ -195,6 +196,7 @@ Dial dial_from_json(const json::object& o) {
   if (auto* v = o.if_contains("action_pending"); v && v->is_bool()) d.action_pending = v->get_bool();
   if (auto* v = o.if_contains("action_payload"); v && v->is_object()) d.action_payload = v->get_object();
   d.music_file = str(o, "music_file");
+  d.listen = str(o, "listen");
   d.dtmf_parent = dtmf_of(o, "dtmf_parent");
   d.dtmf_child = dtmf_of(o, "dtmf_child");
   return d;

@@ -86,6 +86,9 @@ struct Dial {
   boost::json::object action_payload;
   // dialMusic: the file rtpengine plays to the caller until an answer ("" = none playing).
   std::string music_file;
+  // The nested listen while its session streams (app/session/listen_session): "" = none, else the REST
+  // listen_status in force ("resume" while streaming, "pause", "silence"). The session polls it.
+  std::string listen;
   // dtmfCapture while bridged: each side's collected keys (jambonz's collector, core/dtmf).
   DtmfBuffer dtmf_parent;
   DtmfBuffer dtmf_child;

@@ -24,6 +24,8 @@ std::string_view to_string(CallUpdate::Op op) {
       return "unmute";
     case CallUpdate::Op::Dtmf:
       return "dtmf";
+    case CallUpdate::Op::Listen:
+      return "listen";
   }
   return "unknown";
 }
@@ -45,7 +47,7 @@ constexpr std::array<KnownKey, 25> kKeys{{
     {"call_hook", true, kNoRedirect},
     {"child_call_hook", true, kNoRedirect},
     {"call_status", true, nullptr},
-    {"listen_status", true, "no listen is active on this call (nested listen is not supported by dialplane yet)"},
+    {"listen_status", true, nullptr},
     {"transcribe_status", true,
      "no transcribe is active on this call (nested transcribe is not supported by dialplane yet)"},
     {"conf_hold_status", true, kNoConference},
@@ -68,7 +70,7 @@ constexpr std::array<KnownKey, 25> kKeys{{
     {"child_call", false, kNoRedirect},
     {"boostAudioSignal", false, "dub tracks need a media server of the call's own; not supported by dialplane"},
     {"media_path", false, "rtpengine always anchors a dialplane call's media; media_path cannot change it"},
-    {"stream_status", false, "no listen is active on this call (nested listen is not supported by dialplane yet)"},
+    {"stream_status", false, "stream_status is not supported by dialplane: use listen_status"},
     {"llm_tool_output", false, "llm verbs are not supported by dialplane"},
     {"tool_call_id", false, "llm verbs are not supported by dialplane"},
     {"llm_update", false, "llm verbs are not supported by dialplane"},
@@ -247,6 +249,7 @@ CallUpdate::Op op_of(const json::object& o, const std::string& op_key) {
   if (op_key == "mute_status")
     return str_of(o.if_contains(op_key)) == "mute" ? CallUpdate::Op::Mute : CallUpdate::Op::Unmute;
   if (op_key == "dtmf") return CallUpdate::Op::Dtmf;
+  if (op_key == "listen_status") return CallUpdate::Op::Listen;
   return CallUpdate::Op::None;
 }
 
@@ -260,6 +263,7 @@ ParsedUpdate parse_call_update(const json::value& body) {
   if (auto r = check_values(o)) return refuse(r->status, r->msg);
   CallUpdate u;
   u.op = op_of(o, op_key);
+  if (u.op == CallUpdate::Op::Listen) u.listen_status = str_of(o.if_contains("listen_status"));
   // jambonz acts on call_status alone: a whisper beside it is ignored, unchecked.
   bool ends = u.op == CallUpdate::Op::Complete || u.op == CallUpdate::Op::NoAnswer;
   if (auto r = check_supported(o)) return refuse(r->status, r->msg);
@@ -358,6 +362,14 @@ UpdateDecision decide_update(const CallState& c, const std::string& sid, const C
     case CallUpdate::Op::NoAnswer:
       d = decide_cancel(c, sid, leg);
       break;
+    case CallUpdate::Op::Listen:
+      // The dial's nested listen streams the bridged call: either sid addresses it (jambonz: the parent's).
+      if (!bridged(c) || c.dial->listen.empty()) {
+        d = incompatible(sid, "no listen is active on this call");
+      } else {
+        d.action = UpdateDecision::Action::Listen;
+      }
+      break;
     default:
       d = decide_media(c, sid, leg);
       break;
@@ -391,6 +403,12 @@ ng::Request whisper_request(const MediaTarget& m, const std::string& file) {
   p.file = file;
   p.repeat_times = 1;
   return p;
+}
+
+bool record_listen_status(CallState& c, const std::string& status) {
+  if (!bridged(c) || c.dial->listen.empty()) return false;
+  c.dial->listen = status;
+  return true;
 }
 
 bool record_mute(CallState& c, const std::string& sid, bool muted) {

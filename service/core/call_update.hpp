@@ -34,12 +34,14 @@ struct WhisperRequest {
 
 struct CallUpdate {
   // One operation per request, as jambonz's API server enforces. None: a whisper alone.
-  enum class Op { None, Complete, NoAnswer, Mute, Unmute, Dtmf };
+  enum class Op { None, Complete, NoAnswer, Mute, Unmute, Dtmf, Listen };
   Op op = Op::None;
+  std::string listen_status;              // Op::Listen: pause | silence | resume
   DtmfRequest dtmf;                       // Op::Dtmf
   std::optional<WhisperRequest> whisper;  // runs after the operation (jambonz: "a whisper after having muted")
 };
-std::string_view to_string(CallUpdate::Op op);  // metric label: whisper|completed|no_answer|mute|unmute|dtmf
+// metric label: whisper|completed|no_answer|mute|unmute|dtmf|listen
+std::string_view to_string(CallUpdate::Op op);
 
 // A request refused: 400 (malformed), 404 (no such call) or 422 (valid, but not applicable now or not supported),
 // `msg` naming the field. The REST answer is {"msg": msg}, jambonz's error body.
@@ -67,7 +69,8 @@ struct MediaTarget {
 };
 
 struct UpdateDecision {
-  enum class Action { Refuse, HangUp, CancelDial, Media };
+  // Listen: record listen_status in the call (record_listen_status); the listen session polls it.
+  enum class Action { Refuse, HangUp, CancelDial, Media, Listen };
   Action action = Action::Refuse;
   UpdateRefusal refusal;  // Refuse
   int dial_seq = 0;       // CancelDial: the ringing dial
@@ -92,5 +95,9 @@ ng::Request whisper_request(const MediaTarget& m, const std::string& file);
 // Records a mute_status on the leg `sid` names (caller_muted or the leg's `muted`). False, with `c` unchanged,
 // when that leg is no longer bridged.
 bool record_mute(CallState& c, const std::string& sid, bool muted);
+
+// Records a listen_status (pause|silence|resume) for the call's live listen. False, with `c` unchanged, when no
+// listen is live (it ended meanwhile, or the call is no longer bridged).
+bool record_listen_status(CallState& c, const std::string& status);
 
 }  // namespace dp::core

@@ -369,7 +369,8 @@ TEST_CASE("updateCall refusals: unknown sid or account, malformed bodies, unsupp
   CHECK(LiveWorld::msg(two) == "multiple options are not allowed in updateCall");
   auto listen = w.put(sid, R"({"listen_status":"pause"})");
   CHECK(listen.status == 422);
-  CHECK(LiveWorld::msg(listen).rfind("listen_status: no listen is active", 0) == 0);
+  CHECK(LiveWorld::msg(listen) ==
+        "current call state is incompatible with requested action for call_sid " + sid + ": no listen is active on this call");
   auto redirect = w.put(sid, R"({"call_hook":"http://app.test/other"})");
   CHECK(redirect.status == 422);
   CHECK(w.state(sid).status == dp::core::CallStatus::InProgress);
@@ -439,4 +440,31 @@ TEST_CASE("GET Calls: the account's live calls with the legs of their dial; GET 
   auto gone = w.call("GET", path + "/0f0e0d0c-0000-4000-8000-00000000dead");
   CHECK(gone.status == 404);
   CHECK(LiveWorld::msg(gone) == "call not found");
+}
+
+TEST_CASE("updateCall listen_status: recorded in the call for its live listen, from either sid; 422 without one") {
+  LiveWorld w;
+  auto sid = w.answered_call();
+  auto bob = w.leg_sid(sid, 1);
+  CHECK(w.put(sid, R"({"listen_status":"pause"})").status == 422);
+  // The listen session marks itself live in the call's state (app/session/listen_session).
+  auto cur = w.calls.stored(sid);
+  cur->state.dial->listen = "resume";
+  REQUIRE(w.calls.apply(cur->state, cur->version, false, {}, {}, 0));
+  CHECK(w.put(sid, R"({"listen_status":"pause"})").status == 202);
+  CHECK(w.state(sid).dial->listen == "pause");
+  CHECK(w.put(bob, R"({"listen_status":"silence"})").status == 202);
+  CHECK(w.state(sid).dial->listen == "silence");
+  CHECK(w.put(sid, R"({"listen_status":"resume"})").status == 202);
+  CHECK(w.state(sid).dial->listen == "resume");
+  CHECK(w.put(sid, R"({"listen_status":"stop"})").status == 400);
+  CHECK(w.series(R"(dialplane_call_updates_total{op="listen",result="accepted"})") == "3");
+  CHECK(w.series(R"(dialplane_call_updates_total{op="listen",result="refused"})") == "1");
+  // The listen ended: its mark is gone.
+  cur = w.calls.stored(sid);
+  cur->state.dial->listen.clear();
+  REQUIRE(w.calls.apply(cur->state, cur->version, false, {}, {}, 0));
+  auto gone = w.put(sid, R"({"listen_status":"pause"})");
+  CHECK(gone.status == 422);
+  CHECK(LiveWorld::msg(gone).find("no listen is active on this call") != std::string::npos);
 }

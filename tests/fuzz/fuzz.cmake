@@ -12,7 +12,7 @@ target_compile_definitions(dialplane_fuzz_lib PUBLIC BOOST_ASIO_NO_DEPRECATED BO
 target_compile_options(dialplane_fuzz_lib PUBLIC ${FUZZ_SANITIZERS} -fsanitize=fuzzer-no-link)
 target_link_options(dialplane_fuzz_lib PUBLIC ${FUZZ_SANITIZERS})
 target_link_libraries(dialplane_fuzz_lib PUBLIC Boost::json Boost::url OpenSSL::Crypto Threads::Threads)
-foreach(harness http_request internal_json rest_body verbs ng_reply media_file rtp)
+foreach(harness http_request internal_json rest_body verbs ng_reply media_file rtp listen_message)
   add_executable(fuzz_${harness} tests/fuzz/fuzz_${harness}.cpp)
   target_link_libraries(fuzz_${harness} PRIVATE dialplane_fuzz_lib)
   target_link_options(fuzz_${harness} PRIVATE -fsanitize=fuzzer)

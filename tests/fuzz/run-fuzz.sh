@@ -11,7 +11,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
-HARNESSES=(http_request internal_json rest_body verbs ng_reply media_file rtp)
+HARNESSES=(http_request internal_json rest_body verbs ng_reply media_file rtp listen_message)
 
 case ${1:-} in
   build)

@@ -74,6 +74,8 @@ std::string decided(const CallState& c, const std::string& sid, const char* body
       return "cancel dial " + std::to_string(d.dial_seq);
     case UpdateDecision::Action::Media:
       return "media " + d.media.own_tag + " " + d.media.peer_tag;
+    case UpdateDecision::Action::Listen:
+      return "listen";
   }
   return "?";
 }
@@ -159,8 +161,7 @@ TEST_CASE("updateCall body: whisper forms") {
 }
 
 TEST_CASE("updateCall body: what a proxy does not do is 422 with the reason") {
-  CHECK(refusal_of(R"({"listen_status":"pause"})") ==
-        "422 listen_status: no listen is active on this call (nested listen is not supported by dialplane yet)");
+  CHECK(refusal_of(R"({"stream_status":"pause","mute_status":"mute"})").rfind("422 stream_status", 0) == 0);
   CHECK(refusal_of(R"({"transcribe_status":"pause"})").rfind("422 transcribe_status: no transcribe is active", 0) == 0);
   CHECK(refusal_of(R"({"call_hook":"http://app.test/new"})").rfind("422 call_hook: redirecting", 0) == 0);
   CHECK(refusal_of(R"({"call_hook":"http://a.test/p","child_call_hook":"http://a.test/c"})").rfind("422 ", 0) == 0);
@@ -275,6 +276,26 @@ TEST_CASE("record_mute marks the addressed leg while bridged") {
   auto ringing = call(false);
   CHECK_FALSE(record_mute(ringing, "parent-sid", true));
   CHECK_FALSE(ringing.caller_muted);
+}
+
+TEST_CASE("listen_status reaches a live listen of a bridged call, through either sid") {
+  CHECK(valid(R"({"listen_status":"silence"})").op == CallUpdate::Op::Listen);
+  CHECK(valid(R"({"listen_status":"silence"})").listen_status == "silence");
+  CHECK(to_string(CallUpdate::Op::Listen) == "listen");
+  auto up = call(true);
+  CHECK(decided(up, "parent-sid", R"({"listen_status":"pause"})") ==
+        "422 " + kIncompatible + "parent-sid: no listen is active on this call");
+  CHECK_FALSE(record_listen_status(up, "pause"));
+  CHECK(up.dial->listen.empty());
+  up.dial->listen = "resume";
+  CHECK(decided(up, "parent-sid", R"({"listen_status":"pause"})") == "listen");
+  CHECK(decided(up, "leg-1", R"({"listen_status":"pause"})") == "listen");
+  CHECK(record_listen_status(up, "pause"));
+  CHECK(up.dial->listen == "pause");
+  auto ringing = call(false);
+  ringing.dial->listen = "resume";
+  CHECK(decided(ringing, "parent-sid", R"({"listen_status":"pause"})").rfind("422 ", 0) == 0);
+  CHECK_FALSE(record_listen_status(ringing, "pause"));
 }
 
 TEST_CASE("call info: the parent then its legs, without customerData") {

@@ -131,6 +131,14 @@ const std::vector<Option>& options() {
        "the IP rtpengine sends forked audio to, when it is not --media-fork-address (NAT, container bridge); empty = "
        "the same",
        ip_opt(&Config::media_fork_advertise)},
+      {"listen-subprotocol", "NAME",
+       "websocket subprotocol a dial's nested listen offers (jambonz documents audio.jambonz.org; its FreeSWITCH "
+       "module defaults to audio.drachtio.org); empty = none",
+       str_opt(&Config::listen_subprotocol)},
+      {"listen-connect-timeout-ms", "MS",
+       "deadline of a nested listen's websocket connect (DNS, TCP, TLS, upgrade); a listen that misses it ends, the "
+       "call goes on",
+       int_opt(&Config::listen_connect_timeout_ms, 100, 60000)},
       {"media-dir", "DIR",
        "directory of fetched and synthesized audio files, shared with rtpengine (created at start, must be writable)",
        str_opt(&Config::media_dir)},

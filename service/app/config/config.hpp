@@ -42,6 +42,9 @@ struct Config {
   // told to send to ("" = the bind address; set it when rtpengine reaches dialplane through NAT or a bridge).
   std::string media_fork_address = "127.0.0.1";
   std::string media_fork_advertise;
+  // The dial's nested listen (app/session/listen_session): the websocket subprotocol offered, the connect deadline.
+  std::string listen_subprotocol = "audio.jambonz.org";
+  int listen_connect_timeout_ms = 5000;
   // Media files (play URLs, synthesized speech): a cache directory rtpengine reads too.
   std::string media_dir = "/tmp/dialplane-media";  // created at start; must be writable
   int media_cache_mb = 256;                         // total size; least recently used files go first

@@ -44,6 +44,12 @@ asio::awaitable<MediaFile> MediaFiles::fetch(const core::Hook& source) {
   co_return to_port(local);
 }
 
+asio::awaitable<MediaFile> MediaFiles::store(std::string wav) {
+  std::string format = "wav";
+  auto local = co_await cache_.store(std::move(wav), std::move(format));
+  co_return to_port(local);
+}
+
 asio::awaitable<MediaFile> MediaFiles::speak(const SpeechRequest& req) {
   // Copied before the first suspension: the caller's request need not outlive it.
   io::SpeechText text;

@@ -19,6 +19,7 @@ class MediaFiles final : public MediaFilesPort {
 
   boost::asio::awaitable<MediaFile> fetch(const core::Hook& source) override;
   boost::asio::awaitable<MediaFile> speak(const SpeechRequest& req) override;
+  boost::asio::awaitable<MediaFile> store(std::string wav) override;
 
   // The engine for `vendor` ("" and "default" = the first; names compare case-insensitively), nullptr if none.
   io::SpeechEngine* engine_for(std::string_view vendor) const;

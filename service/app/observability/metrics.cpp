@@ -177,6 +177,30 @@ struct MetricFamilies {
       prometheus::BuildCounter().Name("dialplane_dtmf_datagrams_total")
           .Help("rtpengine DTMF log datagrams by result (received, malformed, dropped = queue full)")
           .Register(*reg);
+  prometheus::Family<prometheus::Counter>& listen_started =
+      prometheus::BuildCounter().Name("dialplane_listen_streams_started_total")
+          .Help("Nested dial listen streams started (a websocket connect was attempted)").Register(*reg);
+  prometheus::Family<prometheus::Counter>& listen_ended =
+      prometheus::BuildCounter().Name("dialplane_listen_streams_ended_total")
+          .Help("Nested dial listen streams ended, by reason (disconnect, max_length, finish_on_key, connect_failed, "
+                "fork_failed, closed, call_ended, shutdown)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& listen_frames_sent =
+      prometheus::BuildCounter().Name("dialplane_listen_frames_sent_total")
+          .Help("Binary audio frames (20 ms each) written to listen websockets").Register(*reg);
+  prometheus::Family<prometheus::Counter>& listen_frames_dropped =
+      prometheus::BuildCounter().Name("dialplane_listen_frames_dropped_total")
+          .Help("Listen audio frames dropped: the websocket server was slower than real time (1 s queue per "
+                "stream), or a party's frames overflowed the alignment")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& listen_messages =
+      prometheus::BuildCounter().Name("dialplane_listen_messages_total")
+          .Help("Text frames received from listen websocket servers, by type (invalid = not understood)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& listen_plays =
+      prometheus::BuildCounter().Name("dialplane_listen_play_audio_total")
+          .Help("playAudio items from listen servers by result (played, failed, refused = queue full)")
+          .Register(*reg);
   prometheus::Family<prometheus::Counter>& dtmf_keys =
       prometheus::BuildCounter().Name("dialplane_dtmf_keys_total")
           .Help("DTMF keys applied to calls by outcome (matched = a dtmfHook fired, collected, ignored = no "
@@ -255,6 +279,15 @@ Metrics::Metrics()
                         "amd_machine_stopped_speaking", "amd_tone_detected", "amd_stopped"})
     f.amd_events.Add({{"type", t}});
   for (const char* o : {"matched", "collected", "ignored", "unknown_call"}) f.dtmf_keys.Add({{"outcome", o}});
+  f.listen_started.Add({});
+  for (const char* r : {"disconnect", "max_length", "finish_on_key", "connect_failed", "fork_failed", "closed",
+                        "call_ended", "shutdown"})
+    f.listen_ended.Add({{"reason", r}});
+  f.listen_frames_sent.Add({});
+  f.listen_frames_dropped.Add({});
+  for (const char* t : {"playAudio", "killAudio", "disconnect", "ignored", "invalid"})
+    f.listen_messages.Add({{"type", t}});
+  for (const char* r : {"played", "failed", "refused"}) f.listen_plays.Add({{"result", r}});
   for (const char* r : {"received", "malformed", "dropped"}) f.dtmf_datagrams.Add({{"result", r}});
   for (const char* c : {"offer", "answer", "play media", "play DTMF", "block media", "unblock media"})
     f.ng_seconds.Add({{"command", c}}, kRpcBuckets);
@@ -406,6 +439,21 @@ void HealthStats::rpc(std::string_view method, bool ok, double seconds) {
 }
 
 void CallStats::redis_error() { f_.redis_errors.Add({}).Increment(); }
+
+void CallStats::listen_started() { f_.listen_started.Add({}).Increment(); }
+void CallStats::listen_ended(std::string_view reason) {
+  f_.listen_ended.Add({{"reason", bounded(reason)}}).Increment();
+}
+void CallStats::listen_frames_sent(std::uint64_t n) {
+  f_.listen_frames_sent.Add({}).Increment(static_cast<double>(n));
+}
+void CallStats::listen_frames_dropped(std::uint64_t n) {
+  f_.listen_frames_dropped.Add({}).Increment(static_cast<double>(n));
+}
+void CallStats::listen_message(std::string_view type) {
+  f_.listen_messages.Add({{"type", bounded(type)}}).Increment();
+}
+void CallStats::listen_play(std::string_view result) { f_.listen_plays.Add({{"result", bounded(result)}}).Increment(); }
 
 void CallStats::call_update(std::string_view op, std::string_view result) {
   f_.call_updates.Add({{"op", bounded(op)}, {"result", bounded(result)}}).Increment();

@@ -60,6 +60,16 @@ class CallStats {
   // A REST updateCall (op: core::to_string(CallUpdate::Op)) and what became of it (result: accepted|refused|
   // failed; a whisper, played asynchronously: played|media_failed|play_failed|call_gone).
   void call_update(std::string_view op, std::string_view result);
+  // The dial's nested listen (app/session/listen_session): a stream started, and how it ended (reason:
+  // core::listen::to_string(EndReason)); binary frames sent and dropped (the server is slow, or a party's frames
+  // overflowed the alignment); the server's text frames by type (playAudio, killAudio, disconnect, ignored,
+  // invalid); playAudio items by result (played, failed, refused).
+  void listen_started();
+  void listen_ended(std::string_view reason);
+  void listen_frames_sent(std::uint64_t n);
+  void listen_frames_dropped(std::uint64_t n);
+  void listen_message(std::string_view type);
+  void listen_play(std::string_view result);
 
  private:
   MetricFamilies& f_;

@@ -37,6 +37,10 @@ class MediaFilesPort {
 
   // Renders `req.text` to a WAV file (cached by engine, voice and text). Never blocks the caller's executor.
   virtual boost::asio::awaitable<MediaFile> speak(const SpeechRequest& req) = 0;
+
+  // Audio dialplane made itself (a listen's playAudio, its beep): a whole WAV file written to the media
+  // directory (cached by content, evicted like the rest). Never blocks the caller's executor.
+  virtual boost::asio::awaitable<MediaFile> store(std::string wav) = 0;
 };
 
 }  // namespace dp::app

@@ -104,7 +104,53 @@ asio::awaitable<std::optional<Transition>> CallFlow::update_call(const std::stri
   co_return t;
 }
 
-void CallFlow::answered(const CallState& c) { start_amd(c); }
+void CallFlow::answered(const CallState& c) {
+  start_amd(c);
+  start_listen(c);
+}
+
+void CallFlow::start_listen(const CallState& c) {
+  if (!c.dial || c.dial->winner < 0 || !c.dial->verb.is_object()) return;
+  const auto& verb = c.dial->verb.get_object();
+  const auto* spec = verb.if_contains("listen");
+  if (!spec) spec = verb.if_contains("stream");
+  if (!spec || !spec->is_object()) return;
+  auto parsed = core::listen::parse_params(*spec);
+  auto node = core::ng::parse_node(c.rtp_node);
+  const auto& win = c.dial->legs[c.dial->winner];
+  std::string why;
+  if (!parsed.params) {
+    why = parsed.error;
+  } else if (!node) {
+    why = "no rtpengine";
+  } else if (c.from_tag.empty() || win.to_tag.empty()) {
+    why = "the parties' SIP tags are unknown";
+  }
+  if (!why.empty()) {
+    d_.metrics.listen_started();
+    d_.metrics.listen_ended("fork_failed");
+    log::warn("listen_not_started", {{"call_sid", c.call_sid}, {"why", why}});
+    return;
+  }
+  ListenTarget t;
+  t.node = *node;
+  t.call_sid = c.call_sid;
+  t.call_id = c.call_id;
+  t.dial_seq = c.dial->seq;
+  bool callee = parsed.params->channel == 2;
+  t.listened_tag = callee ? win.to_tag : c.from_tag;
+  t.other_tag = callee ? c.from_tag : win.to_tag;
+  ListenRun::Deps deps{d_.ex, d_.cfg, d_.calls, d_.media, d_.files, d_.hooks, d_.metrics, listens_};
+  auto sid = c.call_sid;
+  sessions_.spawn(ListenRun::run(deps, std::move(t), std::move(*parsed.params)), [sid](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("listen_failed", {{"call_sid", sid}, {"error", ex.what()}});
+    }
+  });
+}
 
 void CallFlow::start_amd(const CallState& c) {
   if (!c.dial || c.dial->winner < 0 || !c.dial->verb.is_object()) return;
@@ -743,12 +789,16 @@ asio::awaitable<bool> CallFlow::apply_event(const std::string& sid, const std::s
   });
   d_.metrics.event(core::to_string(ev.kind), t && fresh);
   if (!t || !after) co_return t && fresh;
-  if (answered_now) start_amd(*after);  // the dial's amd, if any, on the leg that answered
+  if (answered_now) {
+    start_amd(*after);     // the dial's amd, if any, on the leg that answered
+    start_listen(*after);  // the dial's nested listen, if any
+  }
   if (fresh && ev.kind == core::EventKind::Held) co_await screen_held(sid, ev, fx, *after);
   co_return fresh;
 }
 
 asio::awaitable<void> CallFlow::dtmf(core::DtmfEvent ev) {
+  listens_.dtmf(ev);  // a live listen here: passDtmf / finishOnKey
   try {
     auto sid = co_await d_.calls.sid_for_call_id(ev.call_id);
     if (!sid) {

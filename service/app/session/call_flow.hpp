@@ -9,6 +9,7 @@
 #include "app/ports/provisioning_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
 #include "app/session/dial_music.hpp"
+#include "app/session/listen_session.hpp"
 #include "app/session/screening.hpp"
 #include "app/session/session_control.hpp"
 #include "app/verbs/verb_task.hpp"
@@ -110,6 +111,8 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   void start_amd(const core::CallState& c);
   boost::asio::awaitable<void> amd_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
                                            boost::json::object amd);
+  // The dial's nested listen (or stream), once bridged: a ListenRun in sessions_ (app/session/listen_session).
+  void start_listen(const core::CallState& c);
   // One event of a batch: applied to its call (compare-and-set), then what it starts (amd, a screening).
   // Returns whether it was new.
   boost::asio::awaitable<bool> apply_event(const std::string& sid, const std::string& source,
@@ -120,6 +123,7 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
 
   Deps d_;
   DialMusic music_;
+  ListenInboxes listens_;  // DTMF keys for the live listens of this instance (outlives sessions_)
   io::TaskGroup sessions_;
   Screening screening_;
 };

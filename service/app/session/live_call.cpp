@@ -68,6 +68,9 @@ asio::awaitable<Outcome> LiveCallControl::update(const std::string& account_sid,
     case core::UpdateDecision::Action::CancelDial:
       o = co_await cancel_dial(cur->state, d.dial_seq);
       break;
+    case core::UpdateDecision::Action::Listen:
+      o = co_await listen_status(cur->state.call_sid, sid, u.listen_status);
+      break;
     case core::UpdateDecision::Action::Media:
       if (u.op == core::CallUpdate::Op::Mute || u.op == core::CallUpdate::Op::Unmute) {
         o = co_await mute(cur->state.call_sid, sid, d.media, u.op == core::CallUpdate::Op::Mute);
@@ -132,6 +135,21 @@ asio::awaitable<Outcome> LiveCallControl::mute(const std::string& call_sid, cons
     if (saved) break;
   }
   co_return Outcome{};
+}
+
+asio::awaitable<Outcome> LiveCallControl::listen_status(const std::string& call_sid, const std::string& sid,
+                                                        const std::string& status) {
+  // The listen session (on the instance that bridged the call) polls the call's state and applies it within
+  // 250 ms, so this works from any instance. A listen that ended meanwhile: 422.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto cur = co_await d_.calls.load(call_sid);
+    if (!cur || !core::record_listen_status(cur->state, status))
+      co_return Outcome{422, "current call state is incompatible with requested action for call_sid " + sid +
+                                 ": no listen is active on this call"};
+    bool saved = co_await d_.calls.save(cur->state, cur->version);
+    if (saved) co_return Outcome{};
+  }
+  co_return Outcome{503, "the call changed too often to record listen_status, retry"};
 }
 
 asio::awaitable<Outcome> LiveCallControl::dtmf(const core::MediaTarget& m, const core::DtmfRequest& r) {

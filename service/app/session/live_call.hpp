@@ -61,6 +61,9 @@ class LiveCallControl {
   boost::asio::awaitable<Outcome> mute(const std::string& call_sid, const std::string& sid, const core::MediaTarget& m,
                                        bool mute);
   boost::asio::awaitable<Outcome> dtmf(const core::MediaTarget& m, const core::DtmfRequest& r);
+  // listen_status: recorded in the call's state, where its listen session reads it.
+  boost::asio::awaitable<Outcome> listen_status(const std::string& call_sid, const std::string& sid,
+                                                const std::string& status);
   // Fetches or renders the whisper's file, checks the leg is still bridged, and plays it to that leg.
   boost::asio::awaitable<void> play_whisper(std::string account_sid, std::string sid, core::WhisperRequest w);
   Outcome counted(std::string_view op, const std::string& sid, Outcome o);

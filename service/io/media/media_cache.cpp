@@ -46,6 +46,26 @@ struct DownloadSlot {
 MediaCache::MediaCache(MediaStore& store, HttpClient& http, TaskGroup& tasks, Options o, MediaObserver& observer)
     : store_(store), http_(http), opts_(std::move(o)), observer_(observer), flights_(tasks) {}
 
+asio::awaitable<LocalMedia> MediaCache::store(std::string bytes, std::string format) {
+  auto key = core::sha256_hex("generated|" + format + "|" + bytes);
+  double t = now();
+  if (auto hit = store_.find(key); hit && hit->meta.format == format) {
+    store_.touch(key, t);
+    LocalMedia m;
+    m.ok = true;
+    m.path = hit->path;
+    m.format = format;
+    co_return m;
+  }
+  core::CacheMeta meta;
+  meta.format = format;
+  meta.fetched_at_s = t;
+  meta.checked_at_s = t;
+  meta.last_used_s = t;
+  auto local = co_await store_.put(std::move(key), std::move(meta), std::move(bytes));
+  co_return local;
+}
+
 double MediaCache::now() const { return opts_.clock ? opts_.clock() : wall_now(); }
 
 asio::awaitable<LocalMedia> MediaCache::fetch(const core::Hook& source) {

@@ -50,6 +50,11 @@ class MediaCache {
   // (Cancellation of the calling task still ends it with operation_aborted.)
   boost::asio::awaitable<LocalMedia> fetch(const core::Hook& source);
 
+  // Audio made by dialplane itself (a listen's playAudio, its beep): `bytes` (a whole WAV file) kept in the cache
+  // under the sha256 of its content, so rtpengine can play it; the same content is written once. Never throws
+  // for a disk problem (the result says why).
+  boost::asio::awaitable<LocalMedia> store(std::string bytes, std::string format);
+
   // Downloads running right now.
   std::size_t downloads() const { return *downloads_; }
 

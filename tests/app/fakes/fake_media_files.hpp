@@ -22,6 +22,16 @@ class FakeMediaFiles final : public app::MediaFilesPort {
     co_return next(speak_scripts_, req.text, "/fake-media/spoken-" + std::to_string(spoken.size()) + ".wav");
   }
 
+  boost::asio::awaitable<app::MediaFile> store(std::string wav) override {
+    stored.push_back(std::move(wav));
+    app::MediaFile ok;
+    ok.ok = true;
+    ok.path = "/fake-media/stored-" + std::to_string(stored.size()) + ".wav";
+    ok.format = "wav";
+    co_return ok;
+  }
+  std::vector<std::string> stored;
+
   // The next fetch of `url` answers `file`.
   void answer_fetch(const std::string& url, app::MediaFile file) { fetch_scripts_[url].push_back(std::move(file)); }
   // The next fetch of `url` fails with `error`.
