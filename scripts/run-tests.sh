@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
-say() { printf '\n==> %s\n' "$*"; }
+say() { printf '\n==> [%4d s] %s\n' "$SECONDS" "$*"; }  # seconds since the start: where the CI budget goes
 fail_step() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); echo "FAILED: $1" >&2; }
 
 # Counts test cases of a JUnit XML file: prints "passed failed".
