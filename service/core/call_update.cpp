@@ -24,6 +24,10 @@ std::string_view to_string(CallUpdate::Op op) {
       return "unmute";
     case CallUpdate::Op::Dtmf:
       return "dtmf";
+    case CallUpdate::Op::TranscribePause:
+      return "transcribe_pause";
+    case CallUpdate::Op::TranscribeResume:
+      return "transcribe_resume";
   }
   return "unknown";
 }
@@ -46,8 +50,7 @@ constexpr std::array<KnownKey, 25> kKeys{{
     {"child_call_hook", true, kNoRedirect},
     {"call_status", true, nullptr},
     {"listen_status", true, "no listen is active on this call (nested listen is not supported by dialplane yet)"},
-    {"transcribe_status", true,
-     "no transcribe is active on this call (nested transcribe is not supported by dialplane yet)"},
+    {"transcribe_status", true, nullptr},
     {"conf_hold_status", true, kNoConference},
     {"conf_mute_status", true, kNoConference},
     {"mute_status", true, nullptr},
@@ -131,6 +134,7 @@ std::optional<UpdateRefusal> check_values(const json::object& o) {
   if (!one_of("call_status", {"completed", "no-answer"})) return UpdateRefusal{400, "invalid call_status"};
   if (!one_of("listen_status", {"pause", "silence", "resume"})) return UpdateRefusal{400, "invalid listen_status"};
   if (!one_of("mute_status", {"mute", "unmute"})) return UpdateRefusal{400, "invalid mute_status"};
+  if (!one_of("transcribe_status", {"pause", "resume"})) return UpdateRefusal{400, "invalid transcribe_status"};
   const json::value* dtmf = o.if_contains("dtmf");
   if (truthy(dtmf) && !(dtmf->is_object() && truthy(dtmf->get_object().if_contains("digit"))))
     return UpdateRefusal{400, "invalid dtmf"};
@@ -247,6 +251,8 @@ CallUpdate::Op op_of(const json::object& o, const std::string& op_key) {
   if (op_key == "mute_status")
     return str_of(o.if_contains(op_key)) == "mute" ? CallUpdate::Op::Mute : CallUpdate::Op::Unmute;
   if (op_key == "dtmf") return CallUpdate::Op::Dtmf;
+  if (op_key == "transcribe_status")
+    return str_of(o.if_contains(op_key)) == "pause" ? CallUpdate::Op::TranscribePause : CallUpdate::Op::TranscribeResume;
   return CallUpdate::Op::None;
 }
 
@@ -335,6 +341,21 @@ UpdateDecision decide_media(const CallState& c, const std::string& sid, int leg)
   return d;
 }
 
+bool has_transcribe(const CallState& c) {
+  if (!c.dial || !c.dial->verb.is_object()) return false;
+  const auto* t = c.dial->verb.get_object().if_contains("transcribe");
+  return t && t->is_object();
+}
+
+UpdateDecision decide_transcribe(const CallState& c, const std::string& sid, int leg) {
+  if (!bridged(c)) return incompatible(sid, "the call is not bridged to an answered leg");
+  if (leg >= 0 && leg != c.dial->winner) return incompatible(sid, "this leg is not bridged");
+  if (!has_transcribe(c)) return incompatible(sid, "the dial has no transcribe");
+  UpdateDecision d;
+  d.action = UpdateDecision::Action::Transcribe;
+  return d;
+}
+
 // The leg of the current dial that `sid` names: -1 for the parent, -2 for none.
 int addressed_leg(const CallState& c, const std::string& sid) {
   if (sid == c.call_sid) return -1;
@@ -357,6 +378,10 @@ UpdateDecision decide_update(const CallState& c, const std::string& sid, const C
       break;
     case CallUpdate::Op::NoAnswer:
       d = decide_cancel(c, sid, leg);
+      break;
+    case CallUpdate::Op::TranscribePause:
+    case CallUpdate::Op::TranscribeResume:
+      d = decide_transcribe(c, sid, leg);
       break;
     default:
       d = decide_media(c, sid, leg);
@@ -391,6 +416,12 @@ ng::Request whisper_request(const MediaTarget& m, const std::string& file) {
   p.file = file;
   p.repeat_times = 1;
   return p;
+}
+
+bool record_transcribe_pause(CallState& c, bool paused) {
+  if (!bridged(c) || !has_transcribe(c)) return false;
+  c.transcribe_paused = paused;
+  return true;
 }
 
 bool record_mute(CallState& c, const std::string& sid, bool muted) {

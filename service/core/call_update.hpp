@@ -34,12 +34,13 @@ struct WhisperRequest {
 
 struct CallUpdate {
   // One operation per request, as jambonz's API server enforces. None: a whisper alone.
-  enum class Op { None, Complete, NoAnswer, Mute, Unmute, Dtmf };
+  enum class Op { None, Complete, NoAnswer, Mute, Unmute, Dtmf, TranscribePause, TranscribeResume };
   Op op = Op::None;
   DtmfRequest dtmf;                       // Op::Dtmf
   std::optional<WhisperRequest> whisper;  // runs after the operation (jambonz: "a whisper after having muted")
 };
-std::string_view to_string(CallUpdate::Op op);  // metric label: whisper|completed|no_answer|mute|unmute|dtmf
+// metric label: whisper|completed|no_answer|mute|unmute|dtmf|transcribe_pause|transcribe_resume
+std::string_view to_string(CallUpdate::Op op);
 
 // A request refused: 400 (malformed), 404 (no such call) or 422 (valid, but not applicable now or not supported),
 // `msg` naming the field. The REST answer is {"msg": msg}, jambonz's error body.
@@ -67,7 +68,7 @@ struct MediaTarget {
 };
 
 struct UpdateDecision {
-  enum class Action { Refuse, HangUp, CancelDial, Media };
+  enum class Action { Refuse, HangUp, CancelDial, Media, Transcribe };
   Action action = Action::Refuse;
   UpdateRefusal refusal;  // Refuse
   int dial_seq = 0;       // CancelDial: the ringing dial
@@ -78,7 +79,8 @@ struct UpdateDecision {
 // What `u` does to call `c` when addressed by `sid` (the call's own sid or a leg of its current dial):
 // - completed: hangs up an answered call (either sid: on a proxy the two legs are one dialog);
 // - no-answer: cancels the ringing dial of an unanswered call (parent sid only), like its ring timeout;
-// - mute/unmute, dtmf, whisper: rtpengine commands while the call is bridged (a child sid must be the answered leg).
+// - mute/unmute, dtmf, whisper: rtpengine commands while the call is bridged (a child sid must be the answered leg);
+// - transcribe_status pause/resume: while the call is bridged by a dial with a `transcribe` (either sid).
 // Otherwise a refusal: 404 for a sid that is not the call or a leg of its current dial, 422 with jambonz's
 // "current call state is incompatible with requested action for call_sid <sid>: <why>".
 UpdateDecision decide_update(const CallState& c, const std::string& sid, const CallUpdate& u);
@@ -88,6 +90,10 @@ UpdateDecision decide_update(const CallState& c, const std::string& sid, const C
 ng::Request mute_request(const MediaTarget& m, bool mute);
 std::vector<ng::Request> dtmf_requests(const MediaTarget& m, const DtmfRequest& d);
 ng::Request whisper_request(const MediaTarget& m, const std::string& file);
+
+// Records a transcribe_status (pause/resume) on the call. False, with `c` unchanged, when the call is no longer
+// bridged or its dial has no transcribe.
+bool record_transcribe_pause(CallState& c, bool paused);
 
 // Records a mute_status on the leg `sid` names (caller_muted or the leg's `muted`). False, with `c` unchanged,
 // when that leg is no longer bridged.

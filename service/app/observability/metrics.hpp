@@ -58,6 +58,13 @@ class CallStats {
   // A REST updateCall (op: core::to_string(CallUpdate::Op)) and what became of it (result: accepted|refused|
   // failed; a whisper, played asynchronously: played|media_failed|play_failed|call_gone).
   void call_update(std::string_view op, std::string_view result);
+  // The dial's nested transcribe (one channel = one transcription; docs/operate.md).
+  void transcription_started();
+  void transcription_ended(std::string_view reason);  // dial_ended|engine_error
+  void transcription_refused(std::string_view reason);  // pool_exhausted, unavailable (vendor, language, model, fork)
+  void stt_result(bool is_final);
+  void stt_audio_dropped(std::uint64_t frames);  // 20 ms frames not decoded (the decoder fell behind)
+  void stt_decoders(std::size_t in_use, std::size_t size);
 
  private:
   MetricFamilies& f_;

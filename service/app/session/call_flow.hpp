@@ -7,6 +7,7 @@
 #include "app/ports/kamailio_control_port.hpp"
 #include "app/ports/outbox_port.hpp"
 #include "app/ports/provisioning_port.hpp"
+#include "app/ports/speech_recognizer_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
 #include "app/session/dial_music.hpp"
 #include "app/session/screening.hpp"
@@ -17,6 +18,7 @@
 #include "core/dtmf.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/kamailio_requests.hpp"
+#include "core/transcribe.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
@@ -40,6 +42,7 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
     OutboxPort& outbox;
     MediaPort& media;
     MediaFilesPort& files;
+    SpeechRecognizerPort* stt = nullptr;  // the dial's nested transcribe; null = every transcribe gets an error event
   };
   explicit CallFlow(Deps d);
 
@@ -106,6 +109,13 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   void start_amd(const core::CallState& c);
   boost::asio::awaitable<void> amd_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
                                            boost::json::object amd);
+  // The dial's nested `transcribe` on the bridged call: one run per channel (app/session/transcribe_session).
+  void start_transcribe(const core::CallState& c);
+  boost::asio::awaitable<void> transcribe_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
+                                                  int channel, core::stt::Options opts);
+  // Sends one transcriptionHook (a result, or an error when `error` is set); the answer is ignored.
+  boost::asio::awaitable<void> transcription_hook(const core::CallState& c, const core::stt::Options& opts,
+                                                  const core::stt::Result& r, const std::string& error, int seq);
   // One event of a batch: applied to its call (compare-and-set), then what it starts (amd, a screening).
   // Returns whether it was new.
   boost::asio::awaitable<bool> apply_event(const std::string& sid, const std::string& source,

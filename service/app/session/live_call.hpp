@@ -60,6 +60,7 @@ class LiveCallControl {
   boost::asio::awaitable<Outcome> cancel_dial(const core::CallState& c, int dial_seq);
   boost::asio::awaitable<Outcome> mute(const std::string& call_sid, const std::string& sid, const core::MediaTarget& m,
                                        bool mute);
+  boost::asio::awaitable<Outcome> transcribe_status(const std::string& call_sid, const std::string& sid, bool paused);
   boost::asio::awaitable<Outcome> dtmf(const core::MediaTarget& m, const core::DtmfRequest& r);
   // Fetches or renders the whisper's file, checks the leg is still bridged, and plays it to that leg.
   boost::asio::awaitable<void> play_whisper(std::string account_sid, std::string sid, core::WhisperRequest w);
