@@ -41,6 +41,16 @@ const std::vector<std::string> kSentences{
     "We are sorry but all of our agents are busy right now.",
 };
 
+// Other texts, for measuring the telephony CMN (DP_BENCH_TUNE=1) without touching the reported set.
+const std::vector<std::string> kTuneSentences{
+    "Hello, this is Anna from the billing department.",
+    "My account number is four five six seven.",
+    "The train to Boston leaves at half past nine.",
+    "I cannot hear you very well, could you repeat that?",
+    "Our office is open from Monday to Saturday.",
+    "He said the package would arrive next week.",
+};
+
 std::vector<std::uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -66,8 +76,17 @@ Audio render(const std::string& text, const std::string& dir) {
   std::memcpy(a.direct16k.data(), r.data(), a.direct16k.size() * 2);
   std::vector<std::int16_t> pcm8;
   for (auto b : read_file(ul)) pcm8.push_back(dp::core::g711::ulaw_to_linear(b));
-  dp::core::Upsampler up(2);
-  up.process(pcm8, a.telephony16k);
+  if (std::getenv("DP_BENCH_SOX_UP")) {  // sox's resampler instead of core/resample (comparison)
+    std::string up16 = dir + "/t16.raw";
+    std::string c2 = "sox -t raw -r 8000 -e mu-law -b 8 -c 1 '" + ul + "' -r 16000 -e signed -b 16 -t raw '" + up16 + "'";
+    if (std::system(c2.c_str()) != 0) std::exit(2);
+    auto u = read_file(up16);
+    a.telephony16k.resize(u.size() / 2);
+    std::memcpy(a.telephony16k.data(), u.data(), a.telephony16k.size() * 2);
+  } else {
+    dp::core::Upsampler up(2);
+    up.process(pcm8, a.telephony16k);
+  }
   std::vector<std::int16_t> tail(4000, 0);  // 250 ms of silence after the sentence
   a.direct16k.resize(a.direct16k.size() + 4000, 0);
   a.telephony16k.resize(a.telephony16k.size() + 4000, 0);
@@ -124,20 +143,24 @@ long rss_kb() {
 
 int main(int argc, char** argv) {
   int max_n = argc > 1 ? std::atoi(argv[1]) : 4;
+  std::vector<std::string> extra(argv + std::min(argc, 2), argv + argc);  // pocketsphinx options to try
   char tmpl[] = "/tmp/stt_bench_XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
   std::vector<Audio> audio;
   double audio_s = 0;
-  for (const auto& s : kSentences) {
+  bool tune = std::getenv("DP_BENCH_TUNE") != nullptr;
+  const auto& sentences = tune ? kTuneSentences : kSentences;
+  for (const auto& s : sentences) {
     audio.push_back(render(s, dir));
     audio_s += static_cast<double>(audio.back().telephony16k.size()) / 16000.0;
   }
-  std::printf("%zu sentences, %.1f s of audio; %ld online CPUs\n", kSentences.size(), audio_s,
+  std::printf("%zu sentences, %.1f s of audio; %ld online CPUs\n", sentences.size(), audio_s,
               sysconf(_SC_NPROCESSORS_ONLN));
 
   long rss0 = rss_kb();
   dp::io::PocketsphinxOptions o;
   o.decoders = static_cast<std::size_t>(max_n);
+  o.extra_args = extra;
   PocketsphinxPool pool(o);
   asio::io_context ioc;
 
@@ -145,28 +168,35 @@ int main(int argc, char** argv) {
   {
     auto s = pool.try_acquire();
     std::size_t e_direct = 0, e_tel = 0, n = 0;
-    for (std::size_t i = 0; i < kSentences.size(); ++i) {
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
       std::string hd, ht;
-      asio::co_spawn(ioc, decode(*s, audio[i].direct16k), [&](std::exception_ptr e, std::string t) {
-        if (e) std::rethrow_exception(e);
-        hd = t;
-      });
-      ioc.run();
-      ioc.restart();
+      if (!tune) {  // tune: the telephony path only, so the CMN printed is telephony's
+        asio::co_spawn(ioc, decode(*s, audio[i].direct16k), [&](std::exception_ptr e, std::string t) {
+          if (e) std::rethrow_exception(e);
+          hd = t;
+        });
+        ioc.run();
+        ioc.restart();
+      }
       asio::co_spawn(ioc, decode(*s, audio[i].telephony16k), [&](std::exception_ptr e, std::string t) {
         if (e) std::rethrow_exception(e);
         ht = t;
       });
       ioc.run();
       ioc.restart();
-      auto r = words(kSentences[i]);
+      auto r = words(sentences[i]);
       auto ed = edits(r, words(hd)), et = edits(r, words(ht));
       e_direct += ed;
       e_tel += et;
       n += r.size();
-      std::printf("  %-58s | 16k: %-58s (%zu) | 8k ulaw: %s (%zu)\n", kSentences[i].c_str(), hd.c_str(), ed,
+      std::printf("  %-58s | 16k: %-58s (%zu) | 8k ulaw: %s (%zu)\n", sentences[i].c_str(), hd.c_str(), ed,
                   ht.c_str(), et);
     }
+    std::string cmn;
+    asio::co_spawn(ioc, s->cmn_state(), [&](std::exception_ptr, std::string c) { cmn = c; });
+    ioc.run();
+    ioc.restart();
+    std::printf("CMN after these sentences: %s\n", cmn.c_str());
     std::printf("WER flite 16 kHz direct: %.1f %% (%zu/%zu); 8 kHz G.711 mu-law -> 16 kHz: %.1f %% (%zu/%zu)\n",
                 100.0 * static_cast<double>(e_direct) / static_cast<double>(n), e_direct, n,
                 100.0 * static_cast<double>(e_tel) / static_cast<double>(n), e_tel, n);

@@ -1,6 +1,7 @@
 #include "io/media/pocketsphinx_recognizer.hpp"
 
 #include <pocketsphinx.h>
+#include <sphinxbase/err.h>
 
 #include <atomic>
 #include <filesystem>
@@ -59,15 +60,29 @@ ps_decoder_t* decoder(Slot& s) {
     auto hmm = or_default(opts.hmm, opts.model_dir, "en-us");
     auto lm = or_default(opts.lm, opts.model_dir, "en-us.lm.bin");
     auto dict = or_default(opts.dict, opts.model_dir, "cmudict-en-us.dict");
-    cmd_ln_t* cfg = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict",
-                                dict.c_str(), "-samprate", "16000", nullptr);
+    std::vector<std::string> args{"-hmm", hmm, "-lm", lm, "-dict", dict, "-samprate", "16000"};
+    args.insert(args.end(), opts.extra_args.begin(), opts.extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    cmd_ln_t* cfg = cmd_ln_parse_r(nullptr, ps_args(), static_cast<int32>(argv.size()), argv.data(), TRUE);
     if (!cfg) {
       s.init_error = "pocketsphinx refused its configuration (model " + opts.model_dir + ")";
       return nullptr;
     }
     s.ps.reset(ps_init(cfg));
     cmd_ln_free_r(cfg);
-    if (!s.ps) s.init_error = "pocketsphinx could not load its model from " + opts.model_dir;
+    if (!s.ps) {
+      s.init_error = "pocketsphinx could not load its model from " + opts.model_dir;
+      return nullptr;
+    }
+    // The model's initial cepstral mean is wideband speech's; telephony audio raised to 16 kHz has nothing above
+    // 4 kHz and a very different one, so a fresh decoder's first utterance came out as a few stray words.
+    feat_t* f = ps_get_feat(s.ps.get());
+    if (f && f->cmn_struct && static_cast<int>(opts.cmn_init.size()) == f->cmn_struct->veclen) {
+      std::vector<mfcc_t> v;
+      for (float x : opts.cmn_init) v.push_back(FLOAT2MFCC(x));
+      cmn_live_set(f->cmn_struct, v.data());
+    }
     return s.ps.get();
 }
 
@@ -178,6 +193,29 @@ boost::asio::awaitable<SttHypothesis> PocketsphinxPool::Stream::end_utterance(st
   WorkerRunOptions opts{true, timeout};
   auto h = co_await slot->worker.run(std::move(job), opts);
   co_return h;
+}
+
+}  // namespace dp::io
+
+namespace dp::io {
+
+boost::asio::awaitable<std::string> PocketsphinxPool::Stream::cmn_state() {
+  Slot* slot = slot_;
+  auto job = [slot]() -> std::string {
+    ps_decoder_t* ps = slot->ps.get();
+    if (!ps) return {};
+    feat_t* f = ps_get_feat(ps);
+    if (!f || !f->cmn_struct) return {};
+    std::string out;
+    for (int i = 0; i < f->cmn_struct->veclen; ++i) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%s%.2f", i ? "," : "", static_cast<double>(MFCC2FLOAT(f->cmn_struct->cmn_mean[i])));
+      out += buf;
+    }
+    return out;
+  };
+  auto s = co_await slot->worker.run(std::move(job));
+  co_return s;
 }
 
 }  // namespace dp::io

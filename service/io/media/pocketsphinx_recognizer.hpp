@@ -20,6 +20,11 @@ struct PocketsphinxOptions {
   std::string hmm;   // acoustic model dir; "" = <model_dir>/en-us
   std::string lm;    // language model; "" = <model_dir>/en-us.lm.bin
   std::string dict;  // dictionary; "" = <model_dir>/cmudict-en-us.dict
+  // The decoder's initial cepstral mean: telephony speech's (8 kHz G.711 raised to 16 kHz), measured by
+  // bench/stt_bench with DP_BENCH_TUNE=1 on sentences outside the reported set. Empty = the model's own.
+  std::vector<float> cmn_init{47.78f, 30.55f, -26.49f, 47.91f, -17.07f, 5.52f, 7.55f,
+                              -10.28f, 12.95f, -2.63f, 4.31f, 6.59f, 5.85f};
+  std::vector<std::string> extra_args;  // more pocketsphinx options ("-name", "value", …); the bench tries them
   std::size_t decoders = 2;
   std::size_t max_jobs_per_decoder = 8;  // queued feeds per decoder thread (a stream awaits each one)
 };
@@ -59,6 +64,9 @@ class PocketsphinxPool {
     boost::asio::awaitable<SttHypothesis> feed(std::vector<std::int16_t> pcm16k, std::chrono::milliseconds timeout);
     // Ends the utterance: its final hypothesis ("" when nothing was recognised or none was open).
     boost::asio::awaitable<SttHypothesis> end_utterance(std::chrono::milliseconds timeout);
+    // The decoder's current cepstral mean (13 comma-separated values, pocketsphinx's -cmninit syntax): the bench
+    // measures the CMN that telephony audio settles at.
+    boost::asio::awaitable<std::string> cmn_state();
 
    private:
     friend class PocketsphinxPool;
