@@ -4,6 +4,7 @@
 #include <sphinxbase/err.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 
@@ -60,7 +61,9 @@ ps_decoder_t* decoder(Slot& s) {
     auto hmm = or_default(opts.hmm, opts.model_dir, "en-us");
     auto lm = or_default(opts.lm, opts.model_dir, "en-us.lm.bin");
     auto dict = or_default(opts.dict, opts.model_dir, "cmudict-en-us.dict");
-    std::vector<std::string> args{"-hmm", hmm, "-lm", lm, "-dict", dict, "-samprate", "16000"};
+    // -dither: telephony silence is often digital zero (µ-law 0xFF), whose frames have no energy at all and
+    // would drag the live cepstral mean away from the speech's.
+    std::vector<std::string> args{"-hmm", hmm, "-lm", lm, "-dict", dict, "-samprate", "16000", "-dither", "yes"};
     args.insert(args.end(), opts.extra_args.begin(), opts.extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -187,7 +190,13 @@ boost::asio::awaitable<SttHypothesis> PocketsphinxPool::Stream::end_utterance(st
     int32 score = 0;
     const char* hyp = ps_get_hyp(ps, &score);
     if (hyp) h.text = hyp;
-    if (!h.text.empty()) h.confidence = logmath_exp(ps_get_logmath(ps), ps_get_prob(ps));
+    if (!h.text.empty()) {
+      // The utterance's posterior (from the lattice) shrinks with its length: per word, its geometric mean.
+      double words = 1;
+      for (char c : h.text) words += c == ' ' ? 1 : 0;
+      double ln = logmath_log_to_ln(ps_get_logmath(ps), ps_get_prob(ps));
+      h.confidence = std::exp(ln / words);
+    }
     return h;
   };
   WorkerRunOptions opts{true, timeout};
