@@ -89,87 +89,112 @@ std::string channel_name(int channel) { return channel == core::stt::kCaller ? "
 
 }  // namespace
 
-asio::awaitable<void> TranscribeRun::run(Deps d, TranscribeTarget target, TranscribeSettings s, OnResult on_result,
-                                         OnError on_error, PollFn poll) {
-  const std::string ch = std::to_string(target.channel);
-  auto opened = d.stt.open(s.vendor, s.language);
-  if (!opened.stream) {
-    d.metrics.transcription_refused(opened.pool_exhausted ? "pool_exhausted" : "unavailable");
-    log::warn("transcribe_refused", {{"call_id", target.call_id}, {"channel", ch}, {"error", opened.error}});
-    co_await on_error(target.channel, opened.error);
-    co_return;
-  }
-  auto stream = std::move(opened.stream);
-  int factor = d.stt.sample_rate() / 8000;
-  auto chan = std::make_shared<Channel>(s, factor);
-  std::vector<std::string> tags{target.tag};
-  AudioForkSpec spec{target.node, target.call_id, tags};
-  AudioSink sink = [chan](std::size_t, std::span<const std::int16_t> pcm) { chan->frame(pcm); };
-  std::shared_ptr<AudioFork> fork;
-  std::string fork_error;
-  try {
-    fork = co_await AudioFork::start(d.ex, d.media, d.fork, spec, sink);
-  } catch (const AudioForkError& e) {
-    fork_error = std::string("the ") + channel_name(target.channel) + "'s audio could not be forked: " + e.what();
-  }
-  if (!fork) {
-    d.metrics.transcription_refused("unavailable");
-    log::warn("transcribe_fork_failed", {{"call_id", target.call_id}, {"channel", ch}, {"error", fork_error}});
-    co_await on_error(target.channel, fork_error);
-    co_return;
-  }
-  d.metrics.transcription_started();
-  log::info("transcribe_started", {{"call_id", target.call_id}, {"channel", ch}, {"tag", target.tag}});
+// One channel's run, in steps small enough to read: start (decoder, fork), the poll of the call's state, one
+// decode step, the delivery of its result.
+class TranscribeRun::Runner {
+ public:
+  Runner(Deps d, TranscribeTarget t, TranscribeSettings s, OnResult r, OnError e, PollFn p)
+      : d_(std::move(d)), t_(std::move(t)), s_(std::move(s)), on_result_(std::move(r)), on_error_(std::move(e)),
+        poll_(std::move(p)), ch_(std::to_string(t_.channel)) {}
 
-  std::string ended = "dial_ended";
-  std::string last_partial;
-  auto next_poll = std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> flush_deadline;  // set once the call or dial ended
+  asio::awaitable<void> run() {
+    bool ok = co_await start();
+    if (!ok) co_return;
+    for (;;) {
+      co_await check_state();
+      report_drops();
+      auto cmd = chan_->next(flush_deadline_.has_value());
+      if (!cmd) {
+        if (flush_deadline_) break;  // everything flushed
+        asio::steady_timer t(d_.ex, kIdle);
+        co_await t.async_wait(asio::use_awaitable);
+        continue;
+      }
+      auto step = co_await decode(*cmd);
+      if (!step) break;
+      co_await deliver(*cmd, *step);
+    }
+    d_.metrics.transcription_ended(ended_);
+    log::info("transcribe_ended", {{"call_id", t_.call_id}, {"channel", ch_}, {"reason", ended_}});
+  }
 
-  for (;;) {
+ private:
+  // A decoder, then the fork. False (and the error event sent) when either is refused.
+  asio::awaitable<bool> start() {
+    auto opened = d_.stt.open(s_.vendor, s_.language);
+    if (!opened.stream) {
+      d_.metrics.transcription_refused(opened.pool_exhausted ? "pool_exhausted" : "unavailable");
+      log::warn("transcribe_refused", {{"call_id", t_.call_id}, {"channel", ch_}, {"error", opened.error}});
+      co_await on_error_(t_.channel, opened.error);
+      co_return false;
+    }
+    stream_ = std::move(opened.stream);
+    chan_ = std::make_shared<Channel>(s_, d_.stt.sample_rate() / 8000);
+    std::vector<std::string> tags{t_.tag};
+    AudioForkSpec spec{t_.node, t_.call_id, tags};
+    auto chan = chan_;
+    AudioSink sink = [chan](std::size_t, std::span<const std::int16_t> pcm) { chan->frame(pcm); };
+    std::string fork_error;
+    try {
+      fork_ = co_await AudioFork::start(d_.ex, d_.media, d_.fork, spec, sink);
+    } catch (const AudioForkError& e) {
+      fork_error = std::string("the ") + channel_name(t_.channel) + "'s audio could not be forked: " + e.what();
+    }
+    if (!fork_) {
+      d_.metrics.transcription_refused("unavailable");
+      log::warn("transcribe_fork_failed", {{"call_id", t_.call_id}, {"channel", ch_}, {"error", fork_error}});
+      co_await on_error_(t_.channel, fork_error);
+      co_return false;
+    }
+    d_.metrics.transcription_started();
+    log::info("transcribe_started", {{"call_id", t_.call_id}, {"channel", ch_}, {"tag", t_.tag}});
+    co_return true;
+  }
+
+  // Every poll_interval: the call or dial ended (stop the fork, flush), or a pause/resume.
+  asio::awaitable<void> check_state() {
     auto now = std::chrono::steady_clock::now();
-    if (!flush_deadline && now >= next_poll) {
-      next_poll = now + s.poll_interval;
-      auto p = co_await poll();
-      if (!p.wanted || !fork->running()) {
-        if (!fork->running()) log::warn("transcribe_fork_ended", {{"call_id", target.call_id}, {"why", fork->end_reason()}});
-        co_await fork->stop();
-        chan->flush();
-        flush_deadline = std::chrono::steady_clock::now() + s.flush_budget;
-      } else if (p.paused != chan->paused) {
-        chan->paused = p.paused;
-        if (p.paused) chan->flush();  // the audio before the pause gets its final
-        log::info(p.paused ? "transcribe_paused" : "transcribe_resumed", {{"call_id", target.call_id}, {"channel", ch}});
+    if (flush_deadline_ || now < next_poll_) co_return;
+    next_poll_ = now + s_.poll_interval;
+    auto p = co_await poll_();
+    bool running = fork_->running();
+    if (!p.wanted || !running) {
+      if (!running) log::warn("transcribe_fork_ended", {{"call_id", t_.call_id}, {"why", fork_->end_reason()}});
+      co_await fork_->stop();
+      chan_->flush();
+      flush_deadline_ = std::chrono::steady_clock::now() + s_.flush_budget;
+    } else if (p.paused != chan_->paused) {
+      chan_->paused = p.paused;
+      if (p.paused) chan_->flush();  // the audio before the pause gets its final
+      log::info(p.paused ? "transcribe_paused" : "transcribe_resumed", {{"call_id", t_.call_id}, {"channel", ch_}});
+    }
+  }
+
+  void report_drops() {
+    if (chan_->dropped <= chan_->reported_dropped) return;
+    auto n = chan_->dropped - chan_->reported_dropped;
+    d_.metrics.stt_audio_dropped(n);
+    log::warn("transcribe_audio_dropped", {{"call_id", t_.call_id}, {"channel", ch_}, {"frames", std::to_string(n)}});
+    chan_->reported_dropped = chan_->dropped;
+  }
+
+  // One decode step; nullopt ends the run (the flush deadline passed, or the engine failed: the error event is
+  // sent while the call is on).
+  asio::awaitable<std::optional<Step>> decode(Cmd& cmd) {
+    auto timeout = s_.decode_timeout;
+    if (flush_deadline_) {
+      timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*flush_deadline_ - std::chrono::steady_clock::now());
+      if (timeout.count() <= 0) {
+        log::warn("transcribe_flush_late", {{"call_id", t_.call_id}, {"channel", ch_}});
+        co_return std::nullopt;
       }
-    }
-    if (chan->dropped > chan->reported_dropped) {
-      d.metrics.stt_audio_dropped(chan->dropped - chan->reported_dropped);
-      log::warn("transcribe_audio_dropped", {{"call_id", target.call_id}, {"channel", ch},
-                                             {"frames", std::to_string(chan->dropped - chan->reported_dropped)}});
-      chan->reported_dropped = chan->dropped;
-    }
-    auto cmd = chan->next(flush_deadline.has_value());
-    if (!cmd) {
-      if (flush_deadline) break;  // everything flushed
-      asio::steady_timer t(d.ex, kIdle);
-      co_await t.async_wait(asio::use_awaitable);
-      continue;
-    }
-    auto timeout = s.decode_timeout;
-    if (flush_deadline) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*flush_deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        log::warn("transcribe_flush_late", {{"call_id", target.call_id}, {"channel", ch}});
-        break;
-      }
-      timeout = left;
     }
     Step step;
     try {
-      if (cmd->end) {
-        step.h = co_await stream->end_utterance(timeout);
+      if (cmd.end) {
+        step.h = co_await stream_->end_utterance(timeout);
       } else {
-        step.h = co_await stream->feed(std::move(cmd->pcm16k), timeout);
+        step.h = co_await stream_->feed(std::move(cmd.pcm16k), timeout);
       }
     } catch (const io::WorkerTimeout& e) {
       step.failure = std::string("the speech recognizer did not answer in time: ") + e.what();
@@ -177,36 +202,57 @@ asio::awaitable<void> TranscribeRun::run(Deps d, TranscribeTarget target, Transc
       step.failure = std::string("the speech recognizer is stopping: ") + e.what();
     }
     if (step.failure.empty() && !step.h.error.empty()) step.failure = step.h.error;
-    if (!step.failure.empty()) {
-      ended = "engine_error";
-      log::warn("transcribe_engine_error", {{"call_id", target.call_id}, {"channel", ch}, {"error", step.failure}});
-      if (!flush_deadline) {
-        co_await on_error(target.channel, step.failure);
-        co_await fork->stop();
-      }
-      break;
+    if (step.failure.empty()) co_return step;
+    ended_ = "engine_error";
+    log::warn("transcribe_engine_error", {{"call_id", t_.call_id}, {"channel", ch_}, {"error", step.failure}});
+    if (!flush_deadline_) {
+      co_await on_error_(t_.channel, step.failure);
+      co_await fork_->stop();
     }
+    co_return std::nullopt;
+  }
+
+  // A final (non-empty) after an end, an interim (asked for, changed) after a feed.
+  asio::awaitable<void> deliver(const Cmd& cmd, Step& step) {
     core::stt::Result r;
-    r.channel = target.channel;
-    if (cmd->end) {
-      last_partial.clear();
-      if (step.h.text.empty()) continue;
+    r.channel = t_.channel;
+    if (cmd.end) {
+      last_partial_.clear();
+      if (step.h.text.empty()) co_return;
       r.is_final = true;
       r.transcript = std::move(step.h.text);
       r.confidence = step.h.confidence;
     } else {
-      if (!s.interim || step.h.text.empty() || step.h.text == last_partial) continue;
-      last_partial = step.h.text;
+      if (!s_.interim || step.h.text.empty() || step.h.text == last_partial_) co_return;
+      last_partial_ = step.h.text;
       r.transcript = step.h.text;
     }
-    d.metrics.stt_result(r.is_final);
-    log::info("transcribe_result", {{"call_id", target.call_id}, {"channel", ch},
-                                    {"final", r.is_final ? "true" : "false"},
+    d_.metrics.stt_result(r.is_final);
+    log::info("transcribe_result", {{"call_id", t_.call_id}, {"channel", ch_}, {"final", r.is_final ? "true" : "false"},
                                     {"chars", std::to_string(r.transcript.size())}});  // no transcript in logs
-    co_await on_result(r);
+    co_await on_result_(r);
   }
-  d.metrics.transcription_ended(ended);
-  log::info("transcribe_ended", {{"call_id", target.call_id}, {"channel", ch}, {"reason", ended}});
+
+  Deps d_;
+  TranscribeTarget t_;
+  TranscribeSettings s_;
+  OnResult on_result_;
+  OnError on_error_;
+  PollFn poll_;
+  std::string ch_;
+  std::unique_ptr<SpeechStreamPort> stream_;
+  std::shared_ptr<Channel> chan_;
+  std::shared_ptr<AudioFork> fork_;
+  std::string ended_ = "dial_ended";
+  std::string last_partial_;
+  std::chrono::steady_clock::time_point next_poll_{};
+  std::optional<std::chrono::steady_clock::time_point> flush_deadline_;  // set once the call or dial ended
+};
+
+asio::awaitable<void> TranscribeRun::run(Deps d, TranscribeTarget target, TranscribeSettings s, OnResult on_result,
+                                         OnError on_error, PollFn poll) {
+  Runner r(std::move(d), std::move(target), std::move(s), std::move(on_result), std::move(on_error), std::move(poll));
+  co_await r.run();
 }
 
 }  // namespace dp::app

@@ -60,6 +60,9 @@ class TranscribeRun {
 
   static boost::asio::awaitable<void> run(Deps d, TranscribeTarget target, TranscribeSettings s, OnResult on_result,
                                           OnError on_error, PollFn poll);
+
+ private:
+  class Runner;
 };
 
 }  // namespace dp::app
