@@ -167,10 +167,8 @@ void CallFlow::start_transcribe(const CallState& c) {
                                 : "no rtpengine anchors this call's media";
       log::warn("transcribe_not_started", {{"call_sid", sid}, {"channel", std::to_string(channel)}, {"why", why}});
       d_.metrics.transcription_refused("unavailable");
-      core::stt::Result r;
-      r.channel = channel;
-      auto task = transcription_hook(c, *opts, r, "transcription not started: " + why, 0);
-      sessions_.spawn(std::move(task), [](std::exception_ptr) {});
+      sessions_.spawn(transcription_error(c, *opts, channel, "transcription not started: " + why),
+                      [](std::exception_ptr) {});
       continue;
     }
     sessions_.spawn(transcribe_on_call(sid, c.dial->seq, *node, tag, channel, *opts), [sid](std::exception_ptr e) {
@@ -215,6 +213,14 @@ asio::awaitable<void> CallFlow::transcribe_on_call(std::string sid, int dial_seq
   settings.language = opts.language;
   settings.interim = opts.interim;
   co_await TranscribeRun::run(deps, target, settings, on_result, on_error, poll);
+}
+
+// Owns its arguments: it is spawned, not awaited, by start_transcribe.
+asio::awaitable<void> CallFlow::transcription_error(CallState c, core::stt::Options opts, int channel,
+                                                    std::string error) {
+  core::stt::Result r;
+  r.channel = channel;
+  co_await transcription_hook(c, opts, r, error, 0);
 }
 
 asio::awaitable<void> CallFlow::transcription_hook(const CallState& c, const core::stt::Options& opts,

@@ -113,6 +113,8 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   void start_transcribe(const core::CallState& c);
   boost::asio::awaitable<void> transcribe_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
                                                   int channel, core::stt::Options opts);
+  boost::asio::awaitable<void> transcription_error(core::CallState c, core::stt::Options opts, int channel,
+                                                   std::string error);
   // Sends one transcriptionHook (a result, or an error when `error` is set); the answer is ignored.
   boost::asio::awaitable<void> transcription_hook(const core::CallState& c, const core::stt::Options& opts,
                                                   const core::stt::Result& r, const std::string& error, int seq);
