@@ -38,6 +38,8 @@ EmbeddedRecognizer::EmbeddedRecognizer(io::PocketsphinxPool* pool, std::string o
   report();
 }
 
+EmbeddedRecognizer::~EmbeddedRecognizer() { *alive_ = false; }
+
 void EmbeddedRecognizer::report() const {
   if (on_in_use_) on_in_use_(pool_ ? pool_->in_use() : 0, pool_ ? pool_->size() : 0);
 }
@@ -57,7 +59,9 @@ SttOpen EmbeddedRecognizer::open(std::string_view vendor, std::string_view langu
     out.pool_exhausted = true;
     return out;
   }
-  out.stream = std::make_unique<PoolStream>(std::move(s), [this] { report(); });
+  out.stream = std::make_unique<PoolStream>(std::move(s), [this, alive = alive_] {
+    if (*alive) report();
+  });
   report();
   return out;
 }

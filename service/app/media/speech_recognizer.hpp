@@ -15,6 +15,9 @@ class EmbeddedRecognizer final : public SpeechRecognizerPort {
   using OnInUse = std::function<void(std::size_t in_use, std::size_t size)>;
   // `pool` null: the engine is off (its model is missing): every open() says why (`off_reason`).
   EmbeddedRecognizer(io::PocketsphinxPool* pool, std::string off_reason, OnInUse on_in_use);
+  ~EmbeddedRecognizer();
+  EmbeddedRecognizer(const EmbeddedRecognizer&) = delete;
+  EmbeddedRecognizer& operator=(const EmbeddedRecognizer&) = delete;
   int sample_rate() const override { return io::PocketsphinxPool::kSampleRate; }
   SttOpen open(std::string_view vendor, std::string_view language) override;
 
@@ -23,6 +26,9 @@ class EmbeddedRecognizer final : public SpeechRecognizerPort {
   io::PocketsphinxPool* pool_;
   std::string off_reason_;
   OnInUse on_in_use_;
+  // Streams may outlive the recognizer (a call task unwound after the Service's components): they report to it
+  // only while it is alive.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace dp::app
