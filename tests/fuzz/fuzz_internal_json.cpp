@@ -1,5 +1,5 @@
 // libFuzzer: an rtpengine DTMF log datagram through its parser and a collector; a Kamailio request body
-// (/kamailio/invite, /kamailio/events, /kamailio/dial-failed) through the edge parse and the typed request
+// (/kamailio/invite, /kamailio/events, /kamailio/dial-failed, /kamailio/refer) through the edge parse and the typed request
 // parsers, then the event batch parser and every event through de-duplication and the dial state machine of
 // a ringing two-leg call. See tests/fuzz/README.md.
 #include <cstddef>
@@ -13,6 +13,7 @@
 #include "core/kamailio_requests.hpp"
 #include "core/json_get.hpp"
 #include "core/provisioning.hpp"
+#include "core/refer.hpp"
 
 namespace jget = dp::core::jget;
 
@@ -49,12 +50,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto ev = dp::core::parse_rtpengine_dtmf(std::string_view(reinterpret_cast<const char*>(data), size), err)) {
     (void)dp::core::press_dtmf({"*1", 5}, ev->key, static_cast<long long>(ev->timestamp * 1000), {"*1", "##", "9"});
   }
+  (void)dp::core::parse_sip_head(std::string_view(reinterpret_cast<const char*>(data), size));
   auto body = jget::parse_object(std::string_view(reinterpret_cast<const char*>(data), size), err);
   if (!body) return 0;
   // invite / dial-failed requests, parsed as /kamailio/invite and /kamailio/dial-failed do
   auto invite = dp::core::parse_invite_request(*body);
   (void)dp::core::normalize_number(invite.ruri_user);
   (void)dp::core::parse_dial_failed_request(*body);
+  // an in-dialog REFER (/kamailio/refer): its SIP head, who sent it on a bridged call, the hook's details
+  auto refer = dp::core::parse_refer_request(*body);
+  auto bridged = ringing_call();
+  bridged.from_tag = "ft";
+  bridged.dial->winner = 1;
+  bridged.dial->legs[1].to_tag = "tt";
+  if (auto parties = dp::core::refer_parties(bridged, refer)) (void)dp::core::refer_details(refer, *parties);
+  (void)dp::core::refer_refused(static_cast<int>(refer.cseq.size()) * 100, refer.refer_to);
   // event batch: the edge parser, then every event through de-duplication and the dial state machine
   auto batch = dp::core::parse_event_batch(*body, 1.0);
   if (!batch) return 0;

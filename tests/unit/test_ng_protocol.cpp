@@ -100,8 +100,8 @@ TEST_SUITE("ng protocol") {
     ng::PlayDtmf dtmf{"c1", ng::Party::from_tag("tt"), "#", 250, -8, std::nullopt};
     CHECK(wire(dtmf) == "d7:command9:play DTMF7:call-id2:c18:from-tag2:tt4:code1:#8:durationi250e6:volumei-8ee");
 
-    CHECK(wire(ng::BlockMedia{"c1", std::nullopt}) == "d7:command11:block media7:call-id2:c1e");
-    CHECK(wire(ng::UnblockMedia{"c1", ng::Party::from_tag("tt")}) ==
+    CHECK(wire(ng::BlockMedia{"c1", std::nullopt, ""}) == "d7:command11:block media7:call-id2:c1e");
+    CHECK(wire(ng::UnblockMedia{"c1", ng::Party::from_tag("tt"), ""}) ==
           "d7:command13:unblock media7:call-id2:c18:from-tag2:tte");
   }
 

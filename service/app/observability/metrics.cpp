@@ -203,6 +203,11 @@ struct MetricFamilies {
       prometheus::BuildGauge().Name("dialplane_stt_decoders")
           .Help("Embedded speech recognizer decoders by state (in_use, free); a call never waits for one")
           .Register(*reg);
+  prometheus::Family<prometheus::Counter>& refers =
+      prometheus::BuildCounter().Name("dialplane_refers_total")
+          .Help("In-dialog REFERs answered by Kamailio for dialplane (accepted = 202 after the referHook, refused = "
+                "the hook's status, no_hook = 501, not_bridged, failed = the hook did not answer: 501)")
+          .Register(*reg);
   prometheus::Family<prometheus::Counter>& screenings =
       prometheus::BuildCounter().Name("dialplane_screenings_total")
           .Help("Screened legs (confirmHook, voicemail-safe amd) by how their screening ended")
@@ -269,6 +274,7 @@ Metrics::Metrics()
   f.stt_dropped.Add({});
   f.stt_decoders.Add({{"state", "in_use"}}).Set(0);
   f.stt_decoders.Add({{"state", "free"}}).Set(0);
+  for (const char* a : {"accepted", "refused", "no_hook", "not_bridged", "failed"}) f.refers.Add({{"answer", a}});
   for (const char* t : {"amd_human_detected", "amd_machine_detected", "amd_no_speech_detected", "amd_decision_timeout",
                         "amd_machine_stopped_speaking", "amd_tone_detected", "amd_stopped"})
     f.amd_events.Add({{"type", t}});
@@ -344,6 +350,7 @@ void CallStats::stt_decoders(std::size_t in_use, std::size_t size) {
   f_.stt_decoders.Add({{"state", "in_use"}}).Set(static_cast<double>(in_use));
   f_.stt_decoders.Add({{"state", "free"}}).Set(static_cast<double>(size >= in_use ? size - in_use : 0));
 }
+void CallStats::refer(std::string_view answer) { f_.refers.Add({{"answer", bounded(answer)}}).Increment(); }
 void CallStats::screening(std::string_view verdict) { f_.screenings.Add({{"verdict", bounded(verdict)}}).Increment(); }
 void CallStats::dial_music(std::string_view result) { f_.dial_music.Add({{"result", bounded(result)}}).Increment(); }
 

@@ -53,6 +53,8 @@ class CallStats {
   void amd_event(std::string_view type);
   // A screened leg's screening ended (verdict: accepted|declined|call_gone).
   void screening(std::string_view verdict);
+  // An in-dialog REFER answered (answer: accepted|refused|no_hook|not_bridged|failed).
+  void refer(std::string_view answer);
   // A DTMF key from rtpengine (outcome: matched|collected|ignored|unknown_call).
   void dtmf_key(std::string_view outcome);
   // A REST updateCall (op: core::to_string(CallUpdate::Op)) and what became of it (result: accepted|refused|

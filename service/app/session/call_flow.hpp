@@ -18,6 +18,7 @@
 #include "core/dtmf.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/kamailio_requests.hpp"
+#include "core/refer.hpp"
 #include "core/transcribe.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -51,6 +52,9 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   boost::asio::awaitable<boost::json::object> dial_failed(const core::DialFailedRequest& req);
   // Events (§2). Returns how many were applied (duplicates and strays are skipped).
   boost::asio::awaitable<std::size_t> events(const core::EventBatch& batch);
+  // An in-dialog REFER Kamailio holds (/kamailio/refer): the dial's referHook decides the SIP answer. Never
+  // throws: an error becomes a 501 with an X-Reason.
+  boost::asio::awaitable<core::SipAnswer> refer(const core::ReferRequest& req);
   // A DTMF key rtpengine reported (DtmfListener): matched on the leg that pressed it (dtmfCapture/dtmfHook).
   boost::asio::awaitable<void> dtmf(core::DtmfEvent ev);
   // A Redis timer of a call is due (TimerService). Returns a retry time when it must fire again later.

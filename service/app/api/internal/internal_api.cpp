@@ -24,7 +24,7 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
                                                                 {"draining", draining_.load()}}));
   }
   bool known = req.path == "/kamailio/invite" || req.path == "/kamailio/dial-failed" ||
-               req.path == "/kamailio/events" || req.path == "/kamailio/leg";
+               req.path == "/kamailio/events" || req.path == "/kamailio/leg" || req.path == "/kamailio/refer";
   if (!known) co_return ServerResponse::error(404, "not found");
   if (req.method != "POST") co_return ServerResponse::error(405, "use POST");
   std::string err;
@@ -42,6 +42,11 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
   if (req.path == "/kamailio/leg") {
     auto decision = co_await leg_decision(prov_, calls_, *body);
     co_return ServerResponse::json(200, json::serialize(decision));
+  }
+  if (req.path == "/kamailio/refer") {
+    auto refer = core::parse_refer_request(*body);
+    auto answer = co_await flow_.refer(refer);
+    co_return ServerResponse::json(200, json::serialize(core::to_json(answer)));
   }
   if (req.path == "/kamailio/dial-failed") {
     auto failed = core::parse_dial_failed_request(*body);
