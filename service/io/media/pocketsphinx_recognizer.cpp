@@ -63,7 +63,9 @@ ps_decoder_t* decoder(Slot& s) {
     auto dict = or_default(opts.dict, opts.model_dir, "cmudict-en-us.dict");
     // -dither: telephony silence is often digital zero (µ-law 0xFF), whose frames have no energy at all and
     // would drag the live cepstral mean away from the speech's.
-    std::vector<std::string> args{"-hmm", hmm, "-lm", lm, "-dict", dict, "-samprate", "16000", "-dither", "yes"};
+    // A fixed seed: the dither (and so the result) is the same on every run.
+    std::vector<std::string> args{"-hmm", hmm, "-lm", lm, "-dict", dict, "-samprate", "16000", "-dither", "yes",
+                                  "-seed", "1"};
     args.insert(args.end(), opts.extra_args.begin(), opts.extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
