@@ -12,6 +12,7 @@ apt-get install -y -qq --no-install-recommends \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libhiredis-dev prometheus-cpp-dev doctest-dev libssl-dev flite1-dev \
   libwebrtc-audio-processing-dev espeak-ng flite sox \
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us \
   libcurl4-openssl-dev libevent-dev \
   kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules \
   rtpengine-daemon redis-server redis-tools sip-tester \

@@ -8,6 +8,7 @@
 #include "app/delivery/timer_service.hpp"
 #include "app/delivery/webhooks.hpp"
 #include "app/media/media_files.hpp"
+#include "app/media/speech_recognizer.hpp"
 #include "app/observability/health.hpp"
 #include "app/observability/metrics.hpp"
 #include "app/session/call_flow.hpp"
@@ -23,6 +24,7 @@
 #include "io/media/flite_tts.hpp"
 #include "io/media/media_cache.hpp"
 #include "io/media/media_store.hpp"
+#include "io/media/pocketsphinx_recognizer.hpp"
 #include "io/redis/redis_client.hpp"
 #include "io/rtpengine/dtmf_listener.hpp"
 #include "io/rtpengine/ng_client.hpp"
@@ -134,6 +136,20 @@ void contain(std::string_view task, std::exception_ptr e, ProcessStats& stats) {
   }
 }
 
+io::PocketsphinxOptions stt_options(const Config& cfg) {
+  io::PocketsphinxOptions o;
+  o.model_dir = cfg.stt_model_dir;
+  o.decoders = static_cast<std::size_t>(cfg.stt_decoders);
+  return o;
+}
+
+std::string stt_off_reason(const Config& cfg) {
+  if (cfg.stt_decoders <= 0) return "--stt-decoders is 0";
+  auto why = io::PocketsphinxPool::check_model(stt_options(cfg));
+  if (!why.empty()) log::warn("stt_model_missing", {{"error", why}});
+  return why;
+}
+
 }  // namespace
 
 // Members in construction order: each component only refers to those above it.
@@ -160,6 +176,15 @@ struct Service::Impl {
   io::FliteTts flite{media_store, tasks, metrics.media()};
   MediaFiles media_files{media_cache, {&flite}, metrics.media()};
 
+  // The dial's nested transcribe: a bounded pool of pocketsphinx decoders (each on its own thread, created on
+  // first use), off when --stt-decoders is 0 or the model is missing (each transcribe then gets an error event).
+  std::string stt_off = stt_off_reason(cfg);
+  std::optional<io::PocketsphinxPool> stt_pool = stt_off.empty() ? std::optional<io::PocketsphinxPool>(
+                                                                         std::in_place, stt_options(cfg))
+                                                                   : std::nullopt;
+  EmbeddedRecognizer stt{stt_pool ? &*stt_pool : nullptr, stt_off,
+                         [this](std::size_t in_use, std::size_t size) { metrics.calls().stt_decoders(in_use, size); }};
+
   Keys keys{cfg.redis_prefix};
   ProvisioningStore prov{redis, keys};
   CallStore calls{redis, keys, cfg.call_ttl_s, metrics.redis()};
@@ -168,7 +193,8 @@ struct Service::Impl {
   KamailioRpcControl kamailio{rpc};
   io::NgClient ng{ioc.get_executor(), ng_options(cfg, metrics.rtpengine())};
   NgMediaPort media{ng};
-  CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, media_files}};
+  CallFlow flow{
+      {ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, media_files, &stt}};
   TimerService timers{tasks, redis, keys, metrics.timers(),
                       [this](const std::string& id) { return flow.on_timer(id); },
                       std::chrono::milliseconds(cfg.timer_poll_ms)};
@@ -315,6 +341,7 @@ struct Service::Impl {
     log::info("shutdown", {{"instance", cfg.instance_id}});
     // No new disk writes or renderings; one still running on its thread ends when its owner is destroyed.
     flite.stop();
+    if (stt_pool) stt_pool->stop();
     media_store.stop();
     redis.stop();
   }

@@ -219,6 +219,7 @@ json::object to_json(const CallState& c) {
                  {"rtp_node", c.rtp_node},
                  {"rtp_set", c.rtp_set},
                  {"caller_muted", c.caller_muted},
+                 {"transcribe_paused", c.transcribe_paused},
                  {"call_hook", hook_to_json(c.call_hook, false)},
                  {"call_status_hook", hook_to_json(c.call_status_hook, false)},
                  {"status", to_string(c.status)},
@@ -259,6 +260,7 @@ CallState call_state_from_json(const json::value& v) {
   c.rtp_node = str(o, "rtp_node");
   c.rtp_set = static_cast<int>(integer(o, "rtp_set", 0));
   if (auto* p = o.if_contains("caller_muted"); p && p->is_bool()) c.caller_muted = p->get_bool();
+  if (auto* p = o.if_contains("transcribe_paused"); p && p->is_bool()) c.transcribe_paused = p->get_bool();
   c.call_hook = hook_of(o, "call_hook");
   c.call_status_hook = hook_of(o, "call_status_hook");
   c.status = status(o, "status");

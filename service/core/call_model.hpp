@@ -111,6 +111,7 @@ struct CallState {
   std::string rtp_node;    // the rtpengine (NG spec, `udp:host:port`) anchoring this call's media
   int rtp_set = 0;         // its index in --rtpengine = Kamailio's rtpengine set id
   bool caller_muted = false;  // REST mute_status on the parent sid
+  bool transcribe_paused = false;  // REST transcribe_status: the dial's transcriptions ignore audio while set
   Hook call_hook;
   Hook call_status_hook;
   CallStatus status = CallStatus::Trying;

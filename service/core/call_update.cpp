@@ -26,6 +26,10 @@ std::string_view to_string(CallUpdate::Op op) {
       return "dtmf";
     case CallUpdate::Op::Listen:
       return "listen";
+    case CallUpdate::Op::TranscribePause:
+      return "transcribe_pause";
+    case CallUpdate::Op::TranscribeResume:
+      return "transcribe_resume";
   }
   return "unknown";
 }
@@ -48,8 +52,7 @@ constexpr std::array<KnownKey, 25> kKeys{{
     {"child_call_hook", true, kNoRedirect},
     {"call_status", true, nullptr},
     {"listen_status", true, nullptr},
-    {"transcribe_status", true,
-     "no transcribe is active on this call (nested transcribe is not supported by dialplane yet)"},
+    {"transcribe_status", true, nullptr},
     {"conf_hold_status", true, kNoConference},
     {"conf_mute_status", true, kNoConference},
     {"mute_status", true, nullptr},
@@ -133,6 +136,7 @@ std::optional<UpdateRefusal> check_values(const json::object& o) {
   if (!one_of("call_status", {"completed", "no-answer"})) return UpdateRefusal{400, "invalid call_status"};
   if (!one_of("listen_status", {"pause", "silence", "resume"})) return UpdateRefusal{400, "invalid listen_status"};
   if (!one_of("mute_status", {"mute", "unmute"})) return UpdateRefusal{400, "invalid mute_status"};
+  if (!one_of("transcribe_status", {"pause", "resume"})) return UpdateRefusal{400, "invalid transcribe_status"};
   const json::value* dtmf = o.if_contains("dtmf");
   if (truthy(dtmf) && !(dtmf->is_object() && truthy(dtmf->get_object().if_contains("digit"))))
     return UpdateRefusal{400, "invalid dtmf"};
@@ -250,6 +254,8 @@ CallUpdate::Op op_of(const json::object& o, const std::string& op_key) {
     return str_of(o.if_contains(op_key)) == "mute" ? CallUpdate::Op::Mute : CallUpdate::Op::Unmute;
   if (op_key == "dtmf") return CallUpdate::Op::Dtmf;
   if (op_key == "listen_status") return CallUpdate::Op::Listen;
+  if (op_key == "transcribe_status")
+    return str_of(o.if_contains(op_key)) == "pause" ? CallUpdate::Op::TranscribePause : CallUpdate::Op::TranscribeResume;
   return CallUpdate::Op::None;
 }
 
@@ -339,6 +345,21 @@ UpdateDecision decide_media(const CallState& c, const std::string& sid, int leg)
   return d;
 }
 
+bool has_transcribe(const CallState& c) {
+  if (!c.dial || !c.dial->verb.is_object()) return false;
+  const auto* t = c.dial->verb.get_object().if_contains("transcribe");
+  return t && t->is_object();
+}
+
+UpdateDecision decide_transcribe(const CallState& c, const std::string& sid, int leg) {
+  if (!bridged(c)) return incompatible(sid, "the call is not bridged to an answered leg");
+  if (leg >= 0 && leg != c.dial->winner) return incompatible(sid, "this leg is not bridged");
+  if (!has_transcribe(c)) return incompatible(sid, "the dial has no transcribe");
+  UpdateDecision d;
+  d.action = UpdateDecision::Action::Transcribe;
+  return d;
+}
+
 // The leg of the current dial that `sid` names: -1 for the parent, -2 for none.
 int addressed_leg(const CallState& c, const std::string& sid) {
   if (sid == c.call_sid) return -1;
@@ -369,6 +390,10 @@ UpdateDecision decide_update(const CallState& c, const std::string& sid, const C
       } else {
         d.action = UpdateDecision::Action::Listen;
       }
+      break;
+    case CallUpdate::Op::TranscribePause:
+    case CallUpdate::Op::TranscribeResume:
+      d = decide_transcribe(c, sid, leg);
       break;
     default:
       d = decide_media(c, sid, leg);
@@ -408,6 +433,12 @@ ng::Request whisper_request(const MediaTarget& m, const std::string& file) {
 bool record_listen_status(CallState& c, const std::string& status) {
   if (!bridged(c) || c.dial->listen.empty()) return false;
   c.dial->listen = status;
+  return true;
+}
+
+bool record_transcribe_pause(CallState& c, bool paused) {
+  if (!bridged(c) || !has_transcribe(c)) return false;
+  c.transcribe_paused = paused;
   return true;
 }
 

@@ -34,13 +34,13 @@ struct WhisperRequest {
 
 struct CallUpdate {
   // One operation per request, as jambonz's API server enforces. None: a whisper alone.
-  enum class Op { None, Complete, NoAnswer, Mute, Unmute, Dtmf, Listen };
+  enum class Op { None, Complete, NoAnswer, Mute, Unmute, Dtmf, Listen, TranscribePause, TranscribeResume };
   Op op = Op::None;
   std::string listen_status;              // Op::Listen: pause | silence | resume
   DtmfRequest dtmf;                       // Op::Dtmf
   std::optional<WhisperRequest> whisper;  // runs after the operation (jambonz: "a whisper after having muted")
 };
-// metric label: whisper|completed|no_answer|mute|unmute|dtmf|listen
+// metric label: whisper|completed|no_answer|mute|unmute|dtmf|listen|transcribe_pause|transcribe_resume
 std::string_view to_string(CallUpdate::Op op);
 
 // A request refused: 400 (malformed), 404 (no such call) or 422 (valid, but not applicable now or not supported),
@@ -69,8 +69,9 @@ struct MediaTarget {
 };
 
 struct UpdateDecision {
-  // Listen: record listen_status in the call (record_listen_status); the listen session polls it.
-  enum class Action { Refuse, HangUp, CancelDial, Media, Listen };
+  // Listen / Transcribe: record listen_status / the pause flag in the call (record_listen_status,
+  // record_transcribe_pause); the sessions poll it.
+  enum class Action { Refuse, HangUp, CancelDial, Media, Listen, Transcribe };
   Action action = Action::Refuse;
   UpdateRefusal refusal;  // Refuse
   int dial_seq = 0;       // CancelDial: the ringing dial
@@ -81,7 +82,8 @@ struct UpdateDecision {
 // What `u` does to call `c` when addressed by `sid` (the call's own sid or a leg of its current dial):
 // - completed: hangs up an answered call (either sid: on a proxy the two legs are one dialog);
 // - no-answer: cancels the ringing dial of an unanswered call (parent sid only), like its ring timeout;
-// - mute/unmute, dtmf, whisper: rtpengine commands while the call is bridged (a child sid must be the answered leg).
+// - mute/unmute, dtmf, whisper: rtpengine commands while the call is bridged (a child sid must be the answered leg);
+// - transcribe_status pause/resume: while the call is bridged by a dial with a `transcribe` (either sid).
 // Otherwise a refusal: 404 for a sid that is not the call or a leg of its current dial, 422 with jambonz's
 // "current call state is incompatible with requested action for call_sid <sid>: <why>".
 UpdateDecision decide_update(const CallState& c, const std::string& sid, const CallUpdate& u);
@@ -91,6 +93,10 @@ UpdateDecision decide_update(const CallState& c, const std::string& sid, const C
 ng::Request mute_request(const MediaTarget& m, bool mute);
 std::vector<ng::Request> dtmf_requests(const MediaTarget& m, const DtmfRequest& d);
 ng::Request whisper_request(const MediaTarget& m, const std::string& file);
+
+// Records a transcribe_status (pause/resume) on the call. False, with `c` unchanged, when the call is no longer
+// bridged or its dial has no transcribe.
+bool record_transcribe_pause(CallState& c, bool paused);
 
 // Records a mute_status on the leg `sid` names (caller_muted or the leg's `muted`). False, with `c` unchanged,
 // when that leg is no longer bridged.

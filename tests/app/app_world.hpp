@@ -65,7 +65,7 @@ struct AppWorld {
   FakeOutbox outbox{calls, hooks};
   FakeMedia media;
   FakeMediaFiles files;
-  app::CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, files}};
+  app::CallFlow flow{{ioc.get_executor(), cfg, calls, prov, hooks, kamailio, metrics.calls(), outbox, media, files, nullptr}};
 
   AppWorld() {
     core::Account acct;

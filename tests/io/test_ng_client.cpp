@@ -270,9 +270,9 @@ TEST_SUITE("ng client: real rtpengine" * doctest::skip(!rtpengine_configured()))
     CHECK(m.kind == NgResult::Kind::RtpengineError);
     CHECK(m.reply.error_reason.find("playback") != std::string::npos);
 
-    auto b = dp::test::run(ioc, ask(client, *node, ng::BlockMedia{call_id, ng::Party::from_tag("tt")}));
+    auto b = dp::test::run(ioc, ask(client, *node, ng::BlockMedia{call_id, ng::Party::from_tag("tt"), ""}));
     CHECK_MESSAGE(b.kind == NgResult::Kind::Ok, b.detail);
-    auto ub = dp::test::run(ioc, ask(client, *node, ng::UnblockMedia{call_id, ng::Party::from_tag("tt")}));
+    auto ub = dp::test::run(ioc, ask(client, *node, ng::UnblockMedia{call_id, ng::Party::from_tag("tt"), ""}));
     CHECK_MESSAGE(ub.kind == NgResult::Kind::Ok, ub.detail);
 
     // No RTP came from the callee yet, so rtpengine refuses to inject: a typed error, not a failure of ours.

@@ -76,6 +76,8 @@ std::string decided(const CallState& c, const std::string& sid, const char* body
       return "media " + d.media.own_tag + " " + d.media.peer_tag;
     case UpdateDecision::Action::Listen:
       return "listen";
+    case UpdateDecision::Action::Transcribe:
+      return "transcribe";
   }
   return "?";
 }
@@ -162,7 +164,6 @@ TEST_CASE("updateCall body: whisper forms") {
 
 TEST_CASE("updateCall body: what a proxy does not do is 422 with the reason") {
   CHECK(refusal_of(R"({"stream_status":"pause","mute_status":"mute"})").rfind("422 stream_status", 0) == 0);
-  CHECK(refusal_of(R"({"transcribe_status":"pause"})").rfind("422 transcribe_status: no transcribe is active", 0) == 0);
   CHECK(refusal_of(R"({"call_hook":"http://app.test/new"})").rfind("422 call_hook: redirecting", 0) == 0);
   CHECK(refusal_of(R"({"call_hook":"http://a.test/p","child_call_hook":"http://a.test/c"})").rfind("422 ", 0) == 0);
   CHECK(refusal_of(R"({"sip_request":{"method":"INFO"}})").rfind("422 sip_request: ", 0) == 0);
@@ -263,6 +264,31 @@ TEST_CASE("the rtpengine commands of an update") {
   CHECK(play.to.value == "callee-tag");  // heard by the addressed leg only
   CHECK(play.file == "/media/a.wav");
   CHECK(play.repeat_times == 1);
+}
+
+TEST_CASE("transcribe_status: pause/resume of a bridged dial's transcribe, by either sid") {
+  CHECK(valid(R"({"transcribe_status":"pause"})").op == CallUpdate::Op::TranscribePause);
+  CHECK(valid(R"({"transcribe_status":"resume"})").op == CallUpdate::Op::TranscribeResume);
+  CHECK(refusal_of(R"({"transcribe_status":"stop"})") == "400 invalid transcribe_status");
+  CHECK(to_string(CallUpdate::Op::TranscribePause) == "transcribe_pause");
+  auto up = call(true);
+  CHECK(decided(up, "parent-sid", R"({"transcribe_status":"pause"})") ==
+        "422 " + kIncompatible + "parent-sid: the dial has no transcribe");
+  up.dial->verb.get_object()["transcribe"] = json::object{{"transcriptionHook", "/t"}};
+  CHECK(decided(up, "parent-sid", R"({"transcribe_status":"pause"})") == "transcribe");
+  CHECK(decided(up, "leg-1", R"({"transcribe_status":"resume"})") == "transcribe");
+  CHECK(decided(up, "leg-0", R"({"transcribe_status":"pause"})") == "422 " + kIncompatible + "leg-0: this leg is not bridged");
+  auto ringing = call(false);
+  ringing.dial->verb.get_object()["transcribe"] = json::object{};
+  CHECK(decided(ringing, "parent-sid", R"({"transcribe_status":"pause"})") ==
+        "422 " + kIncompatible + "parent-sid: the call is not bridged to an answered leg");
+  CHECK(record_transcribe_pause(up, true));
+  CHECK(up.transcribe_paused);
+  CHECK(call_state_from_json(to_json(up)).transcribe_paused);
+  CHECK(record_transcribe_pause(up, false));
+  CHECK_FALSE(up.transcribe_paused);
+  CHECK_FALSE(record_transcribe_pause(ringing, true));
+  CHECK_FALSE(ringing.transcribe_paused);
 }
 
 TEST_CASE("record_mute marks the addressed leg while bridged") {

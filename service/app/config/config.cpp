@@ -144,6 +144,14 @@ const std::vector<Option>& options() {
        str_opt(&Config::media_dir)},
       {"media-cache-mb", "MB", "total size of the media directory; least recently used files are deleted over it",
        int_opt(&Config::media_cache_mb, 1, 1 << 20)},
+      {"stt-decoders", "N",
+       "speech recognizer decoders for the dial's transcribe (embedded pocketsphinx, ~100 MB and one thread each, "
+       "created on first use); a transcription beyond them gets an error event; 0 = off",
+       int_opt(&Config::stt_decoders, 0, 64)},
+      {"stt-model-dir", "DIR",
+       "pocketsphinx's US English model: holds en-us/, en-us.lm.bin and cmudict-en-us.dict (Debian's "
+       "pocketsphinx-en-us)",
+       str_opt(&Config::stt_model_dir)},
       {"media-max-file-mb", "MB", "largest audio file fetched from a URL; a bigger one is refused",
        int_opt(&Config::media_max_file_mb, 1, 4096)},
       {"media-fetch-timeout-ms", "MS", "timeout of one audio download or revalidation, connect included",

@@ -51,6 +51,10 @@ struct Config {
   int media_max_file_mb = 20;                       // a bigger download is refused
   int media_fetch_timeout_ms = 5000;                // one download or revalidation, connect included
   int media_revalidate_s = 300;                     // a cached URL is asked again (If-None-Match) after this
+  // The dial's nested transcribe (embedded pocketsphinx): decoders in the pool (0 = off; ~100 MB each, created on
+  // first use, one thread each) and the model directory (Debian's pocketsphinx-en-us).
+  int stt_decoders = 2;
+  std::string stt_model_dir = "/usr/share/pocketsphinx/model/en-us";
 };
 
 // Parses argv (after the program name). Returns nullopt and writes to `err` on a bad option;

@@ -210,6 +210,23 @@ struct MetricFamilies {
       prometheus::BuildCounter().Name("dialplane_amd_events_total")
           .Help("Answering-machine detection events sent to amd.actionHook, by type")
           .Register(*reg);
+  prometheus::Family<prometheus::Counter>& transcriptions =
+      prometheus::BuildCounter().Name("dialplane_transcriptions_total")
+          .Help("Nested transcribe channels (one per transcribed leg) by event: started, ended_<reason>, "
+                "refused_<reason>")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& stt_results =
+      prometheus::BuildCounter().Name("dialplane_stt_results_total")
+          .Help("Speech recognition results sent to transcriptionHook, by kind (final, interim)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& stt_dropped =
+      prometheus::BuildCounter().Name("dialplane_stt_audio_dropped_frames_total")
+          .Help("20 ms frames of speech not decoded because the recognizer fell behind (bounded queue)")
+          .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& stt_decoders =
+      prometheus::BuildGauge().Name("dialplane_stt_decoders")
+          .Help("Embedded speech recognizer decoders by state (in_use, free); a call never waits for one")
+          .Register(*reg);
   prometheus::Family<prometheus::Counter>& refers =
       prometheus::BuildCounter().Name("dialplane_refers_total")
           .Help("In-dialog REFERs answered by Kamailio for dialplane (accepted = 202 after the referHook, refused = "
@@ -274,6 +291,13 @@ Metrics::Metrics()
   // The media plane's outcomes, zero until the first call uses them (the dashboard and the NG alert query them).
   for (const char* r : {"playing", "no_sdp", "fetch_failed", "rtpengine_error"}) f.dial_music.Add({{"result", r}});
   for (const char* v : {"accepted", "declined", "call_gone"}) f.screenings.Add({{"verdict", v}});
+  for (const char* e : {"started", "ended_dial_ended", "ended_engine_error",
+                        "refused_pool_exhausted", "refused_unavailable"})
+    f.transcriptions.Add({{"event", e}});
+  for (const char* k : {"final", "interim"}) f.stt_results.Add({{"kind", k}});
+  f.stt_dropped.Add({});
+  f.stt_decoders.Add({{"state", "in_use"}}).Set(0);
+  f.stt_decoders.Add({{"state", "free"}}).Set(0);
   for (const char* a : {"accepted", "refused", "no_hook", "not_bridged", "failed"}) f.refers.Add({{"answer", a}});
   for (const char* t : {"amd_human_detected", "amd_machine_detected", "amd_no_speech_detected", "amd_decision_timeout",
                         "amd_machine_stopped_speaking", "amd_tone_detected", "amd_stopped"})
@@ -342,6 +366,23 @@ void CallStats::decision(std::string_view kind, std::string_view action, double 
 }
 
 void CallStats::amd_event(std::string_view type) { f_.amd_events.Add({{"type", bounded(type)}}).Increment(); }
+void CallStats::transcription_started() { f_.transcriptions.Add({{"event", "started"}}).Increment(); }
+void CallStats::transcription_ended(std::string_view reason) {
+  f_.transcriptions.Add({{"event", "ended_" + bounded(reason)}}).Increment();
+}
+void CallStats::transcription_refused(std::string_view reason) {
+  f_.transcriptions.Add({{"event", "refused_" + bounded(reason)}}).Increment();
+}
+void CallStats::stt_result(bool is_final) {
+  f_.stt_results.Add({{"kind", is_final ? "final" : "interim"}}).Increment();
+}
+void CallStats::stt_audio_dropped(std::uint64_t frames) {
+  f_.stt_dropped.Add({}).Increment(static_cast<double>(frames));
+}
+void CallStats::stt_decoders(std::size_t in_use, std::size_t size) {
+  f_.stt_decoders.Add({{"state", "in_use"}}).Set(static_cast<double>(in_use));
+  f_.stt_decoders.Add({{"state", "free"}}).Set(static_cast<double>(size >= in_use ? size - in_use : 0));
+}
 void CallStats::refer(std::string_view answer) { f_.refers.Add({{"answer", bounded(answer)}}).Increment(); }
 void CallStats::screening(std::string_view verdict) { f_.screenings.Add({{"verdict", bounded(verdict)}}).Increment(); }
 void CallStats::dial_music(std::string_view result) { f_.dial_music.Add({{"result", bounded(result)}}).Increment(); }

@@ -70,6 +70,13 @@ class CallStats {
   void listen_frames_dropped(std::uint64_t n);
   void listen_message(std::string_view type);
   void listen_play(std::string_view result);
+  // The dial's nested transcribe (one channel = one transcription; docs/operate.md).
+  void transcription_started();
+  void transcription_ended(std::string_view reason);  // dial_ended|engine_error
+  void transcription_refused(std::string_view reason);  // pool_exhausted, unavailable (vendor, language, model, fork)
+  void stt_result(bool is_final);
+  void stt_audio_dropped(std::uint64_t frames);  // 20 ms frames not decoded (the decoder fell behind)
+  void stt_decoders(std::size_t in_use, std::size_t size);
 
  private:
   MetricFamilies& f_;

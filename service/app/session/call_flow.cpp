@@ -3,6 +3,7 @@
 #include "app/delivery/outbox.hpp"
 #include "app/session/amd_session.hpp"
 #include "app/session/ids.hpp"
+#include "app/session/transcribe_session.hpp"
 #include "app/verbs/validate_app.hpp"
 #include "app/verbs/verb_task.hpp"
 #include "core/carrier_select.hpp"
@@ -107,6 +108,7 @@ asio::awaitable<std::optional<Transition>> CallFlow::update_call(const std::stri
 void CallFlow::answered(const CallState& c) {
   start_amd(c);
   start_listen(c);
+  start_transcribe(c);
 }
 
 void CallFlow::start_listen(const CallState& c) {
@@ -192,6 +194,93 @@ asio::awaitable<void> CallFlow::amd_on_call(std::string sid, int dial_seq, core:
   AmdRun::Deps deps{d_.ex, d_.media, fork_config(d_.cfg)};
   AmdTarget target{node, last.call_id, tag};
   co_await AmdRun::run(deps, target, params, on_event, wanted);
+}
+
+void CallFlow::start_transcribe(const CallState& c) {
+  if (!c.dial || c.dial->winner < 0 || !c.dial->verb.is_object()) return;
+  auto opts = core::stt::options_from_dial(c.dial->verb.get_object());
+  if (!opts) return;
+  auto node = core::ng::parse_node(c.rtp_node);
+  const auto& win = c.dial->legs[c.dial->winner];
+  auto sid = c.call_sid;
+  for (int channel : opts->channels) {
+    std::string tag = channel == core::stt::kCaller ? c.from_tag : win.to_tag;
+    if (!node || tag.empty() || !d_.stt) {
+      std::string why = !d_.stt ? "the speech recognizer is not configured"
+                        : node  ? "the party's SIP tag is unknown"
+                                : "no rtpengine anchors this call's media";
+      log::warn("transcribe_not_started", {{"call_sid", sid}, {"channel", std::to_string(channel)}, {"why", why}});
+      d_.metrics.transcription_refused("unavailable");
+      sessions_.spawn(transcription_error(c, *opts, channel, "transcription not started: " + why),
+                      [](std::exception_ptr) {});
+      continue;
+    }
+    sessions_.spawn(transcribe_on_call(sid, c.dial->seq, *node, tag, channel, *opts), [sid](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("transcribe_failed", {{"call_sid", sid}, {"error", ex.what()}});
+      }
+    });
+  }
+}
+
+asio::awaitable<void> CallFlow::transcribe_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
+                                                   int channel, core::stt::Options opts) {
+  auto cur = co_await d_.calls.load(sid);
+  if (!cur) co_return;
+  CallState last = cur->state;
+  int seq = 0;
+  TranscribeRun::OnResult on_result = [&](const core::stt::Result& r) -> asio::awaitable<void> {
+    std::string none;
+    co_await transcription_hook(last, opts, r, none, ++seq);
+  };
+  TranscribeRun::OnError on_error = [&](int ch, const std::string& error) -> asio::awaitable<void> {
+    core::stt::Result r;
+    r.channel = ch;
+    co_await transcription_hook(last, opts, r, error, ++seq);
+  };
+  TranscribeRun::PollFn poll = [&]() -> asio::awaitable<TranscribeRun::Poll> {
+    auto now = co_await d_.calls.load(sid);
+    if (now) last = now->state;
+    TranscribeRun::Poll p;
+    p.wanted = now && now->state.status == core::CallStatus::InProgress && now->state.dial &&
+               now->state.dial->seq == dial_seq;
+    p.paused = now && now->state.transcribe_paused;
+    co_return p;
+  };
+  TranscribeRun::Deps deps{d_.ex, d_.media, fork_config(d_.cfg), *d_.stt, d_.metrics};
+  TranscribeTarget target{node, last.call_id, tag, channel};
+  TranscribeSettings settings;
+  settings.vendor = opts.vendor;
+  settings.language = opts.language;
+  settings.interim = opts.interim;
+  co_await TranscribeRun::run(deps, target, settings, on_result, on_error, poll);
+}
+
+// Owns its arguments: it is spawned, not awaited, by start_transcribe.
+asio::awaitable<void> CallFlow::transcription_error(CallState c, core::stt::Options opts, int channel,
+                                                    std::string error) {
+  core::stt::Result r;
+  r.channel = channel;
+  co_await transcription_hook(c, opts, r, error, 0);
+}
+
+asio::awaitable<void> CallFlow::transcription_hook(const CallState& c, const core::stt::Options& opts,
+                                                   const core::stt::Result& r, const std::string& error, int seq) {
+  auto hook = core::resolve_hook(&opts.hook, c.call_hook);
+  if (!hook) co_return;  // no transcriptionHook: results are only counted and logged
+  auto parent = core::parent_payload(c, io::wall_now());
+  json::object payload;
+  if (error.empty()) {
+    payload = core::stt::result_payload(std::move(parent), r, opts.language);
+  } else {
+    payload = core::stt::error_payload(std::move(parent), r.channel, error, opts.vendor, opts.language);
+  }
+  std::string key = c.call_sid + "-stt-" + std::to_string(r.channel) + "-" + std::to_string(seq);
+  auto res = co_await d_.hooks.request(c.account_sid, *hook, payload, "transcription", key);
+  if (!res.ok) log::warn("transcription_hook_failed", {{"call_sid", c.call_sid}, {"error", res.error}});
 }
 
 asio::awaitable<void> CallFlow::amd_event(const std::string& sid, const std::string& leg_sid,
@@ -789,10 +878,7 @@ asio::awaitable<bool> CallFlow::apply_event(const std::string& sid, const std::s
   });
   d_.metrics.event(core::to_string(ev.kind), t && fresh);
   if (!t || !after) co_return t && fresh;
-  if (answered_now) {
-    start_amd(*after);     // the dial's amd, if any, on the leg that answered
-    start_listen(*after);  // the dial's nested listen, if any
-  }
+  if (answered_now) answered(*after);  // the dial's amd, listen and transcribe, if any, on the leg that answered
   if (fresh && ev.kind == core::EventKind::Held) co_await screen_held(sid, ev, fx, *after);
   co_return fresh;
 }

@@ -7,6 +7,7 @@
 #include "app/ports/kamailio_control_port.hpp"
 #include "app/ports/outbox_port.hpp"
 #include "app/ports/provisioning_port.hpp"
+#include "app/ports/speech_recognizer_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
 #include "app/session/dial_music.hpp"
 #include "app/session/listen_session.hpp"
@@ -19,6 +20,7 @@
 #include "core/kamailio_events.hpp"
 #include "core/kamailio_requests.hpp"
 #include "core/refer.hpp"
+#include "core/transcribe.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
@@ -42,6 +44,7 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
     OutboxPort& outbox;
     MediaPort& media;
     MediaFilesPort& files;
+    SpeechRecognizerPort* stt = nullptr;  // the dial's nested transcribe; null = every transcribe gets an error event
   };
   explicit CallFlow(Deps d);
 
@@ -113,6 +116,15 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
                                            boost::json::object amd);
   // The dial's nested listen (or stream), once bridged: a ListenRun in sessions_ (app/session/listen_session).
   void start_listen(const core::CallState& c);
+  // The dial's nested `transcribe` on the bridged call: one run per channel (app/session/transcribe_session).
+  void start_transcribe(const core::CallState& c);
+  boost::asio::awaitable<void> transcribe_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
+                                                  int channel, core::stt::Options opts);
+  boost::asio::awaitable<void> transcription_error(core::CallState c, core::stt::Options opts, int channel,
+                                                   std::string error);
+  // Sends one transcriptionHook (a result, or an error when `error` is set); the answer is ignored.
+  boost::asio::awaitable<void> transcription_hook(const core::CallState& c, const core::stt::Options& opts,
+                                                  const core::stt::Result& r, const std::string& error, int seq);
   // One event of a batch: applied to its call (compare-and-set), then what it starts (amd, a screening).
   // Returns whether it was new.
   boost::asio::awaitable<bool> apply_event(const std::string& sid, const std::string& source,

@@ -71,6 +71,9 @@ asio::awaitable<Outcome> LiveCallControl::update(const std::string& account_sid,
     case core::UpdateDecision::Action::Listen:
       o = co_await listen_status(cur->state.call_sid, sid, u.listen_status);
       break;
+    case core::UpdateDecision::Action::Transcribe:
+      o = co_await transcribe_status(cur->state.call_sid, sid, u.op == core::CallUpdate::Op::TranscribePause);
+      break;
     case core::UpdateDecision::Action::Media:
       if (u.op == core::CallUpdate::Op::Mute || u.op == core::CallUpdate::Op::Unmute) {
         o = co_await mute(cur->state.call_sid, sid, d.media, u.op == core::CallUpdate::Op::Mute);
@@ -150,6 +153,21 @@ asio::awaitable<Outcome> LiveCallControl::listen_status(const std::string& call_
     if (saved) co_return Outcome{};
   }
   co_return Outcome{503, "the call changed too often to record listen_status, retry"};
+}
+
+// The pause flag lives in the call's state: the transcriptions of the call (on the instance that bridged it)
+// read it with the call's state every 250 ms, so any instance can take the request.
+asio::awaitable<Outcome> LiveCallControl::transcribe_status(const std::string& call_sid, const std::string& sid,
+                                                            bool paused) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto cur = co_await d_.calls.load(call_sid);
+    if (!cur || !core::record_transcribe_pause(cur->state, paused))
+      co_return Outcome{422, "current call state is incompatible with requested action for call_sid " + sid +
+                                 ": the call ended or is no longer bridged"};
+    bool saved = co_await d_.calls.save(cur->state, cur->version);
+    if (saved) co_return Outcome{};
+  }
+  co_return Outcome{503, "the call's state kept changing; retry"};
 }
 
 asio::awaitable<Outcome> LiveCallControl::dtmf(const core::MediaTarget& m, const core::DtmfRequest& r) {

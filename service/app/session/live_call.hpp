@@ -60,6 +60,7 @@ class LiveCallControl {
   boost::asio::awaitable<Outcome> cancel_dial(const core::CallState& c, int dial_seq);
   boost::asio::awaitable<Outcome> mute(const std::string& call_sid, const std::string& sid, const core::MediaTarget& m,
                                        bool mute);
+  boost::asio::awaitable<Outcome> transcribe_status(const std::string& call_sid, const std::string& sid, bool paused);
   boost::asio::awaitable<Outcome> dtmf(const core::MediaTarget& m, const core::DtmfRequest& r);
   // listen_status: recorded in the call's state, where its listen session reads it.
   boost::asio::awaitable<Outcome> listen_status(const std::string& call_sid, const std::string& sid,
