@@ -137,6 +137,13 @@ void contain(std::string_view task, std::exception_ptr e, ProcessStats& stats) {
 }  // namespace
 
 // Members in construction order: each component only refers to those above it.
+// Gateway keys of the Microsoft Teams proxies: Kamailio pings them while an account has Teams settings.
+static std::vector<std::string> teams_ping_keys(const Config& cfg) {
+  std::vector<std::string> out;
+  for (const auto& p : cfg.teams_proxies) out.push_back(core::teams_dst(p));
+  return out;
+}
+
 struct Service::Impl {
   Config cfg;
   // One thread: every handler is async, and per-call ordering stays simple. Scale with instances.
@@ -161,7 +168,7 @@ struct Service::Impl {
   MediaFiles media_files{media_cache, {&flite}, metrics.media()};
 
   Keys keys{cfg.redis_prefix};
-  ProvisioningStore prov{redis, keys};
+  ProvisioningStore prov{redis, keys, teams_ping_keys(cfg)};
   CallStore calls{redis, keys, cfg.call_ttl_s, metrics.redis()};
   Webhooks hooks{http, prov, metrics.webhooks(), std::chrono::milliseconds(cfg.webhook_timeout_ms)};
   Outbox outbox{tasks, redis, hooks, keys};
