@@ -71,6 +71,7 @@ def test_01_vmail_target_direct_routing_invite(full_stack, sipp, webhook, number
     caller.assert_ok()
 
     inv = teams[0].wait("INVITE")[0]
+    print(f"INVITE received by the sip.pstnhub stand-in:\n{inv.raw}")
     assert inv.ruri == "sip:+14255550101@sip.pstnhub.microsoft.com;user=phone;opaque=app:voicemail", inv.ruri
     via = inv.header("Via") or ""
     assert via.startswith("SIP/2.0/TLS "), f"not sent over TLS: Via {via}"
@@ -90,6 +91,7 @@ def test_01_vmail_target_direct_routing_invite(full_stack, sipp, webhook, number
     assert any(ln.startswith("a=candidate:") for ln in sdp) and any(ln.startswith("a=ice-ufrag:") for ln in sdp), \
         f"no ICE:\n{inv.body}"
     assert "a=rtcp-mux" in sdp, f"no rtcp-mux:\n{inv.body}"
+    assert not [ln for ln in sdp if ln.startswith(("a=fingerprint", "a=setup"))], f"DTLS offered too:\n{inv.body}"
 
     ok = final_reply(caller)
     assert ok.code == 200
