@@ -119,7 +119,25 @@ def test_02_documented_voicemail_name_and_default_tenant(full_stack, sipp, webho
         inv.header("From")
 
 
-def test_03_failover_to_sip2_then_no_proxy_fails_fast(full_stack, sipp, webhook, numbers, teams):
+def test_03_teams_hangs_up_through_the_sbc_contact(full_stack, sipp, webhook, numbers, teams):
+    """Microsoft's BYE goes to the Contact we gave it (the SBC FQDN), through the Record-Route set: Kamailio sends
+    it on to the caller's own Contact (kept in the dialog)."""
+    called = numbers.take()
+    before = len(teams[0].received("INVITE"))
+    webhook.set_app(called, dial(webhook, called, [{"type": "teams", "number": "+14255550105"}], timeout=20))
+    caller = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551110105", timeout_s=20,
+                      keys={"rtp_port": full_stack.ports.base + 96})
+    inv = teams[0].wait("INVITE", before + 1)[before]
+    call_id = inv.header("Call-ID") or ""
+    wait_until(lambda: any(a.header("Call-ID") == call_id for a in teams[0].received("ACK")), 10, "the caller's ACK")
+    teams[0].bye(call_id)
+    caller.assert_ok()  # the caller got the BYE and answered it
+    wait_until(lambda: "SIP/2.0 200 OK" in teams[0].replies, 10, "200 to Microsoft's BYE")
+    a = wait_action_hooks(webhook, parent_of(webhook, called))[0]
+    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+
+
+def test_04_failover_to_sip2_then_no_proxy_fails_fast(full_stack, sipp, webhook, numbers, teams):
     # sip.pstnhub stops answering OPTIONS: the next call goes to sip2, with sip2's name in the Request-URI
     teams[0].answer_options = False
     try:
@@ -152,7 +170,7 @@ def test_03_failover_to_sip2_then_no_proxy_fails_fast(full_stack, sipp, webhook,
             s.answer_options = True
 
 
-def test_04_teams_settings_validated_at_the_edge(full_stack):
+def test_05_teams_settings_validated_at_the_edge(full_stack):
     acct = full_stack.prov["account_sid"]
     for bad, field in ((dict(teams_sbc_fqdn="10.0.0.1"), "teams_sbc_fqdn"),
                        (dict(teams_sbc_fqdn="localhost"), "teams_sbc_fqdn"),
