@@ -161,6 +161,9 @@ def test_04_failover_to_sip2_then_no_proxy_fails_fast(full_stack, sipp, webhook,
         caller = sipp.uac("caller", "uac_fail.xml", called, caller="+15551110104")
         caller.assert_ok()
         assert time.time() - t0 < 5, "a Teams leg without a healthy proxy must fail fast"
+        fin = final_reply(caller)
+        assert fin.code == 503 and "no Microsoft Teams proxy answers OPTIONS" in (fin.header("X-Reason") or ""), \
+            f"{fin.code} X-Reason {fin.header('X-Reason')!r}"
         a = wait_action_hooks(webhook, parent_of(webhook, called))[0]
         assert a.get("dial_sip_status") == 503, a.json
         assert "OPTIONS" in (a.get("dial_sip_reason") or ""), a.json
