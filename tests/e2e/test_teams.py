@@ -158,7 +158,7 @@ def test_04_failover_to_sip2_then_no_proxy_fails_fast(full_stack, sipp, webhook,
         called = numbers.take()
         webhook.set_app(called, dial(webhook, called, [{"type": "teams", "number": "+14255550104"}], timeout=20))
         t0 = time.time()
-        caller = sipp.uac("caller", "uac_fail.xml", called, caller="+15551110104")
+        caller = sipp.uac("caller_nohealthy", "uac_fail.xml", called, caller="+15551110104")
         caller.assert_ok()
         assert time.time() - t0 < 5, "a Teams leg without a healthy proxy must fail fast"
         fin = final_reply(caller)
