@@ -103,6 +103,16 @@ Gateway teams_gateway(const TeamsProxy& p) {
 
 std::string teams_dst(const TeamsProxy& p) { return gateway_key(teams_gateway(p)); }
 
+std::optional<TeamsProxy> first_usable_proxy(const std::vector<TeamsProxy>& proxies,
+                                             const std::map<std::string, std::string>& health, double now) {
+  for (const auto& p : proxies) {
+    std::optional<GatewayHealth> h;
+    if (auto it = health.find(teams_dst(p)); it != health.end()) h = parse_gateway_health(it->second);
+    if (gateway_usable(h, now)) return p;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> teams_e164(std::string_view number) {
   if (!number.empty() && number.front() == '+') number.remove_prefix(1);
   if (number.empty() || number.size() > 15) return std::nullopt;

@@ -4,6 +4,7 @@
 #include "core/provisioning.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,10 @@ std::optional<std::vector<TeamsProxy>> parse_teams_proxies(std::string_view spec
 Gateway teams_gateway(const TeamsProxy& p);
 // Where the INVITE goes: sip:ADDR:PORT;transport=tls.
 std::string teams_dst(const TeamsProxy& p);
+// Failover by health: the first proxy (in order) that Kamailio's OPTIONS pings have not reported down recently
+// (`health`: gateway key -> "up|<ts>" / "down|<ts>", core::gateway_usable); nullopt when every one is down.
+std::optional<TeamsProxy> first_usable_proxy(const std::vector<TeamsProxy>& proxies,
+                                             const std::map<std::string, std::string>& health, double now);
 
 // A Teams number as Microsoft wants it: '+' and 1-15 digits. "+14255550100" and "14255550100" both give
 // "+14255550100"; anything else nullopt.

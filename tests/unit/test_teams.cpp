@@ -1,5 +1,7 @@
 #include "core/teams.hpp"
 
+#include "core/carrier_select.hpp"
+
 #include <doctest/doctest.h>
 
 using namespace dp::core;
@@ -30,6 +32,20 @@ TEST_SUITE("teams") {
       CHECK_FALSE(parse_teams_proxies(bad, err));
       CHECK_FALSE(err.empty());
     }
+  }
+
+  TEST_CASE("failover by health: the first proxy not reported down recently") {
+    auto p = default_teams_proxies();
+    std::map<std::string, std::string> h;
+    CHECK(first_usable_proxy(p, h, 1000)->host == "sip.pstnhub.microsoft.com");  // never pinged: usable
+    h[teams_dst(p[0])] = "down|995";
+    h[teams_dst(p[1])] = "up|995";
+    CHECK(first_usable_proxy(p, h, 1000)->host == "sip2.pstnhub.microsoft.com");
+    h[teams_dst(p[1])] = "down|999";
+    CHECK(first_usable_proxy(p, h, 1000)->host == "sip3.pstnhub.microsoft.com");
+    h[teams_dst(p[2])] = "down|999";
+    CHECK_FALSE(first_usable_proxy(p, h, 1000));
+    CHECK(first_usable_proxy(p, h, 1000 + kHealthStaleS + 5)->host == "sip.pstnhub.microsoft.com");  // stale
   }
 
   TEST_CASE("numbers become +E.164") {

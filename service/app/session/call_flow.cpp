@@ -490,16 +490,8 @@ asio::awaitable<core::TargetFacts> CallFlow::target_facts(const CallState& c, co
       // The first Microsoft proxy not reported down by Kamailio's OPTIONS pings (roles/gateways.cfg).
       f.teams_account = acct;
       auto health = co_await d_.prov.gateway_health();
-      double now = io::wall_now();
-      for (const auto& p : d_.cfg.teams_proxies) {
-        std::optional<core::GatewayHealth> h;
-        if (auto it = health.find(core::teams_dst(p)); it != health.end()) h = core::parse_gateway_health(it->second);
-        if (core::gateway_usable(h, now)) {
-          f.teams_proxy = p;
-          break;
-        }
-        log::info("teams_proxy_skipped", {{"call_sid", c.call_sid}, {"proxy", p.host}, {"why", "down"}});
-      }
+      f.teams_proxy = core::first_usable_proxy(d_.cfg.teams_proxies, health, io::wall_now());
+      if (!f.teams_proxy) log::warn("teams_no_proxy", {{"call_sid", c.call_sid}, {"why", "every proxy down"}});
     }
   } catch (const io::RedisError&) {
     throw;
