@@ -35,6 +35,7 @@ for d in ${KAM_DEFINES:-}; do set -- "$@" -A "$d"; done
 if [ -n "${KAM_TLS_PORT:-}" ]; then
   set -- "$@" -A WITH_TLS -A "TLS_PORT=$KAM_TLS_PORT" \
     -A "TLS_ADVERTISE=${KAM_TLS_ADVERTISE:?KAM_TLS_ADVERTISE (the SBC FQDN) is required with KAM_TLS_PORT}" \
+    -A "TLS_CONTACT=\"sip:$KAM_TLS_ADVERTISE:$KAM_TLS_PORT;transport=tls\"" \
     -A "TLS_CERT=\"${KAM_TLS_CERT:-/etc/kamailio/tls/sbc.pem}\"" -A "TLS_KEY=\"${KAM_TLS_KEY:-/etc/kamailio/tls/sbc.key}\""
 fi
 

@@ -115,7 +115,8 @@ if [[ -n "$TLS_PORT" ]]; then
     echo "--tls-port needs --tls-advertise FQDN and readable --tls-cert/--tls-key files" >&2; exit 2; }
   getent hosts "$TLS_ADV" >/dev/null || {
     echo "--tls-advertise $TLS_ADV does not resolve: Kamailio needs the SBC FQDN in DNS (or /etc/hosts)" >&2; exit 2; }
-  ARGS+=(-A WITH_TLS -A "TLS_PORT=$TLS_PORT" -A "TLS_ADVERTISE=$TLS_ADV" -A "TLS_CERT=\"$TLS_CERT\""
+  ARGS+=(-A WITH_TLS -A "TLS_PORT=$TLS_PORT" -A "TLS_ADVERTISE=$TLS_ADV"
+         -A "TLS_CONTACT=\"sip:$TLS_ADV:$TLS_PORT;transport=tls\"" -A "TLS_CERT=\"$TLS_CERT\""
          -A "TLS_KEY=\"$TLS_KEY\"")
   if ((TLS_NO_VERIFY)); then ARGS+=(-A TLS_NO_VERIFY); fi
 fi

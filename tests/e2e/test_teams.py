@@ -52,6 +52,9 @@ def teams(full_stack):
     try:
         # Kamailio pings every proxy over TLS once the account has Teams settings (roles/gateways.cfg)
         wait_until(lambda: all(s.received("OPTIONS") for s in standins), 10, "OPTIONS over TLS at every stand-in")
+        opt = standins[0].received("OPTIONS")[0]
+        assert opt.header("Contact") == f"<sip:{TEAMS_SBC_FQDN}:{full_stack.ports.kamailio_tls};transport=tls>", \
+            f"Microsoft recognises the SBC's OPTIONS by its Contact FQDN:\n{opt.raw}"
         yield standins
     finally:
         full_stack.api("PUT", f"/v1/Accounts/{acct}", account_body(full_stack))
