@@ -8,6 +8,7 @@
 #   KAM_SHM (512)  KAM_PKG (32)  KAM_LOG_LEVEL (2)  KAM_RUN_DIR (/var/run/dialplane-kamailio)
 #   KAM_DEFINES   space-separated extra defines, e.g. "WITH_PROMETHEUS" (xhttp_prom /metrics on RPC_PORT)
 #   KAM_CFG (/etc/dialplane/kamailio.cfg)
+#   KAM_TLS_PORT, KAM_TLS_ADVERTISE, KAM_TLS_CERT, KAM_TLS_KEY: Microsoft Teams over TLS (docs/teams.md), off by default
 set -eu
 SIP_IP=${SIP_IP:-127.0.0.1}
 SIP_PORT=${SIP_PORT:-5060}
@@ -29,6 +30,14 @@ set -- -f "$CFG" -m "${KAM_SHM:-512}" -M "${KAM_PKG:-32}" -Y "$RUN_DIR" -P "$RUN
   -A "DECISION_TIMEOUT_MS=${DECISION_TIMEOUT_MS:-5000}" -A "EVENT_TIMEOUT_MS=${EVENT_TIMEOUT_MS:-2000}" \
   -A "EVQ_SIZE=\"name=evq;size=${EVQ_SIZE:-20000}\"" -A "LOG_LEVEL=${KAM_LOG_LEVEL:-2}"
 for d in ${KAM_DEFINES:-}; do set -- "$@" -A "$d"; done
+# Microsoft Teams (docs/teams.md): SIP over TLS on KAM_TLS_PORT, advertising the SBC FQDN KAM_TLS_ADVERTISE, with
+# its certificate KAM_TLS_CERT / key KAM_TLS_KEY (mounted; default /etc/kamailio/tls/sbc.pem, sbc.key).
+if [ -n "${KAM_TLS_PORT:-}" ]; then
+  set -- "$@" -A WITH_TLS -A "TLS_PORT=$KAM_TLS_PORT" \
+    -A "TLS_ADVERTISE=${KAM_TLS_ADVERTISE:?KAM_TLS_ADVERTISE (the SBC FQDN) is required with KAM_TLS_PORT}" \
+    -A "TLS_CONTACT=\"sip:$KAM_TLS_ADVERTISE:$KAM_TLS_PORT;transport=tls\"" \
+    -A "TLS_CERT=\"${KAM_TLS_CERT:-/etc/kamailio/tls/sbc.pem}\"" -A "TLS_KEY=\"${KAM_TLS_KEY:-/etc/kamailio/tls/sbc.key}\""
+fi
 
 kamailio -c "$@" >/dev/null 2>"$RUN_DIR/check.log" || { grep -Ev 'WARNING|INFO' "$RUN_DIR/check.log" >&2; exit 1; }
 # -DD: no fork, -E: log to stderr (docker logs)

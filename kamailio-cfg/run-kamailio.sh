@@ -16,6 +16,10 @@
 #   --run-dir DIR           runtime dir (pid, ctl files, log)  env KAM_RUN_DIR        /tmp/dialplane-kamailio
 #   --shm MB / --pkg MB     shared / private memory            env KAM_SHM / KAM_PKG  512 / 32
 #   --log-level N           LOG_LEVEL define (1..3)            env KAM_LOG_LEVEL      2
+#   --tls-port PORT         SIP over TLS listener (WITH_TLS, Microsoft Teams; docs/teams.md)   env KAM_TLS_PORT  off
+#   --tls-advertise FQDN    the SBC FQDN the TLS listener advertises (Record-Route/Via)   env KAM_TLS_ADVERTISE
+#   --tls-cert FILE / --tls-key FILE   PEM certificate and key of that FQDN   env KAM_TLS_CERT / KAM_TLS_KEY
+#   --tls-no-verify         do not verify the peers' certificates (tests with a self-signed stand-in)
 #   --define NAME[=VALUE]   any other define from kamailio.cfg, raw (strings need their quotes), e.g.
 #                           --define WITH_STATIC_ROUTE --define 'STATIC_URI="sip:x@127.0.0.1:5090"'
 #   --cfg FILE              config file                        default: kamailio.cfg next to this script
@@ -44,6 +48,11 @@ CFG=$HERE/kamailio.cfg
 FG=0
 CHECK_ONLY=0
 DEFS=()
+TLS_PORT=${KAM_TLS_PORT:-}
+TLS_ADV=${KAM_TLS_ADVERTISE:-}
+TLS_CERT=${KAM_TLS_CERT:-}
+TLS_KEY=${KAM_TLS_KEY:-}
+TLS_NO_VERIFY=0
 EXTRA=()
 
 while (($#)); do
@@ -62,12 +71,17 @@ while (($#)); do
     --shm) SHM=$2; shift 2 ;;
     --pkg) PKG=$2; shift 2 ;;
     --log-level) LOGL=$2; shift 2 ;;
+    --tls-port) TLS_PORT=$2; shift 2 ;;
+    --tls-advertise) TLS_ADV=$2; shift 2 ;;
+    --tls-cert) TLS_CERT=$2; shift 2 ;;
+    --tls-key) TLS_KEY=$2; shift 2 ;;
+    --tls-no-verify) TLS_NO_VERIFY=1; shift ;;
     --define) DEFS+=(-A "$2"); shift 2 ;;
     --cfg) CFG=$2; shift 2 ;;
     --foreground|-f) FG=1; shift ;;
     --check-only) CHECK_ONLY=1; shift ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -96,6 +110,16 @@ ARGS=(
   -A "LOG_LEVEL=$LOGL"
   "${DEFS[@]}"
 )
+if [[ -n "$TLS_PORT" ]]; then
+  [[ -n "$TLS_ADV" && -r "$TLS_CERT" && -r "$TLS_KEY" ]] || {
+    echo "--tls-port needs --tls-advertise FQDN and readable --tls-cert/--tls-key files" >&2; exit 2; }
+  getent hosts "$TLS_ADV" >/dev/null || {
+    echo "--tls-advertise $TLS_ADV does not resolve: Kamailio needs the SBC FQDN in DNS (or /etc/hosts)" >&2; exit 2; }
+  ARGS+=(-A WITH_TLS -A "TLS_PORT=$TLS_PORT" -A "TLS_ADVERTISE=$TLS_ADV"
+         -A "TLS_CONTACT=\"sip:$TLS_ADV:$TLS_PORT;transport=tls\"" -A "TLS_CERT=\"$TLS_CERT\""
+         -A "TLS_KEY=\"$TLS_KEY\"")
+  if ((TLS_NO_VERIFY)); then ARGS+=(-A TLS_NO_VERIFY); fi
+fi
 # Further rtpengine nodes become sets 1..3 (kamailio.cfg RTPENGINE_SOCK_N).
 IFS=',' read -r -a RTPE_NODES <<<"$RTPE"
 for ((i = 1; i < ${#RTPE_NODES[@]} && i < 4; i++)); do

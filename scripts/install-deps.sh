@@ -16,7 +16,7 @@ apt-get install -y -qq --no-install-recommends \
   libcurl4-openssl-dev libevent-dev \
   kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules \
   rtpengine-daemon redis-server redis-tools sip-tester \
-  kamailio-redis-modules python3 python3-pytest python3-websockets haproxy prometheus docker-compose docker.io debootstrap \
+  kamailio-redis-modules kamailio-tls-modules python3 python3-pytest python3-websockets haproxy prometheus docker-compose docker.io debootstrap \
   clang libclang-rt-14-dev clang-tidy \
   >/dev/null
 

@@ -153,6 +153,13 @@ std::string stt_off_reason(const Config& cfg) {
 }  // namespace
 
 // Members in construction order: each component only refers to those above it.
+// Gateway keys of the Microsoft Teams proxies: Kamailio pings them while an account has Teams settings.
+static std::vector<std::string> teams_ping_keys(const Config& cfg) {
+  std::vector<std::string> out;
+  for (const auto& p : cfg.teams_proxies) out.push_back(core::teams_dst(p));
+  return out;
+}
+
 struct Service::Impl {
   Config cfg;
   // One thread: every handler is async, and per-call ordering stays simple. Scale with instances.
@@ -186,7 +193,7 @@ struct Service::Impl {
                          [this](std::size_t in_use, std::size_t size) { metrics.calls().stt_decoders(in_use, size); }};
 
   Keys keys{cfg.redis_prefix};
-  ProvisioningStore prov{redis, keys};
+  ProvisioningStore prov{redis, keys, teams_ping_keys(cfg)};
   CallStore calls{redis, keys, cfg.call_ttl_s, metrics.redis()};
   Webhooks hooks{http, prov, metrics.webhooks(), std::chrono::milliseconds(cfg.webhook_timeout_ms)};
   Outbox outbox{tasks, redis, hooks, keys};

@@ -204,6 +204,37 @@ PlannedLeg plan_user_leg(PlannedLeg leg, const json::object& target, const Plann
   return leg;
 }
 
+bool flag(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_bool() && v->get_bool();
+}
+
+// Microsoft Teams Direct Routing (docs/teams.md): to the first healthy Microsoft proxy over TLS, From at the tenant,
+// Contact at the account's SBC FQDN, X-MS-SBC, SRTP/ICE media (Kamailio's "teams" rtpengine profile).
+PlannedLeg plan_teams_leg(PlannedLeg leg, const json::object& target, PlannedBranch proto, const TargetFacts& facts) {
+  leg.to = str(target, "number");
+  auto e164 = teams_e164(leg.to);
+  if (!e164) return failed(leg, 484, "invalid teams number (E.164 digits)");
+  if (!facts.teams_account || facts.teams_account->teams_sbc_fqdn.empty())
+    return failed(leg, 503, "teams is not configured for this account (teams_sbc_fqdn)");
+  const Account& acct = *facts.teams_account;
+  auto tenant = str(target, "tenant");
+  if (!tenant.empty() && !is_fqdn(tenant)) return failed(leg, 400, "invalid teams tenant (an FQDN)");
+  if (!facts.teams_proxy) return failed(leg, 503, "no Microsoft Teams proxy answers OPTIONS");
+  // jambonz names the property `vmail`; its docs say `voicemail`: both are honoured (README semantics).
+  bool voicemail = flag(target, "vmail") || flag(target, "voicemail");
+  std::string user = escape_sip_user(leg.from_user);
+  proto.uri = teams_request_uri(*e164, *facts.teams_proxy, voicemail);
+  proto.dst = teams_dst(*facts.teams_proxy);
+  proto.from_uri = "sip:" + user + "@" + teams_from_host(tenant, acct);
+  proto.contact = teams_contact(user, acct);
+  proto.media = "teams";
+  proto.hdrs += teams_sbc_header();
+  if (!is_safe_sip_uri(proto.uri) || !is_safe_sip_uri(proto.from_uri)) return failed(leg, 400, "invalid teams target");
+  leg.branches.push_back(std::move(proto));
+  return leg;
+}
+
 }  // namespace
 
 PlannedLeg plan_leg(int index, const json::object& target, const json::object& dial, const CallerFacts& caller,
@@ -231,10 +262,7 @@ PlannedLeg plan_leg(int index, const json::object& target, const json::object& d
   if (leg.type == "sip") return plan_sip_leg(std::move(leg), target, std::move(proto), facts);
   if (leg.type == "phone") return plan_phone_leg(std::move(leg), target, std::move(proto), facts);
   if (leg.type == "user") return plan_user_leg(std::move(leg), target, proto, facts);
-  if (leg.type == "teams") {
-    leg.to = str(target, "number");
-    return failed(leg, 503, "teams targets are not configured on this platform");
-  }
+  if (leg.type == "teams") return plan_teams_leg(std::move(leg), target, std::move(proto), facts);
   return failed(leg, 400, "unknown target type");
 }
 

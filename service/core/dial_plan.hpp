@@ -2,6 +2,7 @@
 // legs and SIP branches Kamailio will fork. Pure.
 #pragma once
 #include "core/provisioning.hpp"
+#include "core/teams.hpp"
 
 #include <boost/json.hpp>
 #include <optional>
@@ -26,6 +27,10 @@ struct TargetFacts {
   // Set when the leg goes through Kamailio's inner hop (carrier failover, per-leg digest auth): the branch is
   // sent to Kamailio itself as sip:dpleg-<token>@dpleg.invalid and the inner hop asks /kamailio/leg.
   std::string leg_token;
+  // `teams`: the account (its Teams settings) and the first Microsoft proxy not reported down; no proxy when
+  // every one fails its OPTIONS pings.
+  std::optional<Account> teams_account;
+  std::optional<TeamsProxy> teams_proxy;
 };
 
 inline constexpr std::string_view kInnerHopHost = "dpleg.invalid";
@@ -45,6 +50,8 @@ struct PlannedBranch {
   std::string from_uri;
   std::string from_name;
   std::string hdrs;  // rendered "Name: value\r\n" lines
+  std::string contact;  // replaces the caller's Contact on this branch ("<sip:…>"; teams: the SBC FQDN)
+  std::string media;    // rtpengine profile of this branch ("" = RTP_FLAGS; "teams": SRTP SDES, ICE, rtcp-mux)
 };
 
 struct PlannedLeg {

@@ -334,11 +334,30 @@ std::optional<Account> account_from_json(const json::value& v, std::string& err)
   if (!o) return std::nullopt;
   Reader r(*o, "", err);
   Account a;
-  if (!r.only({"account_sid", "name", "webhook_secret", "sip_realm", "default_carrier_sid"}) ||
+  long long teams_port = a.teams_sbc_port;
+  if (!r.only({"account_sid", "name", "webhook_secret", "sip_realm", "default_carrier_sid", "teams_sbc_fqdn",
+               "teams_sbc_port", "teams_tenant_fqdn"}) ||
       !r.uuid("account_sid", a.account_sid, false) || !r.text("name", a.name, true) ||
       !r.text("webhook_secret", a.webhook_secret, false, kMaxSecret) || !r.hostname("sip_realm", a.sip_realm, false) ||
-      !r.uuid("default_carrier_sid", a.default_carrier_sid, false))
+      !r.uuid("default_carrier_sid", a.default_carrier_sid, false) ||
+      !r.hostname("teams_sbc_fqdn", a.teams_sbc_fqdn, false) || !r.integer("teams_sbc_port", teams_port, 1, 65535) ||
+      !r.hostname("teams_tenant_fqdn", a.teams_tenant_fqdn, false))
     return std::nullopt;
+  a.teams_sbc_port = static_cast<int>(teams_port);
+  // Microsoft matches the Contact FQDN against the SBC's certificate and finds the tenant by it: one label
+  // ("localhost") can never be paired.
+  if (!a.teams_sbc_fqdn.empty() && a.teams_sbc_fqdn.find('.') == std::string::npos) {
+    r.fail("teams_sbc_fqdn", "must be a fully qualified domain name (sbc.example.com)");
+    return std::nullopt;
+  }
+  if (!a.teams_tenant_fqdn.empty() && a.teams_tenant_fqdn.find('.') == std::string::npos) {
+    r.fail("teams_tenant_fqdn", "must be a fully qualified domain name (contoso.com)");
+    return std::nullopt;
+  }
+  if (a.teams_sbc_fqdn.empty() && !a.teams_tenant_fqdn.empty()) {
+    r.fail("teams_tenant_fqdn", "needs teams_sbc_fqdn (the SBC paired with the tenant)");
+    return std::nullopt;
+  }
   return a;
 }
 
@@ -567,7 +586,10 @@ json::object to_json(const Account& a) {
           {"name", a.name},
           {"webhook_secret", opt(a.webhook_secret)},
           {"sip_realm", opt(a.sip_realm)},
-          {"default_carrier_sid", opt(a.default_carrier_sid)}};
+          {"default_carrier_sid", opt(a.default_carrier_sid)},
+          {"teams_sbc_fqdn", opt(a.teams_sbc_fqdn)},
+          {"teams_sbc_port", a.teams_sbc_port},
+          {"teams_tenant_fqdn", opt(a.teams_tenant_fqdn)}};
 }
 
 json::object to_json(const Application& a) {

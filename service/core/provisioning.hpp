@@ -25,6 +25,10 @@ struct Account {
   std::string webhook_secret;       // HMAC key for Jambonz-Signature; never logged or returned in full
   std::string sip_realm;            // appended to `user` targets without '@'
   std::string default_carrier_sid;  // `phone` targets without `trunk`
+  // Microsoft Teams Direct Routing (docs/teams.md); teams targets fail while teams_sbc_fqdn is empty.
+  std::string teams_sbc_fqdn;     // this SBC's FQDN: the Contact host of a teams INVITE (the certificate's name)
+  int teams_sbc_port = 5061;      // this SBC's TLS port as paired in Teams (Contact port)
+  std::string teams_tenant_fqdn;  // default From host of teams targets without `tenant` ("" = teams_sbc_fqdn)
 };
 
 struct Application {

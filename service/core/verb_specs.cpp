@@ -436,6 +436,8 @@ constexpr PropSpec k_target_p[] = {
     {"sipUri", K::Type, "string"},
     {"auth", K::Ref, "auth"},
     {"vmail", K::Type, "boolean"},
+    // jambonz's docs name it `voicemail`, its validator knows only `vmail`: dialplane accepts both (README).
+    {"voicemail", K::Type, "boolean"},
     {"tenant", K::Type, "string"},
     {"trunk", K::Type, "string"},
     {"overrideTo", K::Type, "string"},

@@ -353,3 +353,36 @@ TEST_CASE("events: a Redis failure is reported so Kamailio re-sends the batch") 
   CHECK_THROWS_AS(w.events_body(body), dp::io::RedisError);
   CHECK(w.events_body(body) == 1);  // the re-sent batch applies
 }
+
+TEST_CASE("teams target: the first Microsoft proxy not reported down takes the leg; none up fails it at once") {
+  AppWorld w;
+  dp::core::Account acct;
+  acct.account_sid = kAccountSid;
+  acct.name = "acme";
+  acct.sip_realm = "acme.test";
+  acct.teams_sbc_fqdn = "sbc.acme.test";
+  acct.teams_tenant_fqdn = "contoso.test";
+  w.prov.add(acct);
+  auto proxies = dp::core::default_teams_proxies();
+  auto down = "down|" + std::to_string(static_cast<long long>(dp::io::wall_now()));
+  w.prov.health[dp::core::teams_dst(proxies[0])] = down;
+  w.hooks.answer_json(kCallHook, app_of(R"([{"verb":"dial","actionHook":"/action","callerId":"+15550001111",
+    "target":[{"type":"teams","number":"+14255550100","vmail":true}]}])"));
+  auto d = w.invite("teams-1@caller.test");
+  REQUIRE(str_of(d, "action") == "fork");
+  const auto& b = d.at("branches").as_array().at(0).as_object();
+  CHECK(str_of(b, "uri") == "sip:+14255550100@sip2.pstnhub.microsoft.com;user=phone;opaque=app:voicemail");
+  CHECK(str_of(b, "dst") == "sip:sip2.pstnhub.microsoft.com:5061;transport=tls");
+  CHECK(str_of(b, "from_uri") == "sip:+15550001111@contoso.test");
+  CHECK(str_of(b, "contact") == "<sip:+15550001111@sbc.acme.test:5061;transport=tls>");
+  CHECK(str_of(b, "media") == "teams");
+
+  // every proxy down: no INVITE; the leg fails 503 with the reason, and so does the caller
+  w.prov.health[dp::core::teams_dst(proxies[1])] = down;
+  w.prov.health[dp::core::teams_dst(proxies[2])] = down;
+  w.hooks.answer_json(kCallHook, app_of(R"([{"verb":"dial","target":[{"type":"teams","number":"+14255550100"}]}])"));
+  auto r = w.invite("teams-2@caller.test");
+  CHECK(str_of(r, "action") == "reject");
+  CHECK(int_of(r, "code") == 503);
+  CHECK(str_of(r, "hdrs").find("no Microsoft Teams proxy answers OPTIONS") != std::string::npos);
+}

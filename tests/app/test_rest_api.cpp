@@ -134,7 +134,10 @@ TEST_CASE("REST applications: references, listing per account, replace rules") {
   CHECK(after->call_hook.url == "http://h.test/d");
 
   {
-    w.prov.add(dp::core::Account{ghost, "other", "", "", ""});
+    dp::core::Account other;
+    other.account_sid = ghost;
+    other.name = "other";
+    w.prov.add(other);
     auto moved = w.call("PUT", "/v1/Applications/" + sid,
                         R"({"account_sid":")" + ghost + R"(","name":"moved","call_hook":"http://h.test/d"})");
     CHECK(moved.status == 400);

@@ -45,6 +45,10 @@ SIP_REALM = "e2e.dialplane.test"
 API_KEY = "e2e-" + secrets.token_hex(12)
 WEBHOOK_SECRET = "whsec-" + secrets.token_hex(16)
 DECISION_TIMEOUT_MS = 2000
+# Microsoft Teams (docs/teams.md): the SBC FQDN Kamailio's TLS listener advertises (self-signed certificate made
+# per run), and the Request-URI host of the first Microsoft proxy (its stand-in listens on loopback).
+TEAMS_SBC_FQDN = "sbc.e2e.dialplane.test"
+TEAMS_PROXY_HOSTS = ("sip.pstnhub.microsoft.com", "sip2.pstnhub.microsoft.com", "sip3.pstnhub.microsoft.com")
 WEBHOOK_TIMEOUT_MS = 3000
 
 
@@ -60,6 +64,7 @@ class Ports:
         self.rtpengine_ng = base + 1
         self.kamailio_sip = base + 10
         self.kamailio_rpc = base + 11
+        self.kamailio_tls = base + 12  # SIP over TLS (Microsoft Teams)
         self.dp_internal = base + 20
         self.dp_api = base + 21
         self.dp_metrics = base + 22
@@ -68,6 +73,7 @@ class Ports:
         self.carrier_gw = base + 90  # sipp UAS that plays the named carrier's gateway
         self.decoy_gw = base + 91  # gateway of another carrier (nothing listens: must not be used)
         self.registered_ua = base + 92  # sipp that registers as a SIP user, then answers
+        self.teams_proxies = (base + 93, base + 94, base + 95)  # TLS stand-ins of sip/sip2/sip3.pstnhub (test_teams)
         self.rtp_min = base + 500
         self.rtp_max = base + 999
         self._sip = base + 100
@@ -84,7 +90,7 @@ class Ports:
         """(proto, port, what) of every port a service or fixed party binds."""
         return [("tcp", self.redis, "redis"), ("udp", self.rtpengine_ng, "rtpengine NG"),
                 ("udp", self.kamailio_sip, "Kamailio SIP"), ("tcp", self.kamailio_sip, "Kamailio SIP/TCP"),
-                ("tcp", self.kamailio_rpc, "Kamailio RPC"), ("tcp", self.dp_internal, "dialplane internal"),
+                ("tcp", self.kamailio_rpc, "Kamailio RPC"), ("tcp", self.kamailio_tls, "Kamailio SIP/TLS"), ("tcp", self.dp_internal, "dialplane internal"),
                 ("tcp", self.dp_api, "dialplane REST"), ("tcp", self.dp_metrics, "dialplane metrics"),
                 ("udp", self.dp_dtmf, "dialplane DTMF log"),
                 ("tcp", self.webhook, "webhook receiver"), ("udp", self.carrier_gw, "carrier gateway UAS"),
@@ -672,7 +678,8 @@ def _start_dialplane(stack: Stack) -> None:
             "--redis-port", str(p.redis), "--log-level", "debug", "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS),
             "--drain-seconds", str(DIALPLANE_DRAIN_S),
             "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}",
-            "--media-dir", str(stack.run_dir / "media")]
+            "--media-dir", str(stack.run_dir / "media"),
+            "--teams-proxies", ",".join(f"{h}={LOOPBACK}:{port}" for h, port in zip(TEAMS_PROXY_HOSTS, p.teams_proxies))]
     proc = spawn(argv, log)
     stack.services["dialplane"] = Service("dialplane", proc, log)
     url = f"http://{LOOPBACK}:{p.dp_internal}/healthz"
@@ -695,6 +702,22 @@ def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int 
             "--rtpengine", rtpengines or f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--redis", f"{LOOPBACK}:{p.redis}",
             "--decision-timeout", str(decision_timeout_ms), "--run-dir", str(stack.run_dir / "kamailio"),
             "--shm", "128", "--pkg", "16", "--log-level", os.environ.get("DP_E2E_KAM_LOG_LEVEL", "2")]
+    # SIP over TLS for Microsoft Teams: a self-signed certificate of the SBC FQDN, made for this run (never committed).
+    tls_dir = stack.run_dir / "tls"
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    cert, key = tls_dir / "sbc.pem", tls_dir / "sbc.key"
+    if not cert.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                        str(cert), "-days", "2", "-subj", f"/CN={TEAMS_SBC_FQDN}",
+                        "-addext", f"subjectAltName=DNS:{TEAMS_SBC_FQDN}"], check=True, capture_output=True)
+    # Kamailio resolves a listener's advertised name at start: the test FQDN must resolve (to loopback).
+    try:
+        socket.gethostbyname(TEAMS_SBC_FQDN)
+    except OSError:
+        with open("/etc/hosts", "a") as hosts:
+            hosts.write(f"\n{LOOPBACK} {TEAMS_SBC_FQDN}  # dialplane e2e: Kamailio's advertised Teams SBC FQDN\n")
+    argv += ["--tls-port", str(p.kamailio_tls), "--tls-advertise", TEAMS_SBC_FQDN, "--tls-cert", str(cert),
+             "--tls-key", str(key), "--tls-no-verify"]
     if debug is None:
         debug = os.environ.get("DP_E2E_KAM_DEBUG", "1") == "1"
     if debug:

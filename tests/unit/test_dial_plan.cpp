@@ -105,6 +105,56 @@ TEST_SUITE("dial plan") {
   TEST_CASE("teams targets fail clearly until configured") {
     auto leg = plan_leg(0, obj(R"({"type":"teams","number":"+1"})"), obj("{}"), kCaller, {});
     CHECK(leg.fail_code == 503);
+    CHECK(leg.fail_reason == "teams is not configured for this account (teams_sbc_fqdn)");
+  }
+
+  TEST_CASE("teams target: Direct Routing Request-URI, From at the tenant, Contact at the SBC FQDN") {
+    TargetFacts f;
+    Account a;
+    a.teams_sbc_fqdn = "sbc.example.com";
+    a.teams_tenant_fqdn = "contoso.com";
+    f.teams_account = a;
+    f.teams_proxy = default_teams_proxies()[0];
+    auto dial = obj(R"({"verb":"dial","callerId":"+15550001111","headers":{"X-A":"1"}})");
+    auto leg = plan_leg(1, obj(R"({"type":"teams","number":"+14255550100","vmail":true})"), dial, kCaller, f);
+    REQUIRE(leg.fail_code == 0);
+    REQUIRE(leg.branches.size() == 1);
+    const auto& b = leg.branches[0];
+    CHECK(b.uri == "sip:+14255550100@sip.pstnhub.microsoft.com;user=phone;opaque=app:voicemail");
+    CHECK(b.dst == "sip:sip.pstnhub.microsoft.com:5061;transport=tls");
+    CHECK(b.from_uri == "sip:+15550001111@contoso.com");
+    CHECK(b.contact == "<sip:+15550001111@sbc.example.com:5061;transport=tls>");
+    CHECK(b.media == "teams");
+    CHECK(b.hdrs == "X-A: 1\r\nX-MS-SBC: dialplane/Kamailio/5.6\r\n");
+
+    // the documented `voicemail` works too; no vmail: no opaque; `tenant` wins over the account's default
+    auto vm = plan_leg(0, obj(R"({"type":"teams","number":"14255550100","voicemail":true})"), dial, kCaller, f);
+    CHECK(vm.branches[0].uri == "sip:+14255550100@sip.pstnhub.microsoft.com;user=phone;opaque=app:voicemail");
+    auto plain = plan_leg(0, obj(R"({"type":"teams","number":"+14255550100","tenant":"fabrikam.com"})"), dial,
+                          kCaller, f);
+    CHECK(plain.branches[0].uri == "sip:+14255550100@sip.pstnhub.microsoft.com;user=phone");
+    CHECK(plain.branches[0].from_uri == "sip:+15550001111@fabrikam.com");
+    // no tenant anywhere: the SBC FQDN
+    f.teams_account->teams_tenant_fqdn.clear();
+    CHECK(plan_leg(0, obj(R"({"type":"teams","number":"+1"})"), dial, kCaller, f).branches[0].from_uri ==
+          "sip:+15550001111@sbc.example.com");
+  }
+
+  TEST_CASE("teams target failures: bad number, bad tenant, no healthy proxy") {
+    TargetFacts f;
+    Account a;
+    a.teams_sbc_fqdn = "sbc.example.com";
+    f.teams_account = a;
+    f.teams_proxy = default_teams_proxies()[1];
+    auto bad_number = plan_leg(0, obj(R"({"type":"teams","number":"+1 425 x"})"), obj("{}"), kCaller, f);
+    CHECK(bad_number.fail_code == 484);
+    auto bad_tenant = plan_leg(0, obj(R"({"type":"teams","number":"+1","tenant":"10.0.0.1"})"), obj("{}"), kCaller, f);
+    CHECK(bad_tenant.fail_code == 400);
+    f.teams_proxy.reset();
+    auto down = plan_leg(0, obj(R"({"type":"teams","number":"+1"})"), obj("{}"), kCaller, f);
+    CHECK(down.fail_code == 503);
+    CHECK(down.fail_reason == "no Microsoft Teams proxy answers OPTIONS");
+    CHECK(down.branches.empty());
   }
 
   TEST_CASE("caller id and display name are escaped") {

@@ -117,6 +117,17 @@ const std::vector<Option>& options() {
            }
          return !c.rtpengine_nodes.empty() && c.rtpengine_nodes.size() <= 16;
        }},
+      {"teams-proxies", "LIST",
+       "Microsoft Teams Direct Routing proxies in failover order, HOST[:PORT][=ADDR:PORT],... (default sip, sip2, "
+       "sip3 .pstnhub.microsoft.com:5061): HOST goes in the Request-URI, ADDR:PORT is where TLS connects (tests: a "
+       "loopback stand-in)",
+       [](Config& c, const std::string& v) {
+         std::string err;
+         auto p = core::parse_teams_proxies(v, err);
+         if (!p) return false;
+         c.teams_proxies = std::move(*p);
+         return true;
+       }},
       {"dtmf-listen", "ADDR:PORT",
        "UDP address of rtpengine's DTMF log (its --dtmf-log-dest); bound with SO_REUSEPORT so every instance on "
        "a host can share it; empty = off",

@@ -1,5 +1,7 @@
 // Command-line / environment configuration. Every option `--foo-bar` also reads DIALPLANE_FOO_BAR.
 #pragma once
+#include "core/teams.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -36,6 +38,9 @@ struct Config {
   // rtpengine (docs/media.md): NG sockets in Kamailio's set order (index i = Kamailio rtpengine set i), the
   // DTMF log listener (rtpengine --dtmf-log-dest; "" = off) and the NG request timeout.
   std::vector<std::string> rtpengine_nodes;
+  // Microsoft Teams Direct Routing proxies (docs/teams.md), tried in order; the first one whose OPTIONS pings
+  // are answered takes a teams leg.
+  std::vector<core::TeamsProxy> teams_proxies = core::default_teams_proxies();
   std::string dtmf_listen;
   int ng_timeout_ms = 3000;
   // Audio forks (app/media/audio_fork): the local address of their RTP sockets, and the address rtpengine is

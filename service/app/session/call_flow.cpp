@@ -621,6 +621,12 @@ asio::awaitable<core::TargetFacts> CallFlow::target_facts(const CallState& c, co
       co_await plan_inner_hop(d_.prov, c, acct, target, f, d_.cfg.call_ttl_s);
     } else if (type == "user") {
       f.contacts = co_await registered_contacts(c.node, core::user_aor(target, acct.sip_realm));
+    } else if (type == "teams") {
+      // The first Microsoft proxy not reported down by Kamailio's OPTIONS pings (roles/gateways.cfg).
+      f.teams_account = acct;
+      auto health = co_await d_.prov.gateway_health();
+      f.teams_proxy = core::first_usable_proxy(d_.cfg.teams_proxies, health, io::wall_now());
+      if (!f.teams_proxy) log::warn("teams_no_proxy", {{"call_sid", c.call_sid}, {"why", "every proxy down"}});
     }
   } catch (const io::RedisError&) {
     throw;
@@ -660,6 +666,8 @@ static core::Leg leg_of_plan(core::PlannedLeg& planned, int index, double now, i
     for (auto& b : planned.branches) {
       json::object branch{{"leg", b.leg},           {"uri", b.uri},   {"dst", b.dst}, {"from_uri", b.from_uri},
                           {"from_name", b.from_name}, {"hdrs", b.hdrs}};
+      if (!b.contact.empty()) branch["contact"] = b.contact;
+      if (!b.media.empty()) branch["media"] = b.media;
       if (screened) branch["screen"] = 1;  // Kamailio holds its 2xx (roles/screen.cfg)
       branches.push_back(std::move(branch));
     }

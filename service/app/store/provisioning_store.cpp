@@ -162,7 +162,8 @@ std::string ser(const json::object& o) { return json::serialize(o); }
 
 }  // namespace
 
-ProvisioningStore::ProvisioningStore(io::RedisClient& redis, Keys keys) : redis_(redis), keys_(std::move(keys)) {}
+ProvisioningStore::ProvisioningStore(io::RedisClient& redis, Keys keys, std::vector<std::string> teams_ping_keys)
+    : redis_(redis), keys_(std::move(keys)), teams_ping_keys_(std::move(teams_ping_keys)) {}
 
 awaitable<std::optional<core::Account>> ProvisioningStore::account(const std::string& sid) {
   std::vector<std::string> cmd = {"GET", keys_.account(core::to_lower_ascii(sid))};
@@ -227,6 +228,7 @@ awaitable<void> ProvisioningStore::put(const core::Account& a) {
   std::vector<std::string> cmd = 
       eval(kPutPlain, {keys_.account(a.account_sid), keys_.accounts()}, {ser(core::to_json(a)), a.account_sid});
   co_await redis_.command(std::move(cmd));
+  if (!teams_ping_keys_.empty()) co_await refresh_ping_set();  // Teams settings start or stop the Teams pings
 }
 
 awaitable<void> ProvisioningStore::put(const core::Application& a) {
@@ -305,6 +307,13 @@ awaitable<void> ProvisioningStore::refresh_ping_set() {
   for (const auto& c : carriers)
     for (const auto& g : c.gateways)
       if (g.options_ping) keys.insert(core::gateway_key(g));
+  if (!teams_ping_keys_.empty()) {
+    auto accounts = co_await list("account");
+    bool teams = false;
+    for (const auto& a : accounts)
+      if (auto* f = a.if_contains("teams_sbc_fqdn"); f && f->is_string() && !f->get_string().empty()) teams = true;
+    if (teams) keys.insert(teams_ping_keys_.begin(), teams_ping_keys_.end());
+  }
   cmd.insert(cmd.end(), keys.begin(), keys.end());
   co_await redis_.command(std::move(cmd));
 }
@@ -368,7 +377,7 @@ awaitable<bool> ProvisioningStore::remove(const std::string& kind, const std::st
                                      : eval(kRemovePlain, {k.key_prefix + member, k.set}, {member});
   auto r = co_await redis_.command(std::move(cmd));
   bool removed = r.type == io::RedisReply::Type::Integer && r.integer > 0;
-  if (kind == "carrier") co_await refresh_ping_set();
+  if (kind == "carrier" || (kind == "account" && !teams_ping_keys_.empty())) co_await refresh_ping_set();
   co_return removed;
 }
 

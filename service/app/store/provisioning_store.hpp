@@ -14,7 +14,9 @@ namespace dp::app {
 
 class ProvisioningStore final : public ProvisioningPort {
  public:
-  explicit ProvisioningStore(io::RedisClient& redis, Keys keys = Keys());
+  // teams_ping_keys: gateway keys of the Microsoft Teams proxies (core::teams_dst), put in the ping set while some
+  // account has Teams settings (docs/teams.md).
+  explicit ProvisioningStore(io::RedisClient& redis, Keys keys = Keys(), std::vector<std::string> teams_ping_keys = {});
 
   boost::asio::awaitable<std::optional<core::Account>> account(const std::string& sid) override;
   boost::asio::awaitable<std::optional<core::Application>> application(const std::string& sid) override;
@@ -60,6 +62,7 @@ class ProvisioningStore final : public ProvisioningPort {
  private:
   io::RedisClient& redis_;
   Keys keys_;
+  std::vector<std::string> teams_ping_keys_;
 };
 
 }  // namespace dp::app
