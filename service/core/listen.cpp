@@ -74,6 +74,44 @@ ParsedParams fail(std::string why) {
 
 }  // namespace
 
+namespace {
+
+// A whole number in [lo, hi], or nothing: the range check comes before any conversion (a double outside int's
+// range must never be cast).
+std::optional<int> whole_in(double d, int lo, int hi) {
+  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int>(d))) return std::nullopt;
+  return static_cast<int>(d);
+}
+
+std::optional<Mix> mix_of(const std::string& mix) {
+  if (mix.empty() || mix == "mono") return Mix::Mono;
+  if (mix == "stereo") return Mix::Stereo;
+  if (mix == "mixed") return Mix::Mixed;
+  return std::nullopt;
+}
+
+// sampleRate, channel and maxLength; an error message, or nothing when they are valid (or absent).
+std::optional<std::string> parse_numbers(const json::object& o, Params& p) {
+  if (auto r = num_at(o, "sampleRate")) {
+    auto rate = whole_in(*r, 8000, 64000);
+    if (!rate || (*rate != 8000 && *rate != 16000 && *rate != 24000 && *rate != 48000 && *rate != 64000))
+      return "listen.sampleRate must be 8000, 16000, 24000, 48000 or 64000";
+    p.sample_rate = *rate;
+  }
+  if (auto ch = num_at(o, "channel")) {
+    if (*ch != 1 && *ch != 2) return "listen.channel must be 1 (the caller) or 2 (the callee)";
+    p.channel = static_cast<int>(*ch);
+  }
+  if (auto m = num_at(o, "maxLength")) {
+    if (*m < 0) return "listen.maxLength must not be negative";
+    p.max_length_s = static_cast<int>(std::min(*m, 86400.0));
+    if (*m > 0 && p.max_length_s == 0) p.max_length_s = 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 ParsedParams parse_params(const json::value& v) {
   if (!v.is_object()) return fail("listen: not an object");
   const auto& o = v.get_object();
@@ -84,33 +122,12 @@ ParsedParams parse_params(const json::value& v) {
     p.ws_user = str_at(a->get_object(), "username");
     p.ws_password = str_at(a->get_object(), "password");
   }
-  auto mix = str_at(o, "mixType");
-  if (mix.empty() || mix == "mono") {
-    p.mix = Mix::Mono;
-  } else if (mix == "stereo") {
-    p.mix = Mix::Stereo;
-  } else if (mix == "mixed") {
-    p.mix = Mix::Mixed;
-  } else {
-    return fail("listen.mixType must be mono, stereo or mixed");
-  }
-  if (auto r = num_at(o, "sampleRate")) {
-    int rate = static_cast<int>(*r);
-    if (*r != rate || (rate != 8000 && rate != 16000 && rate != 24000 && rate != 48000 && rate != 64000))
-      return fail("listen.sampleRate must be 8000, 16000, 24000, 48000 or 64000");
-    p.sample_rate = rate;
-  }
-  if (auto ch = num_at(o, "channel")) {
-    if (*ch != 1 && *ch != 2) return fail("listen.channel must be 1 (the caller) or 2 (the callee)");
-    p.channel = static_cast<int>(*ch);
-  }
+  auto mix = mix_of(str_at(o, "mixType"));
+  if (!mix) return fail("listen.mixType must be mono, stereo or mixed");
+  p.mix = *mix;
+  if (auto why = parse_numbers(o, p)) return fail(std::move(*why));
   p.pass_dtmf = bool_at(o, "passDtmf", false);
   p.finish_on_key = str_at(o, "finishOnKey");
-  if (auto m = num_at(o, "maxLength")) {
-    if (*m < 0) return fail("listen.maxLength must not be negative");
-    p.max_length_s = static_cast<int>(std::min(*m, 86400.0));
-    if (*m > 0 && p.max_length_s == 0) p.max_length_s = 1;
-  }
   p.play_beep = bool_at(o, "playBeep", false);
   p.bidirectional = !bool_at(o, "disableBidirectionalAudio", false);
   if (auto* b = o.if_contains("bidirectionalAudio"); b && b->is_object())
@@ -331,6 +348,48 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
+namespace {
+
+// playAudio's data: content type, rate and the decoded, checked audio. An Invalid on the first problem.
+ServerMessage parse_play_audio(const json::object& data) {
+  PlayAudio p;
+  auto ct = str_at(data, "audioContentType");
+  if (ct == "raw") {
+    p.content = PlayAudio::Content::Raw;
+  } else if (ct == "wav" || ct == "wave") {
+    p.content = PlayAudio::Content::Wav;
+  } else {
+    return Invalid{"playAudio: audioContentType must be raw, wav or wave"};
+  }
+  if (auto r = num_at(data, "sampleRate")) {
+    auto rate = whole_in(*r, 8000, 96000);
+    if (!rate) return Invalid{"playAudio: sampleRate out of range"};
+    p.sample_rate = *rate;
+  } else if (p.content == PlayAudio::Content::Raw) {
+    return Invalid{"playAudio: raw audio needs a sampleRate"};
+  }
+  auto* c = data.if_contains("audioContent");
+  if (!c || !c->is_string() || c->get_string().empty()) return Invalid{"playAudio: no audioContent"};
+  if (c->get_string().size() / 4 * 3 > kMaxPlayBytes) return Invalid{"playAudio: audioContent too large"};
+  auto bytes = base64_decode(c->get_string());
+  if (!bytes || bytes->empty()) return Invalid{"playAudio: audioContent is not base64"};
+  if (p.content == PlayAudio::Content::Raw && bytes->size() % 2 != 0)
+    return Invalid{"playAudio: raw audio must be whole 16-bit samples"};
+  bool wav_header = bytes->size() >= 44 && bytes->compare(0, 4, "RIFF") == 0 && bytes->compare(8, 4, "WAVE") == 0;
+  if (p.content == PlayAudio::Content::Wav && !wav_header) return Invalid{"playAudio: audioContent is not a WAV file"};
+  p.audio = std::move(*bytes);
+  if (auto* id = data.if_contains("id")) p.id = *id;
+  p.queue_play = bool_at(data, "queuePlay", false);
+  return p;
+}
+
+bool ignored_type(const std::string& type) {
+  return type == "transcription" || type == "transfer" || type == "error" || type == "json" || type == "mark" ||
+         type == "clearMarks";
+}
+
+}  // namespace
+
 ServerMessage parse_server_message(std::string_view text) {
   if (text.size() > kMaxTextFrame) return Invalid{"text frame too large"};
   boost::system::error_code ec;
@@ -342,43 +401,11 @@ ServerMessage parse_server_message(std::string_view text) {
   std::string type(t->get_string());
   if (type == "killAudio") return KillAudio{};
   if (type == "disconnect") return Disconnect{};
-  if (type == "transcription" || type == "transfer" || type == "error" || type == "json" || type == "mark" ||
-      type == "clearMarks")
-    return Ignored{type};
+  if (ignored_type(type)) return Ignored{type};
   if (type != "playAudio") return Invalid{"unknown type " + type.substr(0, 40)};
   auto* d = o.if_contains("data");
   if (!d || !d->is_object()) return Invalid{"playAudio: no data object"};
-  const auto& data = d->get_object();
-  PlayAudio p;
-  auto ct = str_at(data, "audioContentType");
-  if (ct == "raw") {
-    p.content = PlayAudio::Content::Raw;
-  } else if (ct == "wav" || ct == "wave") {
-    p.content = PlayAudio::Content::Wav;
-  } else {
-    return Invalid{"playAudio: audioContentType must be raw, wav or wave"};
-  }
-  if (auto r = num_at(data, "sampleRate")) {
-    int rate = static_cast<int>(*r);
-    if (*r != rate || rate < 8000 || rate > 96000) return Invalid{"playAudio: sampleRate out of range"};
-    p.sample_rate = rate;
-  } else if (p.content == PlayAudio::Content::Raw) {
-    return Invalid{"playAudio: raw audio needs a sampleRate"};
-  }
-  auto* c = data.if_contains("audioContent");
-  if (!c || !c->is_string() || c->get_string().empty()) return Invalid{"playAudio: no audioContent"};
-  if (c->get_string().size() / 4 * 3 > kMaxPlayBytes) return Invalid{"playAudio: audioContent too large"};
-  auto bytes = base64_decode(c->get_string());
-  if (!bytes || bytes->empty()) return Invalid{"playAudio: audioContent is not base64"};
-  if (p.content == PlayAudio::Content::Raw && bytes->size() % 2 != 0)
-    return Invalid{"playAudio: raw audio must be whole 16-bit samples"};
-  if (p.content == PlayAudio::Content::Wav && (bytes->size() < 44 || bytes->compare(0, 4, "RIFF") != 0 ||
-                                               bytes->compare(8, 4, "WAVE") != 0))
-    return Invalid{"playAudio: audioContent is not a WAV file"};
-  p.audio = std::move(*bytes);
-  if (auto* id = data.if_contains("id")) p.id = *id;
-  p.queue_play = bool_at(data, "queuePlay", false);
-  return p;
+  return parse_play_audio(d->get_object());
 }
 
 namespace {

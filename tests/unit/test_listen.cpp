@@ -53,6 +53,10 @@ TEST_SUITE("listen") {
     CHECK_FALSE(ls::parse_params(json::parse(R"({"mixType":"mono"})")).params);
     CHECK_FALSE(ls::parse_params(json::parse(R"({"url":"ws://x","mixType":"quad"})")).params);
     CHECK(ls::parse_params(json::parse(R"({"url":"ws://x","sampleRate":64000})")).params);
+    // numbers beyond int's range are refused, never converted (the fuzzer's find)
+    CHECK_FALSE(ls::parse_params(json::parse(R"({"url":"ws://x","sampleRate":6.8e15})")).params);
+    CHECK_FALSE(ls::parse_params(json::parse(R"({"url":"ws://x","sampleRate":-1e300})")).params);
+    CHECK_FALSE(ls::parse_params(json::parse(R"({"url":"ws://x","sampleRate":16000.5})")).params);
   }
 
   TEST_CASE("ws url: absolute kept, relative taken to the app's origin") {
@@ -227,7 +231,9 @@ TEST_SUITE("listen") {
                             R"({"type":"playAudio","data":{"audioContentType":"raw","audioContent":"AAAA"}})",
                             R"({"type":"playAudio","data":{"audioContentType":"raw","sampleRate":8000,"audioContent":"!!"}})",
                             R"({"type":"playAudio","data":{"audioContentType":"raw","sampleRate":8000,"audioContent":"AA=="}})",
-                            R"({"type":"playAudio","data":{"audioContentType":"wav","audioContent":"AAAA"}})"}) {
+                            R"({"type":"playAudio","data":{"audioContentType":"wav","audioContent":"AAAA"}})",
+                            R"({"type":"playAudio","data":{"audioContentType":"raw","sampleRate":6.88889e15,"audioContent":"AAAA"}})",
+                            R"({"type":"playAudio","data":{"audioContentType":"raw","sampleRate":-9e18,"audioContent":"AAAA"}})"}) {
       CAPTURE(bad);
       CHECK(std::holds_alternative<ls::Invalid>(ls::parse_server_message(bad)));
     }

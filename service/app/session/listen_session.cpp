@@ -276,18 +276,174 @@ asio::awaitable<void> mark_listen(CallStorePort& calls, const ListenTarget& t, s
   }
 }
 
+
+using Deps = ListenRun::Deps;
+
+// The websocket to the app's server, or nothing (the reason is logged; the listen then ends ConnectFailed).
+asio::awaitable<std::unique_ptr<io::WsClient>> connect_ws(const Deps& d, const ListenTarget& t, const ls::Params& p,
+                                                          const std::string& call_hook_url) {
+  auto url = ls::resolve_ws_url(p.url, call_hook_url);
+  if (!url) {
+    log::warn("listen_connect_failed", {{"call_sid", t.call_sid}, {"why", "listen.url is not a ws(s) URL"}});
+    co_return nullptr;
+  }
+  io::WsConnectOptions o;
+  o.url = *url;
+  o.username = p.ws_user;
+  o.password = p.ws_password;
+  o.subprotocol = d.cfg.listen_subprotocol;
+  o.connect_timeout = std::chrono::milliseconds(d.cfg.listen_connect_timeout_ms);
+  o.verify_tls = d.cfg.webhook_verify_tls;
+  o.read_limit = ls::kMaxTextFrame;
+  try {
+    auto ws = co_await io::WsClient::connect(d.ex, o);
+    log::info("listen_connected", {{"call_sid", t.call_sid}, {"url", log::loggable_url(*url)}});
+    co_return ws;
+  } catch (const io::WsError& e) {
+    log::warn("listen_connect_failed", {{"call_sid", t.call_sid},
+                                        {"kind", io::to_string(e.kind)},
+                                        {"url", log::loggable_url(*url)},
+                                        {"error", e.what()}});
+  }
+  co_return nullptr;
+}
+
+// Connected: the metadata frame, the writer/reader/player, the optional beep, then the parties' audio fork.
+// Nothing when the fork fails (the listen then ends ForkFailed).
+asio::awaitable<std::shared_ptr<AudioFork>> start_stream(const Deps& d, const ListenTarget& t, std::shared_ptr<State> st,
+                                                         const core::CallState& c, const core::Leg& leg) {
+  const auto& p = st->params;
+  st->send_text(json::serialize(ls::metadata_frame(c, leg, p, io::wall_now())));
+  spawn(d.ex, writer(st), t.call_sid, "writer");
+  spawn(d.ex, reader(st, t.call_sid), t.call_sid, "reader");
+  auto player = std::make_shared<Player>(Player{st, d.media, d.files, t, {}, {}, {}});
+  if (p.play_beep) {
+    ls::PlayAudio beep;
+    beep.content = ls::PlayAudio::Content::Wav;
+    beep.audio = ls::beep_wav();
+    co_await player->start(std::move(beep));
+    st->playing = false;
+    asio::steady_timer wait(d.ex, kBeep);
+    co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  spawn(d.ex, run_player(player), t.call_sid, "player");
+  std::vector<std::string> tags{t.listened_tag};
+  if (p.mix != ls::Mix::Mono) tags.push_back(t.other_tag);
+  AudioForkSpec spec{t.node, t.call_id, tags};
+  std::weak_ptr<State> weak = st;
+  AudioSink sink = [weak](std::size_t stream, std::span<const std::int16_t> pcm) {
+    if (auto s = weak.lock()) s->frame(stream, pcm);
+  };
+  try {
+    auto fork_cfg = fork_config(d.cfg);  // a named local, not a temporary in the co_await (docs/coroutines.md)
+    co_return co_await AudioFork::start(d.ex, d.media, fork_cfg, spec, sink);
+  } catch (const std::exception& e) {
+    log::warn("listen_fork_failed", {{"call_sid", t.call_sid}, {"error", e.what()}});
+  }
+  co_return nullptr;
+}
+
+// What ends the stream without asking Redis (checked every 20 ms): the server, the fork, a key, maxLength.
+std::optional<ls::EndReason> local_end(State& st, const ListenTarget& t, const AudioFork& fork,
+                                       ListenInboxes::Inbox& inbox, Clock::time_point started) {
+  if (st.disconnect) return ls::EndReason::Disconnect;
+  if (st.closed) {
+    log::info("listen_closed", {{"call_sid", t.call_sid}, {"why", st.ws->closed_reason()}});
+    return ls::EndReason::Closed;
+  }
+  if (!fork.running()) return ls::EndReason::ForkFailed;
+  bool finish = false;
+  while (!inbox.keys.empty()) {
+    auto key = inbox.keys.front();
+    inbox.keys.pop_front();
+    auto out = st.machine.dtmf(key.key, key.duration_ms);
+    if (out.event) st.send_text(json::serialize(*out.event));
+    finish = finish || out.finish;
+  }
+  if (finish) return ls::EndReason::FinishOnKey;
+  auto streamed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  if (st.machine.over_max_length(streamed)) return ls::EndReason::MaxLength;
+  return std::nullopt;
+}
+
+// The call's state (every 250 ms): CallEnded when the call or this dial is over; otherwise listen_status applied.
+// `last` keeps the latest state seen (the actionHook's call info). A Redis error: the next poll tries again.
+asio::awaitable<std::optional<ls::EndReason>> poll_call(const Deps& d, const ListenTarget& t, State& st,
+                                                        core::CallState& last) {
+  std::optional<CallStorePort::Versioned> polled;
+  try {
+    polled = co_await d.calls.load(t.call_sid);
+  } catch (const io::RedisError& e) {
+    log::warn("listen_poll_failed", {{"call_sid", t.call_sid}, {"error", e.what()}});
+    co_return std::nullopt;
+  }
+  if (polled) last = polled->state;
+  if (!polled || polled->state.status != core::CallStatus::InProgress || !polled->state.dial ||
+      polled->state.dial->seq != t.dial_seq)
+    co_return ls::EndReason::CallEnded;
+  const auto& status = last.dial->listen;
+  if (!status.empty()) {
+    auto before = st.machine.status();
+    st.machine.set_status(status);
+    if (before != st.machine.status()) log::info("listen_status", {{"call_sid", t.call_sid}, {"status", status}});
+  }
+  co_return std::nullopt;
+}
+
+// Streams until something ends the listen; returns what did.
+asio::awaitable<ls::EndReason> stream_until_end(const Deps& d, const ListenTarget& t, State& st, const AudioFork& fork,
+                                                ListenInboxes::Inbox& inbox, Clock::time_point started,
+                                                core::CallState& last) {
+  auto next_poll = started + kPollEvery;
+  asio::steady_timer tick(d.ex);
+  for (;;) {
+    tick.expires_after(kTick);
+    co_await tick.async_wait(asio::use_awaitable);
+    if (auto end = local_end(st, t, fork, inbox, started)) co_return *end;
+    auto now = Clock::now();
+    if (now < next_poll) continue;
+    next_poll = now + kPollEvery;
+    if (auto end = co_await poll_call(d, t, st, last)) co_return *end;
+  }
+}
+
+// The end: stop what plays, the fork, the websocket; the call goes on.
+asio::awaitable<void> stop_stream(const Deps& d, const ListenTarget& t, State& st, std::shared_ptr<AudioFork> fork,
+                                  ls::EndReason reason) {
+  st.streaming = false;
+  bool was_playing = st.playing;
+  auto ws_ref = st.ws;
+  st.ended = true;
+  st.writer_wake.cancel();
+  st.player_wake.cancel();
+  if (fork) co_await fork->stop();
+  if (was_playing && reason != ls::EndReason::CallEnded) {
+    core::ng::StopMedia s{t.call_id, core::ng::Party::from_tag(t.listened_tag)};
+    core::ng::Request req = s;
+    auto node = t.node;
+    co_await d.media.request(node, std::move(req));
+  }
+  // A close frame counts as a write for Beast: with a frame still being written, the socket is just closed.
+  if (ws_ref && st.writing) {
+    ws_ref->abort();
+  } else if (ws_ref) {
+    co_await ws_ref->close();
+  }
+  if (reason != ls::EndReason::CallEnded && fork) {
+    std::string none;
+    co_await mark_listen(d.calls, t, none);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> ListenRun::run(Deps d, ListenTarget t, ls::Params params) {
   auto cur = co_await d.calls.load(t.call_sid);
   if (!cur || !cur->state.dial || cur->state.dial->seq != t.dial_seq || cur->state.dial->winner < 0) co_return;
   core::CallState last = cur->state;
-  const auto& leg = last.dial->legs[last.dial->winner];
   d.metrics.listen_started();
   auto st = std::make_shared<State>(d.ex, std::move(params), d.metrics);
-  const auto& p = st->params;
   auto inbox = d.inboxes.open(t.call_id, t.listened_tag);
-  std::shared_ptr<AudioFork> fork;
   bool reported = false;
   // Cancellation (the service stopping) ends the run at any co_await: what needs no await is undone here.
   struct Guard {
@@ -303,158 +459,24 @@ asio::awaitable<void> ListenRun::run(Deps d, ListenTarget t, ls::Params params) 
     }
   } guard{st, d.inboxes, inbox, d.metrics, reported};
 
-  ls::EndReason reason = ls::EndReason::Closed;
+  ls::EndReason reason = ls::EndReason::ConnectFailed;
+  std::shared_ptr<AudioFork> fork;
   Clock::time_point started{};
-  auto url = ls::resolve_ws_url(p.url, last.call_hook.url);
-  std::unique_ptr<io::WsClient> ws;
-  if (!url) {
-    reason = ls::EndReason::ConnectFailed;
-    log::warn("listen_connect_failed", {{"call_sid", t.call_sid}, {"why", "listen.url is not a ws(s) URL"}});
-  } else {
-    io::WsConnectOptions o;
-    o.url = *url;
-    o.username = p.ws_user;
-    o.password = p.ws_password;
-    o.subprotocol = d.cfg.listen_subprotocol;
-    o.connect_timeout = std::chrono::milliseconds(d.cfg.listen_connect_timeout_ms);
-    o.verify_tls = d.cfg.webhook_verify_tls;
-    o.read_limit = ls::kMaxTextFrame;
-    try {
-      ws = co_await io::WsClient::connect(d.ex, o);
-    } catch (const io::WsError& e) {
-      reason = ls::EndReason::ConnectFailed;
-      log::warn("listen_connect_failed", {{"call_sid", t.call_sid},
-                                          {"kind", io::to_string(e.kind)},
-                                          {"url", log::loggable_url(*url)},
-                                          {"error", e.what()}});
-    }
-  }
-  if (ws) {
+  if (auto ws = co_await connect_ws(d, t, st->params, last.call_hook.url)) {
     st->ws = std::shared_ptr<io::WsClient>(std::move(ws));
-    log::info("listen_connected", {{"call_sid", t.call_sid}, {"url", log::loggable_url(*url)}});
-    // The metadata goes first; audio frames follow once the fork runs.
-    auto meta = ls::metadata_frame(last, leg, p, io::wall_now());
-    st->send_text(json::serialize(meta));
-    spawn(d.ex, writer(st), t.call_sid, "writer");
-    spawn(d.ex, reader(st, t.call_sid), t.call_sid, "reader");
-    auto player = std::make_shared<Player>(Player{st, d.media, d.files, t, {}, {}, {}});
-    if (p.play_beep) {
-      ls::PlayAudio beep;
-      beep.content = ls::PlayAudio::Content::Wav;
-      beep.audio = ls::beep_wav();
-      co_await player->start(std::move(beep));
-      st->playing = false;
-      asio::steady_timer wait(d.ex, kBeep);
-      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    spawn(d.ex, run_player(player), t.call_sid, "player");
-    std::vector<std::string> tags{t.listened_tag};
-    if (p.mix != ls::Mix::Mono) tags.push_back(t.other_tag);
-    AudioForkSpec spec{t.node, t.call_id, tags};
-    std::weak_ptr<State> weak = st;
-    AudioSink sink = [weak](std::size_t stream, std::span<const std::int16_t> pcm) {
-      if (auto s = weak.lock()) s->frame(stream, pcm);
-    };
-    try {
-      auto fork_cfg = fork_config(d.cfg);  // a named local, not a temporary in the co_await (docs/coroutines.md)
-      fork = co_await AudioFork::start(d.ex, d.media, fork_cfg, spec, sink);
-    } catch (const std::exception& e) {
-      reason = ls::EndReason::ForkFailed;
-      log::warn("listen_fork_failed", {{"call_sid", t.call_sid}, {"error", e.what()}});
-    }
+    fork = co_await start_stream(d, t, st, last, last.dial->legs[last.dial->winner]);
+    reason = ls::EndReason::ForkFailed;
   }
   if (fork) {
     st->streaming = true;
     started = Clock::now();
     std::string live = "resume";
     co_await mark_listen(d.calls, t, live);
-    auto next_poll = started + kPollEvery;
-    asio::steady_timer tick(d.ex);
-    for (;;) {
-      tick.expires_after(kTick);
-      co_await tick.async_wait(asio::use_awaitable);
-      if (st->disconnect) {
-        reason = ls::EndReason::Disconnect;
-        break;
-      }
-      if (st->closed) {
-        reason = ls::EndReason::Closed;
-        log::info("listen_closed", {{"call_sid", t.call_sid}, {"why", st->ws->closed_reason()}});
-        break;
-      }
-      if (!fork->running()) {
-        reason = ls::EndReason::ForkFailed;
-        break;
-      }
-      bool finish = false;
-      while (!inbox->keys.empty()) {
-        auto key = inbox->keys.front();
-        inbox->keys.pop_front();
-        auto out = st->machine.dtmf(key.key, key.duration_ms);
-        if (out.event) st->send_text(json::serialize(*out.event));
-        if (out.finish) finish = true;
-      }
-      if (finish) {
-        reason = ls::EndReason::FinishOnKey;
-        break;
-      }
-      auto now = Clock::now();
-      auto streamed = std::chrono::duration_cast<std::chrono::milliseconds>(now - started).count();
-      if (st->machine.over_max_length(streamed)) {
-        reason = ls::EndReason::MaxLength;
-        break;
-      }
-      if (now < next_poll) continue;
-      next_poll = now + kPollEvery;
-      std::optional<CallStorePort::Versioned> polled;
-      try {
-        polled = co_await d.calls.load(t.call_sid);
-      } catch (const io::RedisError& e) {  // the next poll tries again; the stream goes on meanwhile
-        log::warn("listen_poll_failed", {{"call_sid", t.call_sid}, {"error", e.what()}});
-        continue;
-      }
-      if (!polled || polled->state.status != core::CallStatus::InProgress || !polled->state.dial ||
-          polled->state.dial->seq != t.dial_seq) {
-        reason = ls::EndReason::CallEnded;
-        if (polled) last = polled->state;
-        break;
-      }
-      last = polled->state;
-      const auto& status = last.dial->listen;
-      if (!status.empty()) {
-        auto before = st->machine.status();
-        st->machine.set_status(status);
-        if (before != st->machine.status())
-          log::info("listen_status", {{"call_sid", t.call_sid}, {"status", status}});
-      }
-    }
+    reason = co_await stream_until_end(d, t, *st, *fork, *inbox, started, last);
   }
-  // The end: stop what plays, the fork, the websocket; the call goes on.
   long long streamed_ms = 0;
   if (fork) streamed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-  st->streaming = false;
-  bool was_playing = st->playing;
-  auto ws_ref = st->ws;
-  st->ended = true;
-  st->writer_wake.cancel();
-  st->player_wake.cancel();
-  if (fork) co_await fork->stop();
-  if (was_playing && reason != ls::EndReason::CallEnded) {
-    core::ng::StopMedia s{t.call_id, core::ng::Party::from_tag(t.listened_tag)};
-    core::ng::Request req = s;
-    auto node = t.node;
-    co_await d.media.request(node, std::move(req));
-  }
-  // A close frame counts as a write for Beast: with a frame still being written, the socket is just closed.
-  if (ws_ref && st->writing) {
-    ws_ref->abort();
-  } else if (ws_ref) {
-    co_await ws_ref->close();
-  }
-  if (reason != ls::EndReason::CallEnded && fork) {
-    std::string none;
-    co_await mark_listen(d.calls, t, none);
-  }
+  co_await stop_stream(d, t, *st, fork, reason);
   reported = true;
   d.metrics.listen_ended(ls::to_string(reason));
   log::info("listen_ended", {{"call_sid", t.call_sid},
@@ -462,7 +484,7 @@ asio::awaitable<void> ListenRun::run(Deps d, ListenTarget t, ls::Params params) 
                              {"streamed_ms", std::to_string(streamed_ms)},
                              {"frames", std::to_string(st->frames)},
                              {"dropped", std::to_string(st->out.dropped())}});
-  auto hook = core::resolve_hook(&p.action_hook, last.call_hook);
+  auto hook = core::resolve_hook(&st->params.action_hook, last.call_hook);
   if (hook) {
     auto payload = ls::action_payload(last, streamed_ms, st->machine.digits(), io::wall_now());
     std::string key = t.call_sid + "-listen-" + std::to_string(t.dial_seq);

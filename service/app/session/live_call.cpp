@@ -68,12 +68,24 @@ asio::awaitable<Outcome> LiveCallControl::update(const std::string& account_sid,
     case core::UpdateDecision::Action::CancelDial:
       o = co_await cancel_dial(cur->state, d.dial_seq);
       break;
-    case core::UpdateDecision::Action::Listen:
-      o = co_await listen_status(cur->state.call_sid, sid, u.listen_status);
+    case core::UpdateDecision::Action::Listen: {
+      // named locals, not temporaries in the co_await (GCC 12, docs/coroutines.md)
+      std::function<bool(core::CallState&)> record = [status = u.listen_status](core::CallState& c) {
+        return core::record_listen_status(c, status);
+      };
+      std::string why = "no listen is active on this call";
+      o = co_await record_in_call(cur->state.call_sid, sid, std::move(record), std::move(why));
       break;
-    case core::UpdateDecision::Action::Transcribe:
-      o = co_await transcribe_status(cur->state.call_sid, sid, u.op == core::CallUpdate::Op::TranscribePause);
+    }
+    case core::UpdateDecision::Action::Transcribe: {
+      std::function<bool(core::CallState&)> record = [paused = u.op == core::CallUpdate::Op::TranscribePause](
+                                                         core::CallState& c) {
+        return core::record_transcribe_pause(c, paused);
+      };
+      std::string why = "the call ended or is no longer bridged";
+      o = co_await record_in_call(cur->state.call_sid, sid, std::move(record), std::move(why));
       break;
+    }
     case core::UpdateDecision::Action::Media:
       if (u.op == core::CallUpdate::Op::Mute || u.op == core::CallUpdate::Op::Unmute) {
         o = co_await mute(cur->state.call_sid, sid, d.media, u.op == core::CallUpdate::Op::Mute);
@@ -140,32 +152,15 @@ asio::awaitable<Outcome> LiveCallControl::mute(const std::string& call_sid, cons
   co_return Outcome{};
 }
 
-asio::awaitable<Outcome> LiveCallControl::listen_status(const std::string& call_sid, const std::string& sid,
-                                                        const std::string& status) {
-  // The listen session (on the instance that bridged the call) polls the call's state and applies it within
-  // 250 ms, so this works from any instance. A listen that ended meanwhile: 422.
+asio::awaitable<Outcome> LiveCallControl::record_in_call(const std::string& call_sid, const std::string& sid,
+                                                         std::function<bool(core::CallState&)> record,
+                                                         std::string why) {
   for (int attempt = 0; attempt < 16; ++attempt) {
     auto cur = co_await d_.calls.load(call_sid);
-    if (!cur || !core::record_listen_status(cur->state, status))
-      co_return Outcome{422, "current call state is incompatible with requested action for call_sid " + sid +
-                                 ": no listen is active on this call"};
-    bool saved = co_await d_.calls.save(cur->state, cur->version);
-    if (saved) co_return Outcome{};
-  }
-  co_return Outcome{503, "the call changed too often to record listen_status, retry"};
-}
-
-// The pause flag lives in the call's state: the transcriptions of the call (on the instance that bridged it)
-// read it with the call's state every 250 ms, so any instance can take the request.
-asio::awaitable<Outcome> LiveCallControl::transcribe_status(const std::string& call_sid, const std::string& sid,
-                                                            bool paused) {
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    auto cur = co_await d_.calls.load(call_sid);
-    if (!cur || !core::record_transcribe_pause(cur->state, paused))
-      co_return Outcome{422, "current call state is incompatible with requested action for call_sid " + sid +
-                                 ": the call ended or is no longer bridged"};
-    bool saved = co_await d_.calls.save(cur->state, cur->version);
-    if (saved) co_return Outcome{};
+    if (!cur || !record(cur->state))
+      co_return Outcome{422, "current call state is incompatible with requested action for call_sid " + sid + ": " +
+                                 why};
+    if (co_await d_.calls.save(cur->state, cur->version)) co_return Outcome{};
   }
   co_return Outcome{503, "the call's state kept changing; retry"};
 }

@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -60,11 +61,12 @@ class LiveCallControl {
   boost::asio::awaitable<Outcome> cancel_dial(const core::CallState& c, int dial_seq);
   boost::asio::awaitable<Outcome> mute(const std::string& call_sid, const std::string& sid, const core::MediaTarget& m,
                                        bool mute);
-  boost::asio::awaitable<Outcome> transcribe_status(const std::string& call_sid, const std::string& sid, bool paused);
   boost::asio::awaitable<Outcome> dtmf(const core::MediaTarget& m, const core::DtmfRequest& r);
-  // listen_status: recorded in the call's state, where its listen session reads it.
-  boost::asio::awaitable<Outcome> listen_status(const std::string& call_sid, const std::string& sid,
-                                                const std::string& status);
+  // listen_status / transcribe_status: `record` marks the call's state (compare-and-set, retried), where the
+  // listen or transcription session (on the instance that bridged the call) reads it within 250 ms, so any
+  // instance may take the request. `record` false: 422 with `why`.
+  boost::asio::awaitable<Outcome> record_in_call(const std::string& call_sid, const std::string& sid,
+                                                 std::function<bool(core::CallState&)> record, std::string why);
   // Fetches or renders the whisper's file, checks the leg is still bridged, and plays it to that leg.
   boost::asio::awaitable<void> play_whisper(std::string account_sid, std::string sid, core::WhisperRequest w);
   Outcome counted(std::string_view op, const std::string& sid, Outcome o);

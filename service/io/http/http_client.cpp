@@ -1,5 +1,7 @@
 #include "io/http/http_client.hpp"
 
+#include "io/tls_client_context.hpp"
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl.hpp>
@@ -127,16 +129,8 @@ bool is_closed_error(const error_code& ec) {
 }  // namespace
 
 struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::any_io_executor e, Options o) : ex(std::move(e)), opts(std::move(o)), tls_ctx(ssl::context::tls_client) {
-    tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    if (opts.verify_tls) {
-      tls_ctx.set_default_verify_paths();
-      tls_ctx.set_verify_mode(ssl::verify_peer);
-    } else {
-      tls_ctx.set_verify_mode(ssl::verify_none);
-    }
-  }
+  Impl(asio::any_io_executor e, Options o)
+      : ex(std::move(e)), opts(std::move(o)), tls_ctx(tls_client_context(opts.verify_tls)) {}
 
   asio::any_io_executor ex;
   Options opts;

@@ -1,6 +1,7 @@
 #include "io/ws/ws_client.hpp"
 
 #include "core/encoding.hpp"
+#include "io/tls_client_context.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -117,16 +118,7 @@ struct ConnT final : Conn {
 
 struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
   Impl(asio::any_io_executor e, WsConnectOptions o)
-      : ex(e), opts(std::move(o)), tls_ctx(ssl::context::tls_client), resolver(e), write_timer(e) {
-    tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    if (opts.verify_tls) {
-      tls_ctx.set_default_verify_paths();
-      tls_ctx.set_verify_mode(ssl::verify_peer);
-    } else {
-      tls_ctx.set_verify_mode(ssl::verify_none);
-    }
-  }
+      : ex(e), opts(std::move(o)), tls_ctx(tls_client_context(opts.verify_tls)), resolver(e), write_timer(e) {}
   asio::any_io_executor ex;
   WsConnectOptions opts;
   ssl::context tls_ctx;
@@ -149,19 +141,46 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
   }
 };
 
-asio::awaitable<std::unique_ptr<WsClient>> WsClient::connect(asio::any_io_executor ex, WsConnectOptions opts) {
-  auto u = boost::urls::parse_absolute_uri(opts.url);
+namespace {
+
+// A ws:// or wss:// URL taken apart once, for the resolver, TLS and the HTTP upgrade.
+struct WsTarget {
+  bool tls = false;
+  std::string host;         // for the resolver, SNI and the certificate's name
+  bool host_is_ip = false;  // no SNI for an IP literal (RFC 6066)
+  std::string port;
+  std::string target;       // path and query of the upgrade request
+  std::string host_header;  // host[:port] as written
+};
+
+WsTarget ws_target(const std::string& url) {
+  auto u = boost::urls::parse_absolute_uri(url);
   if (!u || (u->scheme() != "ws" && u->scheme() != "wss") || u->host().empty())
     throw WsError(WsError::Kind::BadUrl, "not a ws:// or wss:// URL");
-  bool tls = u->scheme() == "wss";
-  std::string host = u->host_address();
-  bool host_is_ip = u->host_type() == boost::urls::host_type::ipv4 || u->host_type() == boost::urls::host_type::ipv6;
-  std::string port = u->has_port() ? std::string(u->port()) : std::string(tls ? "443" : "80");
-  std::string target = std::string(u->encoded_path());
-  if (target.empty()) target = "/";
-  if (u->has_query()) target += "?" + std::string(u->encoded_query());
-  std::string host_header = std::string(u->encoded_host_and_port());
+  WsTarget t;
+  t.tls = u->scheme() == "wss";
+  t.host = u->host_address();
+  t.host_is_ip = u->host_type() == boost::urls::host_type::ipv4 || u->host_type() == boost::urls::host_type::ipv6;
+  t.port = u->has_port() ? std::string(u->port()) : std::string(t.tls ? "443" : "80");
+  t.target = std::string(u->encoded_path());
+  if (t.target.empty()) t.target = "/";
+  if (u->has_query()) t.target += "?" + std::string(u->encoded_query());
+  t.host_header = std::string(u->encoded_host_and_port());
+  return t;
+}
 
+// SNI, the server's name checked when verifying, then the TLS handshake. An error message, or empty.
+asio::awaitable<std::string> tls_handshake(beast::ssl_stream<beast::tcp_stream>& s, const WsTarget& t, bool verify) {
+  if (!t.host_is_ip && !SSL_set_tlsext_host_name(s.native_handle(), t.host.c_str())) co_return "cannot set TLS SNI";
+  if (verify) s.set_verify_callback(ssl::host_name_verification(t.host));
+  auto [hec] = co_await s.async_handshake(ssl::stream_base::client, kTuple);
+  co_return hec ? "TLS handshake failed: " + hec.message() : std::string();
+}
+
+}  // namespace
+
+asio::awaitable<std::unique_ptr<WsClient>> WsClient::connect(asio::any_io_executor ex, WsConnectOptions opts) {
+  const WsTarget t = ws_target(opts.url);
   auto impl = std::make_shared<Impl>(ex, std::move(opts));
   const auto& o = impl->opts;
   // The deadline of the whole connect: the watchdog aborts whatever is pending.
@@ -179,10 +198,11 @@ asio::awaitable<std::unique_ptr<WsClient>> WsClient::connect(asio::any_io_execut
     return WsError(k, what);
   };
 
-  auto [rec, endpoints] = co_await impl->resolver.async_resolve(host, port, kTuple);
+  auto [rec, endpoints] = co_await impl->resolver.async_resolve(t.host, t.port, kTuple);
   if (rec || endpoints.empty()) throw fail(WsError::Kind::Resolve, "cannot resolve host: " + rec.message());
-  if (tls) {
-    impl->conn = std::make_unique<ConnT<beast::ssl_stream<beast::tcp_stream>>>(ex, impl->tls_ctx);
+  using TlsConn = ConnT<beast::ssl_stream<beast::tcp_stream>>;
+  if (t.tls) {
+    impl->conn = std::make_unique<TlsConn>(ex, impl->tls_ctx);
   } else {
     impl->conn = std::make_unique<ConnT<beast::tcp_stream>>(ex);
   }
@@ -192,19 +212,13 @@ asio::awaitable<std::unique_ptr<WsClient>> WsClient::connect(asio::any_io_execut
   if (cec) throw fail(WsError::Kind::Connect, "connect failed: " + cec.message());
   error_code ignored;
   low.socket().set_option(tcp::no_delay(true), ignored);
-  if (tls) {
-    auto& c = static_cast<ConnT<beast::ssl_stream<beast::tcp_stream>>&>(*impl->conn);
-    auto& s = c.ws.next_layer();
-    // SNI must be a DNS name (RFC 6066), never an IP literal.
-    if (!host_is_ip && !SSL_set_tlsext_host_name(s.native_handle(), host.c_str()))
-      throw fail(WsError::Kind::Tls, "cannot set TLS SNI");
-    if (o.verify_tls) s.set_verify_callback(ssl::host_name_verification(host));
-    auto [hec] = co_await s.async_handshake(ssl::stream_base::client, kTuple);
-    if (hec) throw fail(WsError::Kind::Tls, "TLS handshake failed: " + hec.message());
+  if (t.tls) {
+    auto why = co_await tls_handshake(static_cast<TlsConn&>(*impl->conn).ws.next_layer(), t, o.verify_tls);
+    if (!why.empty()) throw fail(WsError::Kind::Tls, why);
   }
   int status = 0;
   std::string accepted;
-  auto wec = co_await impl->conn->handshake(host_header, target, o, accepted, status);
+  auto wec = co_await impl->conn->handshake(t.host_header, t.target, o, accepted, status);
   if (wec) {
     std::string what = "websocket handshake failed: " + wec.message();
     if (status != 0 && status != 101) what += " (HTTP " + std::to_string(status) + ")";
