@@ -164,7 +164,11 @@ class WorkerThread {
       }
       --waiting_;
       auto back = wait->timer.get_executor();
-      asio::post(back, [wait, e, r = std::move(r)]() mutable { wait->finish(e, std::move(r), false); });
+      // The wait (and its timer) moves to the waiter's executor: this thread keeps no reference, so the timer is
+      // never destroyed here, possibly after the waiter's io_context (ASan saw that in the recognizer's io test).
+      asio::post(back, [wait = std::move(wait), e, r = std::move(r)]() mutable {
+        wait->finish(e, std::move(r), false);
+      });
     });
   }
 
