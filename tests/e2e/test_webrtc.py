@@ -207,7 +207,9 @@ def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack,
                        timeout_s=40, keys={"rtp_port": caller_rtp.port})
         ev = browser.events
         inv = ev.first("incoming", 15, browser)
-        ev.first("confirmed", 15, browser)
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
+        assert not ev.named("failed"), \
+            f"the browser could not answer: {ev.named('failed')[0]}\nINVITE SDP:\n{inv.get('sdp')}\n{browser.describe()}"
         caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
         caller_rtp.start_audio()
 
