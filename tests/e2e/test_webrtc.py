@@ -1,7 +1,8 @@
 """WebRTC `user` targets in a real browser (issue 13): headless Debian Chromium with JsSIP (tests/e2e/webrtc)
 registers over SIP-over-WebSocket with digest auth, a sipp caller's dial to that user rings the browser and a SIP
 phone registered as the same user in one simring, the browser answers, RTP flows both ways through rtpengine
-(ICE + DTLS-SRTP toward the browser, plain RTP/AVP toward the caller), the caller hangs up.
+(ICE + DTLS-SRTP toward the browser, plain RTP/AVP toward the caller), the caller hangs up (w1); the browser
+hangs up (w2: its BYE goes over its WebSocket along the Record-Route set to the caller).
 
 Chromium picks its own ICE ports and would gather every interface of the machine, so this file runs only inside a
 private network namespace with nothing but loopback, where the whole stack (conftest.py) runs too:
@@ -47,6 +48,11 @@ class PageEvents:
     def __init__(self) -> None:
         self.items: list[dict] = []
         self.cond = threading.Condition()
+        self.mark = 0  # events before it belong to earlier calls (see since_mark)
+
+    def new_call(self) -> None:
+        with self.cond:
+            self.mark = len(self.items)
 
     def add(self, ev: dict) -> None:
         with self.cond:
@@ -55,7 +61,7 @@ class PageEvents:
 
     def named(self, name: str) -> list[dict]:
         with self.cond:
-            return [e for e in self.items if e.get("event") == name]
+            return self._named(name)
 
     def brief(self) -> list[str]:
         with self.cond:
@@ -78,8 +84,8 @@ class PageEvents:
     def first(self, name: str, timeout: float, browser: "Browser") -> dict:
         return self.wait(lambda: next(iter(self._named(name)), None), timeout, f"the page reports '{name}'", browser)
 
-    def _named(self, name: str) -> list[dict]:  # with self.cond held
-        return [e for e in self.items if e.get("event") == name]
+    def _named(self, name: str) -> list[dict]:  # with self.cond held; this call's events only
+        return [e for e in self.items[self.mark:] if e.get("event") == name]
 
 
 def page_server(port: int, events: PageEvents) -> ThreadingHTTPServer:
@@ -188,7 +194,8 @@ def has_attr(sdp: str, name: str) -> bool:
 def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack, sipp, webhook, numbers, browser):
     st = full_stack
     started = time.monotonic()
-    reg_msg = browser.events.named("registered")[0]
+    browser.events.new_call()
+    reg_msg = next((e for e in browser.events.items if e.get("event") == "registered"), {})
     print(f"browser: {reg_msg.get('browser')}, JsSIP {reg_msg.get('jssip')}")
 
     # The same user on a plain SIP phone (sipp over UDP): it rings until the browser wins, then gets a CANCEL.
@@ -258,5 +265,37 @@ def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack,
         a = wait_action_hooks(webhook, parent)[0]
         assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
         print(f"w1 took {time.monotonic() - started:.1f} s")
+    finally:
+        caller_rtp.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w2: the browser hangs up: its BYE leaves over its WebSocket and follows the Record-Route set to the caller
+# ---------------------------------------------------------------------------------------------------------
+def test_w2_browser_hangs_up_bye_reaches_caller(full_stack, sipp, webhook, numbers, browser):
+    st = full_stack
+    ev = browser.events
+    ev.new_call()
+    called = numbers.take()
+    webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20,
+                                 headers={"X-E2E-Hangup-After-Ms": "3000"}))
+    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
+    try:
+        uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551117002", timeout_s=40,
+                       keys={"rtp_port": caller_rtp.port})
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
+        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser.describe()}"
+        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
+        caller_rtp.start_audio()
+        caller_rtp.wait_packets(MIN_PACKETS, 10)
+        ended = ev.first("ended", 15, browser)
+        assert ended.get("originator") == "local", f"the browser was to hang up itself: {ended}"
+        uac.assert_ok()
+        assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
+        stats = ev.named("stats")[-1]
+        assert stats["packets_received"] > MIN_PACKETS and stats["packets_sent"] > MIN_PACKETS, stats
+        parent = parent_of(webhook, called)
+        a = wait_action_hooks(webhook, parent)[0]
+        assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
     finally:
         caller_rtp.close()

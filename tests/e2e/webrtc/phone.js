@@ -71,9 +71,12 @@ ua.on("newRTCSession", ({ originator, session, request }) => {
   if (originator !== "remote") return;
   report("incoming", { from: request.from.uri.toString(), ruri: request.ruri.toString(), sdp: request.body || "" });
   session.on("accepted", () => report("accepted"));
+  // The test asks the browser to hang up itself through a header of the dial (dial `headers`).
+  const hangupAfter = Number(request.getHeader("X-E2E-Hangup-After-Ms") || 0);
   session.on("confirmed", () => {
     report("confirmed", { local_sdp: session.connection.localDescription.sdp });
     pollStats(session);
+    if (hangupAfter > 0) setTimeout(() => session.terminate(), hangupAfter);
   });
   session.on("ended", (e) => report("ended", { originator: e.originator, cause: e.cause }));
   session.on("failed", (e) => report("failed", { originator: e.originator, cause: e.cause }));
