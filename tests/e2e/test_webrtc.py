@@ -299,3 +299,37 @@ def test_w2_browser_hangs_up_bye_reaches_caller(full_stack, sipp, webhook, numbe
         assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
     finally:
         caller_rtp.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w3: in-dialog offers keep each side's profile: the browser's re-INVITE (hold) reaches the caller as plain RTP/AVP
+# and the caller's plain answer reaches the browser as WebRTC (else JsSIP ends the call "WebRTC Error")
+# ---------------------------------------------------------------------------------------------------------
+def test_w3_browser_reinvite_translated_both_ways(full_stack, sipp, webhook, numbers, browser):
+    st = full_stack
+    ev = browser.events
+    ev.new_call()
+    called = numbers.take()
+    webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20,
+                                 headers={"X-E2E-Hold-After-Ms": "1500", "X-E2E-Hangup-After-Ms": "4000"}))
+    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
+    try:
+        uac = sipp.uac("caller", "uac_media_reinvite.xml", called, caller="+15551117003", timeout_s=40,
+                       keys={"rtp_port": caller_rtp.port})
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
+        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser.describe()}"
+        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
+        caller_rtp.start_audio()
+        ended = ev.first("ended", 15, browser)
+        uac.assert_ok()
+        reinv = uac.received("INVITE")
+        assert reinv, f"the browser's re-INVITE did not reach the caller: {uac.describe()}\n{browser.describe()}"
+        rsdp = reinv[0].body
+        assert sdp_proto(rsdp) == "RTP/AVP" and not has_attr(rsdp, "ice-ufrag") and not has_attr(rsdp, "fingerprint"), \
+            f"the browser's re-INVITE must reach the caller as plain RTP/AVP:\n{rsdp}"
+        assert ev.named("hold_ok"), f"the browser's re-INVITE failed: {ended}\n{browser.describe()}"
+        assert (ended.get("originator"), ended.get("cause")) == ("local", "Terminated"), \
+            f"the browser should end the call itself after a good hold: {ended}\n{browser.describe()}"
+        assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
+    finally:
+        caller_rtp.close()

@@ -73,10 +73,13 @@ ua.on("newRTCSession", ({ originator, session, request }) => {
   session.on("accepted", () => report("accepted"));
   // The test asks the browser to hang up itself through a header of the dial (dial `headers`).
   const hangupAfter = Number(request.getHeader("X-E2E-Hangup-After-Ms") || 0);
+  const holdAfter = Number(request.getHeader("X-E2E-Hold-After-Ms") || 0);
   session.on("confirmed", () => {
     report("confirmed", { local_sdp: session.connection.localDescription.sdp });
     pollStats(session);
     if (hangupAfter > 0) setTimeout(() => session.terminate(), hangupAfter);
+    // a re-INVITE from the browser (a=sendonly); JsSIP ends the call with cause "WebRTC Error" if it fails
+    if (holdAfter > 0) setTimeout(() => session.hold({}, () => report("hold_ok")), holdAfter);
   });
   session.on("ended", (e) => report("ended", { originator: e.originator, cause: e.cause }));
   session.on("failed", (e) => report("failed", { originator: e.originator, cause: e.cause }));
