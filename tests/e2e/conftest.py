@@ -3,7 +3,7 @@ kamailio-cfg/run-kamailio.sh), dialplane, a webhook receiver, and sipp for every
 
 Ports all derive from DP_E2E_PORT_BASE, so two runs with bases >= 1600 apart coexist:
   base+0 redis, +1 rtpengine NG, +10 Kamailio SIP (udp/tcp), +11 Kamailio JSON-RPC, +12 SIP/TLS, +13 SIP/WebSocket,
-  +14 the browser test's page server (test_webrtc), +20/21/22 dialplane
+  +14/+16 the browser test's page servers, +15 SIP/secure WebSocket, +20/21/22 dialplane
   internal/REST/metrics, +30 webhook receiver, +90..+99 fixed sipp parties (carrier gateways, registered UA),
   +100..+499 sipp SIP ports, +500..+999 rtpengine RTP range, +1000..+1599 sipp media ports.
 Without DP_E2E_PORT_BASE the first of 25000, 26600, 28200 whose service ports are all free is used.
@@ -68,6 +68,8 @@ class Ports:
         self.kamailio_tls = base + 12  # SIP over TLS (Microsoft Teams)
         self.kamailio_ws = base + 13  # SIP over WebSocket (browsers, test_webrtc)
         self.browser_page = base + 14  # test_webrtc's page server (the JsSIP phone and its event reports)
+        self.kamailio_wss = base + 15  # SIP over secure WebSocket (Kamailio's TLS certificate, test_webrtc w4)
+        self.browser_page_wss = base + 16  # test_webrtc's second page server (the wss browser)
         self.dp_internal = base + 20
         self.dp_api = base + 21
         self.dp_metrics = base + 22
@@ -94,7 +96,8 @@ class Ports:
         return [("tcp", self.redis, "redis"), ("udp", self.rtpengine_ng, "rtpengine NG"),
                 ("udp", self.kamailio_sip, "Kamailio SIP"), ("tcp", self.kamailio_sip, "Kamailio SIP/TCP"),
                 ("tcp", self.kamailio_rpc, "Kamailio RPC"), ("tcp", self.kamailio_tls, "Kamailio SIP/TLS"),
-                ("tcp", self.kamailio_ws, "Kamailio SIP/WebSocket"), ("tcp", self.dp_internal, "dialplane internal"),
+                ("tcp", self.kamailio_ws, "Kamailio SIP/WebSocket"), ("tcp", self.kamailio_wss, "Kamailio SIP/WSS"),
+                ("tcp", self.dp_internal, "dialplane internal"),
                 ("tcp", self.dp_api, "dialplane REST"), ("tcp", self.dp_metrics, "dialplane metrics"),
                 ("udp", self.dp_dtmf, "dialplane DTMF log"),
                 ("tcp", self.webhook, "webhook receiver"), ("udp", self.carrier_gw, "carrier gateway UAS"),
@@ -723,7 +726,7 @@ def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int 
     argv += ["--tls-port", str(p.kamailio_tls), "--tls-advertise", TEAMS_SBC_FQDN, "--tls-cert", str(cert),
              "--tls-key", str(key), "--tls-no-verify"]
     # SIP over WebSocket for browsers (WITH_WEBSOCKET; test_webrtc): every e2e run exercises that cfg.
-    argv += ["--ws-port", str(p.kamailio_ws)]
+    argv += ["--ws-port", str(p.kamailio_ws), "--wss-port", str(p.kamailio_wss)]
     if debug is None:
         debug = os.environ.get("DP_E2E_KAM_DEBUG", "1") == "1"
     if debug:

@@ -12,6 +12,7 @@ Outside such a namespace (DP_E2E_WEBRTC unset, e.g. the host run of tests/e2e) t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -37,6 +38,7 @@ from test_media import ng  # noqa: E402
 PAGE_DIR = HERE / "webrtc"
 BUNDLE = PAGE_DIR / "build" / "phone.bundle.js"
 USER = "webrtc-bob"
+USER_WSS = "webrtc-carol"
 MIN_PACKETS = 100  # each way; 20 ms packets: 2 s of audio
 CALL_HOLD_MS = 5000  # the caller hangs up after this (sipp -d)
 
@@ -141,42 +143,58 @@ class Browser:
                 f"--- {self.log} ---\n{tail(self.log, 25)}")
 
 
-@pytest.fixture(scope="module")
-def browser(full_stack: Any) -> Any:
-    """Chromium with the JsSIP phone registered as USER over ws://127.0.0.1:<kamailio_ws>."""
-    st = full_stack
-    password = "pw-webrtc-e2e"
-    st.create("/v1/SipUsers", {"username": USER, "domain": SIP_REALM, "account_sid": st.prov["account_sid"],
-                                "password": password})
+PASSWORD = "pw-webrtc-e2e"
+
+
+@contextlib.contextmanager
+def running_browser(st: Any, user: str, ws_url: str, page_port: int, name: str, extra: tuple = ()) -> Any:
+    """Chromium with the JsSIP phone registered as `user` (provisioned here) over `ws_url`."""
+    st.create("/v1/SipUsers", {"username": user, "domain": SIP_REALM, "account_sid": st.prov["account_sid"],
+                                "password": PASSWORD})
     build_bundle()
     events = PageEvents()
-    srv = page_server(st.ports.browser_page, events)
-    query = urllib.parse.urlencode({"ws": f"ws://{LOOPBACK}:{st.ports.kamailio_ws}", "uri": f"sip:{USER}@{SIP_REALM}",
-                                    "user": USER, "password": password})
-    url = f"http://{LOOPBACK}:{st.ports.browser_page}/phone.html?{query}"
-    profile = st.run_dir / "chromium-profile"
+    srv = page_server(page_port, events)
+    query = urllib.parse.urlencode({"ws": ws_url, "uri": f"sip:{user}@{SIP_REALM}", "user": user, "password": PASSWORD})
+    url = f"http://{LOOPBACK}:{page_port}/phone.html?{query}"
     argv = [chromium_binary(), "--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
             "--disable-extensions", "--disable-background-networking", "--disable-sync",
-            f"--user-data-dir={profile}",
+            f"--user-data-dir={st.run_dir / (name + '-profile')}",
             # CI runs as root, and Chromium's sandbox refuses root: the page is our own, served from loopback.
             "--no-sandbox",
             # a microphone (a beep) without a device or a permission prompt
             "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             # loopback is the only interface in this namespace: let ICE use it, as an IP (no mDNS name)
             "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--autoplay-policy=no-user-gesture-required", "--enable-logging=stderr", "--v=0", url]
-    log = st.log("chromium")
+            "--autoplay-policy=no-user-gesture-required", "--enable-logging=stderr", "--v=0", *extra, url]
+    log = st.log(name)
     proc = spawn(argv, log)
     b = Browser(proc, log, events)
     try:
         events.wait(lambda: events._named("registered") or events._named("registration_failed"), 30,
-                    f"JsSIP registering as {USER} over ws", b)
+                    f"JsSIP registering as {user} over {ws_url}", b)
         failed = events.named("registration_failed")
         assert not failed, f"the browser's REGISTER failed: {failed[0]}\n{b.describe()}"
         yield b
     finally:
         _kill_group(proc, 3)
         srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(full_stack: Any) -> Any:
+    """Chromium with the JsSIP phone registered as USER over ws://127.0.0.1:<kamailio_ws>."""
+    st = full_stack
+    with running_browser(st, USER, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}", st.ports.browser_page, "chromium") as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def browser_wss(full_stack: Any) -> Any:
+    """A second Chromium, registered as USER_WSS over wss:// (Kamailio's TLS certificate, self-signed per run)."""
+    st = full_stack
+    with running_browser(st, USER_WSS, f"wss://{LOOPBACK}:{st.ports.kamailio_wss}", st.ports.browser_page_wss,
+                         "chromium-wss", ("--ignore-certificate-errors",)) as b:
+        yield b
 
 
 def sdp_proto(sdp: str) -> str:
@@ -202,7 +220,7 @@ def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack,
     phone_port, _ = st.ports.sipp()
     reg = sipp.uac("phone-register", "uac_register.xml", USER, port=phone_port,
                    keys={"user": USER, "domain": SIP_REALM, "expires": 600},
-                   extra=["-au", USER, "-ap", "pw-webrtc-e2e", "-auth_uri", SIP_REALM])
+                   extra=["-au", USER, "-ap", PASSWORD, "-auth_uri", SIP_REALM])
     reg.assert_ok()
     phone = sipp.uas("phone", "uas_ring_cancel.xml", port=phone_port, timeout_s=40)
 
@@ -331,5 +349,38 @@ def test_w3_browser_reinvite_translated_both_ways(full_stack, sipp, webhook, num
         assert (ended.get("originator"), ended.get("cause")) == ("local", "Terminated"), \
             f"the browser should end the call itself after a good hold: {ended}\n{browser.describe()}"
         assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
+    finally:
+        caller_rtp.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w4: the same over wss (secure WebSocket with Kamailio's TLS certificate): registered, rung, answered, RTP both ways
+# ---------------------------------------------------------------------------------------------------------
+def test_w4_browser_over_wss_answers_rtp_both_ways(full_stack, sipp, webhook, numbers, browser_wss):
+    st = full_stack
+    ev = browser_wss.events
+    ev.new_call()
+    called = numbers.take()
+    webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER_WSS}], timeout=20))
+    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
+    try:
+        uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551117004", duration_ms=4000, timeout_s=40,
+                       keys={"rtp_port": caller_rtp.port})
+        inv = ev.first("incoming", 15, browser_wss)
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser_wss)
+        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser_wss.describe()}"
+        assert sdp_proto(inv.get("sdp", "")) == "UDP/TLS/RTP/SAVPF", inv.get("sdp")
+        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
+        caller_rtp.start_audio()
+
+        def flowing() -> Optional[dict]:
+            stats = ev._named("stats")
+            s = stats[-1] if stats else {}
+            return s if s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS else None
+        ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the wss browser (getStats)", browser_wss)
+        caller_rtp.wait_packets(MIN_PACKETS, 10)
+        uac.assert_ok()
+        ended = ev.first("ended", 10, browser_wss)
+        assert ended.get("originator") == "remote", f"the caller's BYE should end the wss browser's call: {ended}"
     finally:
         caller_rtp.close()
