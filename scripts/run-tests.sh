@@ -18,7 +18,7 @@
 #        2-vCPU machine and 1-2 min with its images built; it cleans up on TERM)
 #        COMPOSE_TEST_REQUIRED=1: fail instead of skip when Docker cannot run here (.ci/run sets it)
 #        SKIP_WEBRTC=1: no browser test (tests/e2e/run-webrtc.sh: headless Chromium + JsSIP in a private network
-#        namespace, about 25 s). It needs `unshare --net` (root); WEBRTC_TEST_REQUIRED=1 fails instead of skipping
+#        namespace, about 30 s). It needs `unshare --net` (root); WEBRTC_TEST_REQUIRED=1 fails instead of skipping
 #        where that is not allowed (.ci/run sets it)
 # Exit:  non-zero when anything failed. The last line is "N passed, N failed".
 set -uo pipefail

@@ -7,7 +7,7 @@
 #
 # Usage: tests/e2e/run-webrtc.sh [pytest args, e.g. --junitxml=FILE]     (root, or a user allowed to unshare -n)
 # Env:   DIALPLANE_BIN (build/dialplane), DP_E2E_WEBRTC_PORT_BASE (25000: every port of the namespace is free),
-#        WEBRTC_TIMEOUT (90 s, hard bound of the pytest run; it takes about 25 s), DP_E2E_KEEP=1 keeps the run dir
+#        WEBRTC_TIMEOUT (90 s, hard bound of the pytest run; it takes about 30 s), DP_E2E_KEEP=1 keeps the run dir
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
