@@ -20,6 +20,8 @@
 #   --tls-advertise FQDN    the SBC FQDN the TLS listener advertises (Record-Route/Via)   env KAM_TLS_ADVERTISE
 #   --tls-cert FILE / --tls-key FILE   PEM certificate and key of that FQDN   env KAM_TLS_CERT / KAM_TLS_KEY
 #   --tls-no-verify         do not verify the peers' certificates (tests with a self-signed stand-in)
+#   --ws-port PORT          SIP over WebSocket listener on IP (WITH_WEBSOCKET: browsers)   env KAM_WS_PORT  off
+#   --wss-port PORT         secure WebSocket listener (WITH_WSS; needs --tls-port: same certificate)   env KAM_WSS_PORT off
 #   --define NAME[=VALUE]   any other define from kamailio.cfg, raw (strings need their quotes), e.g.
 #                           --define WITH_STATIC_ROUTE --define 'STATIC_URI="sip:x@127.0.0.1:5090"'
 #   --cfg FILE              config file                        default: kamailio.cfg next to this script
@@ -53,6 +55,8 @@ TLS_ADV=${KAM_TLS_ADVERTISE:-}
 TLS_CERT=${KAM_TLS_CERT:-}
 TLS_KEY=${KAM_TLS_KEY:-}
 TLS_NO_VERIFY=0
+WS_PORT=${KAM_WS_PORT:-}
+WSS_PORT=${KAM_WSS_PORT:-}
 EXTRA=()
 
 while (($#)); do
@@ -76,12 +80,14 @@ while (($#)); do
     --tls-cert) TLS_CERT=$2; shift 2 ;;
     --tls-key) TLS_KEY=$2; shift 2 ;;
     --tls-no-verify) TLS_NO_VERIFY=1; shift ;;
+    --ws-port) WS_PORT=$2; shift 2 ;;
+    --wss-port) WSS_PORT=$2; shift 2 ;;
     --define) DEFS+=(-A "$2"); shift 2 ;;
     --cfg) CFG=$2; shift 2 ;;
     --foreground|-f) FG=1; shift ;;
     --check-only) CHECK_ONLY=1; shift ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -119,6 +125,13 @@ if [[ -n "$TLS_PORT" ]]; then
          -A "TLS_CONTACT=\"sip:$TLS_ADV:$TLS_PORT;transport=tls\"" -A "TLS_CERT=\"$TLS_CERT\""
          -A "TLS_KEY=\"$TLS_KEY\"")
   if ((TLS_NO_VERIFY)); then ARGS+=(-A TLS_NO_VERIFY); fi
+fi
+if [[ -n "$WS_PORT" ]]; then
+  ARGS+=(-A WITH_WEBSOCKET -A "WS_PORT=$WS_PORT")
+fi
+if [[ -n "$WSS_PORT" ]]; then
+  [[ -n "$WS_PORT" && -n "$TLS_PORT" ]] || { echo "--wss-port needs --ws-port and --tls-port (the TLS certificate)" >&2; exit 2; }
+  ARGS+=(-A WITH_WSS -A "WSS_PORT=$WSS_PORT")
 fi
 # Further rtpengine nodes become sets 1..3 (kamailio.cfg RTPENGINE_SOCK_N).
 IFS=',' read -r -a RTPE_NODES <<<"$RTPE"

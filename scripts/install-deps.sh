@@ -16,7 +16,7 @@ apt-get install -y -qq --no-install-recommends \
   libcurl4-openssl-dev libevent-dev \
   kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules \
   rtpengine-daemon redis-server redis-tools sip-tester \
-  kamailio-redis-modules kamailio-tls-modules python3 python3-pytest python3-websockets haproxy prometheus docker-compose docker.io debootstrap \
+  kamailio-redis-modules kamailio-tls-modules kamailio-websocket-modules chromium python3 python3-pytest python3-websockets haproxy prometheus docker-compose docker.io debootstrap \
   clang libclang-rt-14-dev clang-tidy \
   >/dev/null
 
@@ -24,3 +24,7 @@ apt-get install -y -qq --no-install-recommends \
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
+
+# The WebRTC e2e test (tests/e2e/test_webrtc.py, headless Debian chromium above): JsSIP and esbuild from npm, pinned by
+# tests/e2e/webrtc/package-lock.json, into its gitignored node_modules (about 13 MB, a few seconds).
+(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/webrtc" && npm ci --no-audit --no-fund --loglevel=error)

@@ -18,6 +18,9 @@
 #        COMPOSE_TIMEOUT (1080 s, hard bound of the compose test, which takes about 13 min from nothing on a busy
 #        2-vCPU machine and 1-2 min with its images built; it cleans up on TERM)
 #        COMPOSE_TEST_REQUIRED=1: fail instead of skip when Docker cannot run here (.ci/run sets it)
+#        SKIP_WEBRTC=1: no browser test (tests/e2e/run-webrtc.sh: headless Chromium + JsSIP in a private network
+#        namespace, about 30 s). It needs `unshare --net` (root); WEBRTC_TEST_REQUIRED=1 fails instead of skipping
+#        where that is not allowed (.ci/run sets it)
 # Exit:  non-zero when anything failed. The last line is "N passed, N failed".
 set -uo pipefail
 
@@ -271,6 +274,33 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   # the observability test stops its own Redis, so it runs a stack of its own on other ports
   export DP_OBS_PORT_BASE=${DP_OBS_PORT_BASE:-30000}
   run_e2e "$OUT/e2e.xml" "e2e pytest" tests/e2e "$@"
+fi
+
+# ---- 5a. WebRTC: headless Chromium + JsSIP registers over WebSocket, is rung and answers, RTP both ways -------------
+# Its own stack inside a private network namespace with only loopback (tests/e2e/run-webrtc.sh): Chromium's ICE
+# must see no other interface, and the host run's services on 127.0.0.1 cannot be reached from there anyway.
+if [[ "${SKIP_E2E:-0}" != 1 && "${SKIP_WEBRTC:-0}" != 1 ]]; then
+  say "e2e WebRTC in a private network namespace (tests/e2e/run-webrtc.sh)"
+  webrtc_start=$SECONDS
+  if ! unshare --net true 2>/dev/null; then
+    if [[ "${WEBRTC_TEST_REQUIRED:-0}" == 1 ]]; then
+      fail_step "e2e WebRTC: cannot create a network namespace (unshare --net needs root)"
+    else
+      echo "SKIPPED: e2e WebRTC (unshare --net is not allowed here: run as root); not counted"
+    fi
+  else
+    case $BUILD_DIR in /*) bin=$BUILD_DIR/dialplane ;; *) bin=$ROOT/$BUILD_DIR/dialplane ;; esac
+    DIALPLANE_BIN=${DIALPLANE_BIN:-$bin} bash tests/e2e/run-webrtc.sh --junitxml="$OUT/e2e-webrtc.xml"
+    rc=$?
+    read -r p f < <(junit_counts "$OUT/e2e-webrtc.xml")
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if ((rc != 0)); then
+      FAILURES+=("e2e WebRTC (tests/e2e/run-webrtc.sh, exit $rc$([[ $rc == 124 ]] && echo ", timed out"))")
+      ((f == 0)) && FAILED=$((FAILED + 1))
+    fi
+  fi
+  echo "WebRTC step: $((SECONDS - webrtc_start)) s"
 fi
 
 # ---- 4a/4b collected ------------------------------------------------------------------------------------------------

@@ -198,6 +198,7 @@ PlannedLeg plan_user_leg(PlannedLeg leg, const json::object& target, const Plann
     auto b = proto;
     b.uri = c.uri;
     b.dst = c.dst;
+    b.media = contact_media_profile(c);
     leg.branches.push_back(std::move(b));
   }
   if (leg.branches.empty()) return failed(leg, 404, "user not registered");
@@ -236,6 +237,11 @@ PlannedLeg plan_teams_leg(PlannedLeg leg, const json::object& target, PlannedBra
 }
 
 }  // namespace
+
+std::string contact_media_profile(const Contact& contact) {
+  if (contact.transport == "ws" || contact.transport == "wss") return std::string(kMediaWebrtc);
+  return {};
+}
 
 PlannedLeg plan_leg(int index, const json::object& target, const json::object& dial, const CallerFacts& caller,
                     const TargetFacts& facts) {

@@ -17,7 +17,16 @@ inline constexpr int kMaxTmBranches = 30;  // kamailio.cfg max_branches (31 keep
 struct Contact {
   std::string uri;  // registered Contact URI
   std::string dst;  // received/path address to send to, empty when the contact itself is reachable
+  // Transport the contact registered over, lower case ("udp", "tcp", "tls", "ws", "wss"; "" = not stated, UDP):
+  // what Kamailio recorded for the connection (Received), else the Contact URI's own transport parameter.
+  std::string transport;
 };
+
+// rtpengine profile of a branch to a registered contact (PlannedBranch::media), decided from the transport the
+// contact registered over, never from its SDP: a browser over WebSocket gets "webrtc" (ICE, DTLS-SRTP,
+// rtcp-mux, AVPF), every other contact plain RTP (""). The caller's side stays plain in both cases.
+inline constexpr std::string_view kMediaWebrtc = "webrtc";
+std::string contact_media_profile(const Contact& contact);
 
 // What the shell found out about one target before planning.
 struct TargetFacts {
@@ -51,7 +60,8 @@ struct PlannedBranch {
   std::string from_name;
   std::string hdrs;  // rendered "Name: value\r\n" lines
   std::string contact;  // replaces the caller's Contact on this branch ("<sip:…>"; teams: the SBC FQDN)
-  std::string media;    // rtpengine profile of this branch ("" = RTP_FLAGS; "teams": SRTP SDES, ICE, rtcp-mux)
+  std::string media;    // rtpengine profile of this branch ("" = RTP_FLAGS; "teams": SRTP SDES, ICE, rtcp-mux;
+                        // "webrtc": ICE, DTLS-SRTP, rtcp-mux, AVPF toward a browser)
 };
 
 struct PlannedLeg {

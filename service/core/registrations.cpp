@@ -1,6 +1,7 @@
 #include "core/registrations.hpp"
 
 #include <boost/json.hpp>
+#include <cctype>
 
 namespace dp::core {
 
@@ -13,6 +14,23 @@ std::string field(const json::object& o, std::string_view k) {
   if (!v || !v->is_string()) return {};
   std::string s(v->get_string());
   return s == "[not set]" ? std::string() : s;
+}
+
+std::string lower(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+// The `transport` parameter of a SIP URI ("sip:h:5060;transport=ws" -> "ws"), lower case; "" when absent. Only
+// URI parameters count: the search stops at the headers ('?') and at a closing '>'.
+std::string uri_transport(std::string_view uri) {
+  auto end = uri.find_first_of("?>");
+  auto params = lower(std::string(uri.substr(0, end)));
+  static constexpr std::string_view kKey = ";transport=";
+  auto at = params.find(kKey);
+  if (at == std::string::npos) return {};
+  auto from = at + kKey.size();
+  return params.substr(from, params.find(';', from) - from);
 }
 
 // ul.lookup returns {"AoR":…, "Contacts":[{"Contact":{"Address":…, "Received":…, "Path":…}}]}; walk it
@@ -32,6 +50,10 @@ void collect(const json::value& v, std::vector<Contact>& out) {
   Contact c;
   c.uri = addr;
   c.dst = field(o, "Received");
+  // Kamailio's received URI names the protocol of the connection the REGISTER came over (fix_nated_register adds
+  // ";transport=ws" for a WebSocket); a contact without one states its own transport, if any.
+  c.transport = uri_transport(c.dst);
+  if (c.transport.empty()) c.transport = uri_transport(c.uri);
   if (c.dst.empty()) {
     // A Path means the contact is reached through another proxy: send to its first hop.
     auto path = field(o, "Path");

@@ -21,7 +21,7 @@ const char* kForkTwo = R"([{"verb":"dial","actionHook":"/action","timeout":20,
 
 // A call whose app forked to alice (registered) and bob; returns its sid.
 std::string forked_call(AppWorld& w, const std::string& call_id = "call-1@caller.test") {
-  w.kamailio.registrations["alice@acme.test"] = {{"sip:alice@198.51.100.7:5062", ""}};
+  w.kamailio.registrations["alice@acme.test"] = {{"sip:alice@198.51.100.7:5062", "", ""}};
   w.hooks.answer_json(kCallHook, app_of(kForkTwo));
   auto d = w.invite(call_id);
   REQUIRE(str_of(d, "action") == "fork");
@@ -172,7 +172,7 @@ TEST_CASE("a re-sent INVITE decision (same Call-ID and CSeq) replays the stored 
 
 TEST_CASE("a re-sent INVITE decision resumes an attempt that died after storing the call") {
   AppWorld w;
-  w.kamailio.registrations["alice@acme.test"] = {{"sip:alice@198.51.100.7:5062", ""}};
+  w.kamailio.registrations["alice@acme.test"] = {{"sip:alice@198.51.100.7:5062", "", ""}};
   // The instance loses Redis right after creating the call: the app is fetched but not stored.
   w.calls.before_commit = [&] { w.calls.fail_next(dp::io::RedisError::Kind::Timeout); };
   w.hooks.answer_json(kCallHook, app_of(kForkTwo));

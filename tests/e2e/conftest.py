@@ -2,7 +2,8 @@
 kamailio-cfg/run-kamailio.sh), dialplane, a webhook receiver, and sipp for every SIP party, all on 127.0.0.1.
 
 Ports all derive from DP_E2E_PORT_BASE, so two runs with bases >= 1600 apart coexist:
-  base+0 redis, +1 rtpengine NG, +10 Kamailio SIP (udp/tcp), +11 Kamailio JSON-RPC, +20/21/22 dialplane
+  base+0 redis, +1 rtpengine NG, +10 Kamailio SIP (udp/tcp), +11 Kamailio JSON-RPC, +12 SIP/TLS, +13 SIP/WebSocket,
+  +14/+16 the browser test's page servers, +15 SIP/secure WebSocket, +20/21/22 dialplane
   internal/REST/metrics, +30 webhook receiver, +90..+99 fixed sipp parties (carrier gateways, registered UA),
   +100..+499 sipp SIP ports, +500..+999 rtpengine RTP range, +1000..+1599 sipp media ports.
 Without DP_E2E_PORT_BASE the first of 25000, 26600, 28200 whose service ports are all free is used.
@@ -65,6 +66,10 @@ class Ports:
         self.kamailio_sip = base + 10
         self.kamailio_rpc = base + 11
         self.kamailio_tls = base + 12  # SIP over TLS (Microsoft Teams)
+        self.kamailio_ws = base + 13  # SIP over WebSocket (browsers, test_webrtc)
+        self.browser_page = base + 14  # test_webrtc's page server (the JsSIP phone and its event reports)
+        self.kamailio_wss = base + 15  # SIP over secure WebSocket (Kamailio's TLS certificate, test_webrtc w4)
+        self.browser_page_wss = base + 16  # test_webrtc's second page server (the wss browser)
         self.dp_internal = base + 20
         self.dp_api = base + 21
         self.dp_metrics = base + 22
@@ -90,7 +95,9 @@ class Ports:
         """(proto, port, what) of every port a service or fixed party binds."""
         return [("tcp", self.redis, "redis"), ("udp", self.rtpengine_ng, "rtpengine NG"),
                 ("udp", self.kamailio_sip, "Kamailio SIP"), ("tcp", self.kamailio_sip, "Kamailio SIP/TCP"),
-                ("tcp", self.kamailio_rpc, "Kamailio RPC"), ("tcp", self.kamailio_tls, "Kamailio SIP/TLS"), ("tcp", self.dp_internal, "dialplane internal"),
+                ("tcp", self.kamailio_rpc, "Kamailio RPC"), ("tcp", self.kamailio_tls, "Kamailio SIP/TLS"),
+                ("tcp", self.kamailio_ws, "Kamailio SIP/WebSocket"), ("tcp", self.kamailio_wss, "Kamailio SIP/WSS"),
+                ("tcp", self.dp_internal, "dialplane internal"),
                 ("tcp", self.dp_api, "dialplane REST"), ("tcp", self.dp_metrics, "dialplane metrics"),
                 ("udp", self.dp_dtmf, "dialplane DTMF log"),
                 ("tcp", self.webhook, "webhook receiver"), ("udp", self.carrier_gw, "carrier gateway UAS"),
@@ -718,6 +725,8 @@ def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int 
             hosts.write(f"\n{LOOPBACK} {TEAMS_SBC_FQDN}  # dialplane e2e: Kamailio's advertised Teams SBC FQDN\n")
     argv += ["--tls-port", str(p.kamailio_tls), "--tls-advertise", TEAMS_SBC_FQDN, "--tls-cert", str(cert),
              "--tls-key", str(key), "--tls-no-verify"]
+    # SIP over WebSocket for browsers (WITH_WEBSOCKET; test_webrtc): every e2e run exercises that cfg.
+    argv += ["--ws-port", str(p.kamailio_ws), "--wss-port", str(p.kamailio_wss)]
     if debug is None:
         debug = os.environ.get("DP_E2E_KAM_DEBUG", "1") == "1"
     if debug:

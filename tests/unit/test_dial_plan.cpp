@@ -91,7 +91,7 @@ TEST_SUITE("dial plan") {
 
   TEST_CASE("user target forks to every registered contact") {
     TargetFacts f;
-    f.contacts = {{"sip:bob@127.0.0.1:5091", ""}, {"sip:bob@192.0.2.1:5062", "sip:127.0.0.1:5062"}};
+    f.contacts = {{"sip:bob@127.0.0.1:5091", "", ""}, {"sip:bob@192.0.2.1:5062", "sip:127.0.0.1:5062", ""}};
     auto leg = plan_leg(1, obj(R"({"type":"user","name":"bob@demo.local"})"), obj("{}"), kCaller, f);
     REQUIRE(leg.branches.size() == 2);
     CHECK(leg.branches[1].dst == "sip:127.0.0.1:5062");
@@ -100,6 +100,29 @@ TEST_SUITE("dial plan") {
     CHECK(none.fail_code == 404);
     CHECK(user_aor(obj(R"({"name":"bob"})"), "demo.local") == "bob@demo.local");
     CHECK(user_aor(obj(R"({"name":"sip:bob@x"})"), "demo.local") == "bob@x");
+  }
+
+  TEST_CASE("a user's branches get their rtpengine profile from the contact's transport: WebRTC for ws/wss only") {
+    CHECK(contact_media_profile({"sip:a@h", "", "ws"}) == "webrtc");
+    CHECK(contact_media_profile({"sip:a@h", "", "wss"}) == "webrtc");
+    CHECK(contact_media_profile({"sip:a@h", "", "udp"}).empty());
+    CHECK(contact_media_profile({"sip:a@h", "", "tcp"}).empty());
+    CHECK(contact_media_profile({"sip:a@h", "", "tls"}).empty());
+    CHECK(contact_media_profile({"sip:a@h", "", ""}).empty());
+
+    // one simring: the SIP phone and the browser of the same user, each with its own media profile
+    TargetFacts f;
+    f.contacts = {{"sip:bob@127.0.0.1:5091", "", ""},
+                  {"sip:k3j2@a1b2.invalid;transport=ws", "sip:127.0.0.1:40312;transport=ws", "ws"},
+                  {"sip:bob@127.0.0.1:5093;transport=tcp", "", "tcp"}};
+    auto leg = plan_leg(2, obj(R"({"type":"user","name":"bob@demo.local"})"), obj("{}"), kCaller, f);
+    REQUIRE(leg.branches.size() == 3);
+    CHECK(leg.branches[0].media.empty());
+    CHECK(leg.branches[1].media == "webrtc");
+    CHECK(leg.branches[1].uri == "sip:k3j2@a1b2.invalid;transport=ws");
+    CHECK(leg.branches[1].dst == "sip:127.0.0.1:40312;transport=ws");
+    CHECK(leg.branches[2].media.empty());
+    for (const auto& b : leg.branches) CHECK(b.leg == 2);
   }
 
   TEST_CASE("teams targets fail clearly until configured") {

@@ -28,4 +28,22 @@ TEST_SUITE("registrations") {
     CHECK(cs[2].dst == "sip:edge.example;lr");
     CHECK(contacts_from_ul_lookup(boost::json::value(nullptr)).empty());
   }
+
+  TEST_CASE("a contact's transport: the received connection's protocol first, then the Contact URI's parameter") {
+    auto v = boost::json::parse(R"({"AoR":"bob@example.com","Contacts":[
+      {"Contact":{"Address":"sip:x1@df7jal23ls0d.invalid;transport=ws","Received":"sip:127.0.0.1:41234;transport=ws"}},
+      {"Contact":{"Address":"sip:x2@a.invalid;transport=WSS;ob","Received":"[not set]"}},
+      {"Contact":{"Address":"sip:bob@192.0.2.1:5060","Received":"sip:203.0.113.9:40000"}},
+      {"Contact":{"Address":"sip:bob@192.0.2.1:5060;transport=tcp","Received":"[not set]"}},
+      {"Contact":{"Address":"<sip:bob@192.0.2.1?X-Hdr=a;transport=ws>","Received":"[not set]"}},
+      {"Contact":{"Address":"sip:bob@192.0.2.1;transport=udp","Received":"sip:127.0.0.1:40001;transport=wss"}}]})");
+    auto cs = contacts_from_ul_lookup(v);
+    REQUIRE(cs.size() == 6);
+    CHECK(cs[0].transport == "ws");
+    CHECK(cs[1].transport == "wss");  // case folded, stops at the next parameter
+    CHECK(cs[2].transport.empty());   // UDP: Kamailio's received URI has no transport
+    CHECK(cs[3].transport == "tcp");
+    CHECK(cs[4].transport.empty());   // a header, not a URI parameter
+    CHECK(cs[5].transport == "wss");  // the connection wins over what the contact claims
+  }
 }

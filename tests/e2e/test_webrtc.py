@@ -1,0 +1,386 @@
+"""WebRTC `user` targets in a real browser (issue 13): headless Debian Chromium with JsSIP (tests/e2e/webrtc)
+registers over SIP-over-WebSocket with digest auth, a sipp caller's dial to that user rings the browser and a SIP
+phone registered as the same user in one simring, the browser answers, RTP flows both ways through rtpengine
+(ICE + DTLS-SRTP toward the browser, plain RTP/AVP toward the caller), the caller hangs up (w1); the browser
+hangs up (w2: its BYE goes over its WebSocket along the Record-Route set to the caller).
+
+Chromium picks its own ICE ports and would gather every interface of the machine, so this file runs only inside a
+private network namespace with nothing but loopback, where the whole stack (conftest.py) runs too:
+    tests/e2e/run-webrtc.sh          (scripts/run-tests.sh step 5c; root: unshare -n)
+Outside such a namespace (DP_E2E_WEBRTC unset, e.g. the host run of tests/e2e) the module is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import urllib.parse
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+
+if os.environ.get("DP_E2E_WEBRTC") != "1":
+    pytest.skip("runs in a private network namespace: tests/e2e/run-webrtc.sh", allow_module_level=True)
+
+from conftest import HERE, LOOPBACK, SIP_REALM, spawn, tail, _kill_group  # noqa: E402
+from media_peer import MediaPeer, wait_sipp_sdp  # noqa: E402
+from test_core_call_path import dial, final_reply, parent_of, wait_action_hooks  # noqa: E402
+from test_media import ng  # noqa: E402
+
+PAGE_DIR = HERE / "webrtc"
+BUNDLE = PAGE_DIR / "build" / "phone.bundle.js"
+USER = "webrtc-bob"
+USER_WSS = "webrtc-carol"
+MIN_PACKETS = 100  # each way; 20 ms packets: 2 s of audio
+CALL_HOLD_MS = 5000  # the caller hangs up after this (sipp -d)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the page server: serves phone.html + the bundle, collects the page's event reports
+# ---------------------------------------------------------------------------------------------------------
+class PageEvents:
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+        self.cond = threading.Condition()
+        self.mark = 0  # events before it belong to earlier calls (see since_mark)
+
+    def new_call(self) -> None:
+        with self.cond:
+            self.mark = len(self.items)
+
+    def add(self, ev: dict) -> None:
+        with self.cond:
+            self.items.append(ev)
+            self.cond.notify_all()
+
+    def named(self, name: str) -> list[dict]:
+        with self.cond:
+            return self._named(name)
+
+    def brief(self) -> list[str]:
+        with self.cond:
+            return [e.get("event", "?") for e in self.items if e.get("event") != "stats"][-30:]
+
+    def wait(self, pred: Callable[[], Any], timeout: float, what: str, browser: "Browser") -> Any:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                res = pred()
+                if res:
+                    return res
+                if browser.proc.poll() is not None:
+                    raise AssertionError(f"{what}: chromium exited with {browser.proc.returncode}\n{browser.describe()}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout}s: {what}\n{browser.describe()}")
+                self.cond.wait(min(left, 0.2))
+
+    def first(self, name: str, timeout: float, browser: "Browser") -> dict:
+        return self.wait(lambda: next(iter(self._named(name)), None), timeout, f"the page reports '{name}'", browser)
+
+    def _named(self, name: str) -> list[dict]:  # with self.cond held; this call's events only
+        return [e for e in self.items[self.mark:] if e.get("event") == name]
+
+
+def page_server(port: int, events: PageEvents) -> ThreadingHTTPServer:
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, directory=str(PAGE_DIR), **kw)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                events.add(json.loads(body))
+            except ValueError:
+                events.add({"event": "bad_report", "raw": body[:200].decode(errors="replace")})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    srv = ThreadingHTTPServer((LOOPBACK, port), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the browser
+# ---------------------------------------------------------------------------------------------------------
+def chromium_binary() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("chromium not installed (scripts/install-deps.sh: apt-get install chromium)", pytrace=False)
+
+
+def build_bundle() -> None:
+    esbuild = PAGE_DIR / "node_modules" / ".bin" / "esbuild"
+    if not esbuild.exists():
+        pytest.fail(f"{esbuild} missing: JsSIP and esbuild come from npm (scripts/install-deps.sh runs "
+                    f"'npm ci' in {PAGE_DIR})", pytrace=False)
+    r = subprocess.run(["npm", "run", "--silent", "bundle"], cwd=PAGE_DIR, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 or not BUNDLE.exists():
+        pytest.fail(f"esbuild could not bundle phone.js: {r.stdout}{r.stderr}", pytrace=False)
+
+
+class Browser:
+    def __init__(self, proc: Any, log: Path, events: PageEvents) -> None:
+        self.proc, self.log, self.events = proc, log, events
+
+    def describe(self) -> str:
+        last = self.events.named("stats")[-1:] or [{}]
+        return (f"page events: {self.events.brief()}; last stats: {last[0]}\n"
+                f"--- {self.log} ---\n{tail(self.log, 25)}")
+
+
+PASSWORD = "pw-webrtc-e2e"
+
+
+@contextlib.contextmanager
+def running_browser(st: Any, user: str, ws_url: str, page_port: int, name: str, extra: tuple = ()) -> Any:
+    """Chromium with the JsSIP phone registered as `user` (provisioned here) over `ws_url`."""
+    st.create("/v1/SipUsers", {"username": user, "domain": SIP_REALM, "account_sid": st.prov["account_sid"],
+                                "password": PASSWORD})
+    build_bundle()
+    events = PageEvents()
+    srv = page_server(page_port, events)
+    query = urllib.parse.urlencode({"ws": ws_url, "uri": f"sip:{user}@{SIP_REALM}", "user": user, "password": PASSWORD})
+    url = f"http://{LOOPBACK}:{page_port}/phone.html?{query}"
+    argv = [chromium_binary(), "--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+            "--disable-extensions", "--disable-background-networking", "--disable-sync",
+            f"--user-data-dir={st.run_dir / (name + '-profile')}",
+            # CI runs as root, and Chromium's sandbox refuses root: the page is our own, served from loopback.
+            "--no-sandbox",
+            # a microphone (a beep) without a device or a permission prompt
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            # loopback is the only interface in this namespace: let ICE use it, as an IP (no mDNS name)
+            "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--autoplay-policy=no-user-gesture-required", "--enable-logging=stderr", "--v=0", *extra, url]
+    log = st.log(name)
+    proc = spawn(argv, log)
+    b = Browser(proc, log, events)
+    try:
+        events.wait(lambda: events._named("registered") or events._named("registration_failed"), 30,
+                    f"JsSIP registering as {user} over {ws_url}", b)
+        failed = events.named("registration_failed")
+        assert not failed, f"the browser's REGISTER failed: {failed[0]}\n{b.describe()}"
+        yield b
+    finally:
+        _kill_group(proc, 3)
+        srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(full_stack: Any) -> Any:
+    """Chromium with the JsSIP phone registered as USER over ws://127.0.0.1:<kamailio_ws>."""
+    st = full_stack
+    with running_browser(st, USER, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}", st.ports.browser_page, "chromium") as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def browser_wss(full_stack: Any) -> Any:
+    """A second Chromium, registered as USER_WSS over wss:// (Kamailio's TLS certificate, self-signed per run)."""
+    st = full_stack
+    with running_browser(st, USER_WSS, f"wss://{LOOPBACK}:{st.ports.kamailio_wss}", st.ports.browser_page_wss,
+                         "chromium-wss", ("--ignore-certificate-errors",)) as b:
+        yield b
+
+
+def sdp_proto(sdp: str) -> str:
+    m = re.search(r"^m=audio \d+ (\S+)", sdp, re.M)
+    return m.group(1) if m else ""
+
+
+def has_attr(sdp: str, name: str) -> bool:
+    return re.search(rf"^a={name}[:\r\n]", sdp + "\n", re.M) is not None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w1: one simring to a user with a browser and a SIP phone; the browser answers; RTP both ways; caller hangs up
+# ---------------------------------------------------------------------------------------------------------
+def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack, sipp, webhook, numbers, browser):
+    st = full_stack
+    started = time.monotonic()
+    browser.events.new_call()
+    reg_msg = next((e for e in browser.events.items if e.get("event") == "registered"), {})
+    print(f"browser: {reg_msg.get('browser')}, JsSIP {reg_msg.get('jssip')}")
+
+    # The same user on a plain SIP phone (sipp over UDP): it rings until the browser wins, then gets a CANCEL.
+    phone_port, _ = st.ports.sipp()
+    reg = sipp.uac("phone-register", "uac_register.xml", USER, port=phone_port,
+                   keys={"user": USER, "domain": SIP_REALM, "expires": 600},
+                   extra=["-au", USER, "-ap", PASSWORD, "-auth_uri", SIP_REALM])
+    reg.assert_ok()
+    phone = sipp.uas("phone", "uas_ring_cancel.xml", port=phone_port, timeout_s=40)
+
+    called = numbers.take()
+    webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20))
+    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
+    try:
+        uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551117001", duration_ms=CALL_HOLD_MS,
+                       timeout_s=40, keys={"rtp_port": caller_rtp.port})
+        ev = browser.events
+        inv = ev.first("incoming", 15, browser)
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
+        assert not ev.named("failed"), \
+            f"the browser could not answer: {ev.named('failed')[0]}\nINVITE SDP:\n{inv.get('sdp')}\n{browser.describe()}"
+        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
+        caller_rtp.start_audio()
+
+        # per-leg media: ICE + DTLS-SRTP toward the browser, plain RTP toward the SIP phone and the caller
+        bsdp = inv.get("sdp", "")
+        assert sdp_proto(bsdp) == "UDP/TLS/RTP/SAVPF" and has_attr(bsdp, "fingerprint") \
+            and has_attr(bsdp, "ice-ufrag") and has_attr(bsdp, "rtcp-mux") and has_attr(bsdp, "mid"), \
+            f"the browser's INVITE is not a WebRTC offer (profile 'webrtc'):\n{bsdp}"
+        pinv = phone.received("INVITE")
+        assert pinv, f"the SIP phone of the same user was not rung in the simring: {phone.describe()}"
+        psdp = pinv[0].body
+        assert sdp_proto(psdp) == "RTP/AVP" and not has_attr(psdp, "fingerprint") and not has_attr(psdp, "ice-ufrag"), \
+            f"the SIP phone's INVITE must stay plain RTP/AVP:\n{psdp}"
+
+        # RTP both ways: the browser's getStats and the caller's own RTP peer
+        def flowing() -> Optional[dict]:
+            stats = ev._named("stats")
+            s = stats[-1] if stats else {}
+            ok = s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS
+            return s if ok else None
+        stats = ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the browser (getStats)", browser)
+        assert stats["dtls_state"] == "connected", f"DTLS not connected: {stats}"
+        assert stats["codec"].lower() == "audio/pcmu", f"the caller offered PCMU only: {stats}"
+        caller_rtp.wait_packets(MIN_PACKETS, 10)
+        call_id = uac.sent("INVITE")[0].header("Call-ID")
+        q = ng(st, {"command": "query", "call-id": call_id})
+        assert q.get("result") == "ok", f"rtpengine query {call_id}: {q}"
+        per_tag = {tag: sum(sm.get("stats", {}).get("packets", 0)
+                            for m in t.get("medias", []) for sm in m.get("streams", []))
+                   for tag, t in q.get("tags", {}).items()}
+        assert len([n for n in per_tag.values() if n > MIN_PACKETS]) >= 2, \
+            f"rtpengine saw fewer than {MIN_PACKETS} packets from each side: {per_tag}"
+        print(f"browser stats {stats}; caller received {caller_rtp.count()} RTP; rtpengine per tag {per_tag}")
+
+        uac.assert_ok()
+        assert final_reply(uac).code == 200
+        csdp = uac.received(200)[0].body
+        assert sdp_proto(csdp) == "RTP/AVP" and not has_attr(csdp, "ice-ufrag") and not has_attr(csdp, "fingerprint"), \
+            f"the caller must get a plain RTP/AVP answer:\n{csdp}"
+        ended = ev.first("ended", 10, browser)
+        assert ended.get("originator") == "remote", f"the browser's call should end by the caller's BYE: {ended}"
+        phone.assert_ok()
+        assert phone.received("CANCEL"), f"the losing SIP phone was not cancelled: {phone.describe()}"
+
+        parent = parent_of(webhook, called)
+        a = wait_action_hooks(webhook, parent)[0]
+        assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+        print(f"w1 took {time.monotonic() - started:.1f} s")
+    finally:
+        caller_rtp.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w2: the browser hangs up: its BYE leaves over its WebSocket and follows the Record-Route set to the caller
+# ---------------------------------------------------------------------------------------------------------
+def test_w2_browser_hangs_up_bye_reaches_caller(full_stack, sipp, webhook, numbers, browser):
+    st = full_stack
+    ev = browser.events
+    ev.new_call()
+    called = numbers.take()
+    webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20,
+                                 headers={"X-E2E-Hangup-After-Ms": "3000"}))
+    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
+    try:
+        uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551117002", timeout_s=40,
+                       keys={"rtp_port": caller_rtp.port})
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
+        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser.describe()}"
+        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
+        caller_rtp.start_audio()
+        caller_rtp.wait_packets(MIN_PACKETS, 10)
+        ended = ev.first("ended", 15, browser)
+        assert ended.get("originator") == "local", f"the browser was to hang up itself: {ended}"
+        uac.assert_ok()
+        assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
+        stats = ev.named("stats")[-1]
+        assert stats["packets_received"] > MIN_PACKETS and stats["packets_sent"] > MIN_PACKETS, stats
+        parent = parent_of(webhook, called)
+        a = wait_action_hooks(webhook, parent)[0]
+        assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+    finally:
+        caller_rtp.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w3: in-dialog offers keep each side's profile: the browser's re-INVITE (hold) reaches the caller as plain RTP/AVP
+# and the caller's plain answer reaches the browser as WebRTC (else JsSIP ends the call "WebRTC Error")
+# ---------------------------------------------------------------------------------------------------------
+def test_w3_browser_reinvite_translated_both_ways(full_stack, sipp, webhook, numbers, browser):
+    st = full_stack
+    ev = browser.events
+    ev.new_call()
+    called = numbers.take()
+    webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20,
+                                 headers={"X-E2E-Hold-After-Ms": "1500", "X-E2E-Hangup-After-Ms": "4000"}))
+    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
+    try:
+        uac = sipp.uac("caller", "uac_media_reinvite.xml", called, caller="+15551117003", timeout_s=40,
+                       keys={"rtp_port": caller_rtp.port})
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
+        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser.describe()}"
+        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
+        caller_rtp.start_audio()
+        ended = ev.first("ended", 15, browser)
+        uac.assert_ok()
+        reinv = uac.received("INVITE")
+        assert reinv, f"the browser's re-INVITE did not reach the caller: {uac.describe()}\n{browser.describe()}"
+        rsdp = reinv[0].body
+        assert sdp_proto(rsdp) == "RTP/AVP" and not has_attr(rsdp, "ice-ufrag") and not has_attr(rsdp, "fingerprint"), \
+            f"the browser's re-INVITE must reach the caller as plain RTP/AVP:\n{rsdp}"
+        assert ev.named("hold_ok"), f"the browser's re-INVITE failed: {ended}\n{browser.describe()}"
+        assert (ended.get("originator"), ended.get("cause")) == ("local", "Terminated"), \
+            f"the browser should end the call itself after a good hold: {ended}\n{browser.describe()}"
+        assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
+    finally:
+        caller_rtp.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w4: the same over wss (secure WebSocket with Kamailio's TLS certificate): registered, rung, answered, RTP both ways
+# ---------------------------------------------------------------------------------------------------------
+def test_w4_browser_over_wss_answers_rtp_both_ways(full_stack, sipp, webhook, numbers, browser_wss):
+    st = full_stack
+    ev = browser_wss.events
+    ev.new_call()
+    called = numbers.take()
+    webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER_WSS}], timeout=20))
+    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
+    try:
+        uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551117004", duration_ms=4000, timeout_s=40,
+                       keys={"rtp_port": caller_rtp.port})
+        inv = ev.first("incoming", 15, browser_wss)
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser_wss)
+        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser_wss.describe()}"
+        assert sdp_proto(inv.get("sdp", "")) == "UDP/TLS/RTP/SAVPF", inv.get("sdp")
+        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
+        caller_rtp.start_audio()
+
+        def flowing() -> Optional[dict]:
+            stats = ev._named("stats")
+            s = stats[-1] if stats else {}
+            return s if s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS else None
+        ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the wss browser (getStats)", browser_wss)
+        caller_rtp.wait_packets(MIN_PACKETS, 10)
+        uac.assert_ok()
+        ended = ev.first("ended", 10, browser_wss)
+        assert ended.get("originator") == "remote", f"the caller's BYE should end the wss browser's call: {ended}"
+    finally:
+        caller_rtp.close()
