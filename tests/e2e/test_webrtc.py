@@ -197,6 +197,18 @@ def browser_wss(full_stack: Any) -> Any:
         yield b
 
 
+def wait_answered(ev: Any, browser: Any) -> None:
+    """The browser answered (JsSIP "confirmed"); a "failed" fails the test with the reason and the page's log."""
+    ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
+    assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser.describe()}"
+
+
+def talk_to_callee(caller_rtp: Any, uac: Any) -> None:
+    """The caller's RTP peer sends to the address in the caller's 200 (rtpengine's side of the call)."""
+    caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
+    caller_rtp.start_audio()
+
+
 def sdp_proto(sdp: str) -> str:
     m = re.search(r"^m=audio \d+ (\S+)", sdp, re.M)
     return m.group(1) if m else ""
@@ -235,8 +247,7 @@ def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack,
         ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
         assert not ev.named("failed"), \
             f"the browser could not answer: {ev.named('failed')[0]}\nINVITE SDP:\n{inv.get('sdp')}\n{browser.describe()}"
-        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
-        caller_rtp.start_audio()
+        talk_to_callee(caller_rtp, uac)
 
         # per-leg media: ICE + DTLS-SRTP toward the browser, plain RTP toward the SIP phone and the caller
         bsdp = inv.get("sdp", "")
@@ -301,10 +312,8 @@ def test_w2_browser_hangs_up_bye_reaches_caller(full_stack, sipp, webhook, numbe
     try:
         uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551117002", timeout_s=40,
                        keys={"rtp_port": caller_rtp.port})
-        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
-        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser.describe()}"
-        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
-        caller_rtp.start_audio()
+        wait_answered(ev, browser)
+        talk_to_callee(caller_rtp, uac)
         caller_rtp.wait_packets(MIN_PACKETS, 10)
         ended = ev.first("ended", 15, browser)
         assert ended.get("originator") == "local", f"the browser was to hang up itself: {ended}"
@@ -334,10 +343,8 @@ def test_w3_browser_reinvite_translated_both_ways(full_stack, sipp, webhook, num
     try:
         uac = sipp.uac("caller", "uac_media_reinvite.xml", called, caller="+15551117003", timeout_s=40,
                        keys={"rtp_port": caller_rtp.port})
-        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
-        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser.describe()}"
-        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
-        caller_rtp.start_audio()
+        wait_answered(ev, browser)
+        talk_to_callee(caller_rtp, uac)
         ended = ev.first("ended", 15, browser)
         uac.assert_ok()
         reinv = uac.received("INVITE")
@@ -367,11 +374,9 @@ def test_w4_browser_over_wss_answers_rtp_both_ways(full_stack, sipp, webhook, nu
         uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551117004", duration_ms=4000, timeout_s=40,
                        keys={"rtp_port": caller_rtp.port})
         inv = ev.first("incoming", 15, browser_wss)
-        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser_wss)
-        assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser_wss.describe()}"
+        wait_answered(ev, browser_wss)
         assert sdp_proto(inv.get("sdp", "")) == "UDP/TLS/RTP/SAVPF", inv.get("sdp")
-        caller_rtp.set_remote(*wait_sipp_sdp(uac.log_file, "200", 10, alive=lambda: uac.rc is None))
-        caller_rtp.start_audio()
+        talk_to_callee(caller_rtp, uac)
 
         def flowing() -> Optional[dict]:
             stats = ev._named("stats")
