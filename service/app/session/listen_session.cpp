@@ -276,7 +276,6 @@ asio::awaitable<void> mark_listen(CallStorePort& calls, const ListenTarget& t, s
   }
 }
 
-
 using Deps = ListenRun::Deps;
 
 // The websocket to the app's server, or nothing (the reason is logged; the listen then ends ConnectFailed).
@@ -310,8 +309,9 @@ asio::awaitable<std::unique_ptr<io::WsClient>> connect_ws(const Deps& d, const L
 
 // Connected: the metadata frame, the writer/reader/player, the optional beep, then the parties' audio fork.
 // Nothing when the fork fails (the listen then ends ForkFailed).
-asio::awaitable<std::shared_ptr<AudioFork>> start_stream(const Deps& d, const ListenTarget& t, std::shared_ptr<State> st,
-                                                         const core::CallState& c, const core::Leg& leg) {
+asio::awaitable<std::shared_ptr<AudioFork>> start_stream(const Deps& d, const ListenTarget& t,
+                                                         std::shared_ptr<State> st, const core::CallState& c,
+                                                         const core::Leg& leg) {
   const auto& p = st->params;
   st->send_text(json::serialize(ls::metadata_frame(c, leg, p, io::wall_now())));
   spawn(d.ex, writer(st), t.call_sid, "writer");
