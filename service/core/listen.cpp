@@ -1,6 +1,7 @@
 #include "core/listen.hpp"
 
 #include "core/dial_machine.hpp"
+#include "core/json_get.hpp"
 
 #include <algorithm>
 #include <boost/url.hpp>
@@ -46,11 +47,6 @@ std::string_view to_string(EndReason r) {
 }
 
 namespace {
-
-std::string str_at(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 std::optional<double> num_at(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
@@ -116,18 +112,18 @@ ParsedParams parse_params(const json::value& v) {
   if (!v.is_object()) return fail("listen: not an object");
   const auto& o = v.get_object();
   Params p;
-  p.url = str_at(o, "url");
+  p.url = jget::str(o, "url");
   if (p.url.empty()) return fail("listen.url is required");
   if (auto* a = o.if_contains("wsAuth"); a && a->is_object()) {
-    p.ws_user = str_at(a->get_object(), "username");
-    p.ws_password = str_at(a->get_object(), "password");
+    p.ws_user = jget::str(a->get_object(), "username");
+    p.ws_password = jget::str(a->get_object(), "password");
   }
-  auto mix = mix_of(str_at(o, "mixType"));
+  auto mix = mix_of(jget::str(o, "mixType"));
   if (!mix) return fail("listen.mixType must be mono, stereo or mixed");
   p.mix = *mix;
   if (auto why = parse_numbers(o, p)) return fail(std::move(*why));
   p.pass_dtmf = bool_at(o, "passDtmf", false);
-  p.finish_on_key = str_at(o, "finishOnKey");
+  p.finish_on_key = jget::str(o, "finishOnKey");
   p.play_beep = bool_at(o, "playBeep", false);
   p.bidirectional = !bool_at(o, "disableBidirectionalAudio", false);
   if (auto* b = o.if_contains("bidirectionalAudio"); b && b->is_object())
@@ -353,7 +349,7 @@ namespace {
 // playAudio's data: content type, rate and the decoded, checked audio. An Invalid on the first problem.
 ServerMessage parse_play_audio(const json::object& data) {
   PlayAudio p;
-  auto ct = str_at(data, "audioContentType");
+  auto ct = jget::str(data, "audioContentType");
   if (ct == "raw") {
     p.content = PlayAudio::Content::Raw;
   } else if (ct == "wav" || ct == "wave") {

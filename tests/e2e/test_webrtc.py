@@ -197,6 +197,16 @@ def browser_wss(full_stack: Any) -> Any:
         yield b
 
 
+@pytest.fixture
+def caller_rtp(full_stack: Any) -> Any:
+    """The caller's RTP peer (stdlib, media_peer.py) on a free port, closed after the test."""
+    peer = MediaPeer("caller", full_stack.ports.sipp()[1]).start()
+    try:
+        yield peer
+    finally:
+        peer.close()
+
+
 def wait_answered(ev: Any, browser: Any) -> None:
     """The browser answered (JsSIP "confirmed"); a "failed" fails the test with the reason and the page's log."""
     ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
@@ -221,7 +231,8 @@ def has_attr(sdp: str, name: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 # w1: one simring to a user with a browser and a SIP phone; the browser answers; RTP both ways; caller hangs up
 # ---------------------------------------------------------------------------------------------------------
-def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack, sipp, webhook, numbers, browser):
+def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack, sipp, webhook, numbers, browser,
+                                                                     caller_rtp):
     st = full_stack
     started = time.monotonic()
     browser.events.new_call()
@@ -238,154 +249,135 @@ def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack,
 
     called = numbers.take()
     webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20))
-    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
-    try:
-        uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551117001", duration_ms=CALL_HOLD_MS,
-                       timeout_s=40, keys={"rtp_port": caller_rtp.port})
-        ev = browser.events
-        inv = ev.first("incoming", 15, browser)
-        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
-        assert not ev.named("failed"), \
-            f"the browser could not answer: {ev.named('failed')[0]}\nINVITE SDP:\n{inv.get('sdp')}\n{browser.describe()}"
-        talk_to_callee(caller_rtp, uac)
+    uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551117001", duration_ms=CALL_HOLD_MS,
+                   timeout_s=40, keys={"rtp_port": caller_rtp.port})
+    ev = browser.events
+    inv = ev.first("incoming", 15, browser)
+    ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
+    assert not ev.named("failed"), \
+        f"the browser could not answer: {ev.named('failed')[0]}\nINVITE SDP:\n{inv.get('sdp')}\n{browser.describe()}"
+    talk_to_callee(caller_rtp, uac)
 
-        # per-leg media: ICE + DTLS-SRTP toward the browser, plain RTP toward the SIP phone and the caller
-        bsdp = inv.get("sdp", "")
-        assert sdp_proto(bsdp) == "UDP/TLS/RTP/SAVPF" and has_attr(bsdp, "fingerprint") \
-            and has_attr(bsdp, "ice-ufrag") and has_attr(bsdp, "rtcp-mux") and has_attr(bsdp, "mid"), \
-            f"the browser's INVITE is not a WebRTC offer (profile 'webrtc'):\n{bsdp}"
-        pinv = phone.received("INVITE")
-        assert pinv, f"the SIP phone of the same user was not rung in the simring: {phone.describe()}"
-        psdp = pinv[0].body
-        assert sdp_proto(psdp) == "RTP/AVP" and not has_attr(psdp, "fingerprint") and not has_attr(psdp, "ice-ufrag"), \
-            f"the SIP phone's INVITE must stay plain RTP/AVP:\n{psdp}"
+    # per-leg media: ICE + DTLS-SRTP toward the browser, plain RTP toward the SIP phone and the caller
+    bsdp = inv.get("sdp", "")
+    assert sdp_proto(bsdp) == "UDP/TLS/RTP/SAVPF" and has_attr(bsdp, "fingerprint") \
+        and has_attr(bsdp, "ice-ufrag") and has_attr(bsdp, "rtcp-mux") and has_attr(bsdp, "mid"), \
+        f"the browser's INVITE is not a WebRTC offer (profile 'webrtc'):\n{bsdp}"
+    pinv = phone.received("INVITE")
+    assert pinv, f"the SIP phone of the same user was not rung in the simring: {phone.describe()}"
+    psdp = pinv[0].body
+    assert sdp_proto(psdp) == "RTP/AVP" and not has_attr(psdp, "fingerprint") and not has_attr(psdp, "ice-ufrag"), \
+        f"the SIP phone's INVITE must stay plain RTP/AVP:\n{psdp}"
 
-        # RTP both ways: the browser's getStats and the caller's own RTP peer
-        def flowing() -> Optional[dict]:
-            stats = ev._named("stats")
-            s = stats[-1] if stats else {}
-            ok = s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS
-            return s if ok else None
-        stats = ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the browser (getStats)", browser)
-        assert stats["dtls_state"] == "connected", f"DTLS not connected: {stats}"
-        assert stats["codec"].lower() == "audio/pcmu", f"the caller offered PCMU only: {stats}"
-        caller_rtp.wait_packets(MIN_PACKETS, 10)
-        call_id = uac.sent("INVITE")[0].header("Call-ID")
-        q = ng(st, {"command": "query", "call-id": call_id})
-        assert q.get("result") == "ok", f"rtpengine query {call_id}: {q}"
-        per_tag = {tag: sum(sm.get("stats", {}).get("packets", 0)
-                            for m in t.get("medias", []) for sm in m.get("streams", []))
-                   for tag, t in q.get("tags", {}).items()}
-        assert len([n for n in per_tag.values() if n > MIN_PACKETS]) >= 2, \
-            f"rtpengine saw fewer than {MIN_PACKETS} packets from each side: {per_tag}"
-        print(f"browser stats {stats}; caller received {caller_rtp.count()} RTP; rtpengine per tag {per_tag}")
+    # RTP both ways: the browser's getStats and the caller's own RTP peer
+    def flowing() -> Optional[dict]:
+        stats = ev._named("stats")
+        s = stats[-1] if stats else {}
+        ok = s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS
+        return s if ok else None
+    stats = ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the browser (getStats)", browser)
+    assert stats["dtls_state"] == "connected", f"DTLS not connected: {stats}"
+    assert stats["codec"].lower() == "audio/pcmu", f"the caller offered PCMU only: {stats}"
+    caller_rtp.wait_packets(MIN_PACKETS, 10)
+    call_id = uac.sent("INVITE")[0].header("Call-ID")
+    q = ng(st, {"command": "query", "call-id": call_id})
+    assert q.get("result") == "ok", f"rtpengine query {call_id}: {q}"
+    per_tag = {tag: sum(sm.get("stats", {}).get("packets", 0)
+                        for m in t.get("medias", []) for sm in m.get("streams", []))
+               for tag, t in q.get("tags", {}).items()}
+    assert len([n for n in per_tag.values() if n > MIN_PACKETS]) >= 2, \
+        f"rtpengine saw fewer than {MIN_PACKETS} packets from each side: {per_tag}"
+    print(f"browser stats {stats}; caller received {caller_rtp.count()} RTP; rtpengine per tag {per_tag}")
 
-        uac.assert_ok()
-        assert final_reply(uac).code == 200
-        csdp = uac.received(200)[0].body
-        assert sdp_proto(csdp) == "RTP/AVP" and not has_attr(csdp, "ice-ufrag") and not has_attr(csdp, "fingerprint"), \
-            f"the caller must get a plain RTP/AVP answer:\n{csdp}"
-        ended = ev.first("ended", 10, browser)
-        assert ended.get("originator") == "remote", f"the browser's call should end by the caller's BYE: {ended}"
-        phone.assert_ok()
-        assert phone.received("CANCEL"), f"the losing SIP phone was not cancelled: {phone.describe()}"
+    uac.assert_ok()
+    assert final_reply(uac).code == 200
+    csdp = uac.received(200)[0].body
+    assert sdp_proto(csdp) == "RTP/AVP" and not has_attr(csdp, "ice-ufrag") and not has_attr(csdp, "fingerprint"), \
+        f"the caller must get a plain RTP/AVP answer:\n{csdp}"
+    ended = ev.first("ended", 10, browser)
+    assert ended.get("originator") == "remote", f"the browser's call should end by the caller's BYE: {ended}"
+    phone.assert_ok()
+    assert phone.received("CANCEL"), f"the losing SIP phone was not cancelled: {phone.describe()}"
 
-        parent = parent_of(webhook, called)
-        a = wait_action_hooks(webhook, parent)[0]
-        assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
-        print(f"w1 took {time.monotonic() - started:.1f} s")
-    finally:
-        caller_rtp.close()
+    parent = parent_of(webhook, called)
+    a = wait_action_hooks(webhook, parent)[0]
+    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+    print(f"w1 took {time.monotonic() - started:.1f} s")
 
 
 # ---------------------------------------------------------------------------------------------------------
 # w2: the browser hangs up: its BYE leaves over its WebSocket and follows the Record-Route set to the caller
 # ---------------------------------------------------------------------------------------------------------
-def test_w2_browser_hangs_up_bye_reaches_caller(full_stack, sipp, webhook, numbers, browser):
-    st = full_stack
+def test_w2_browser_hangs_up_bye_reaches_caller(full_stack, sipp, webhook, numbers, browser, caller_rtp):
     ev = browser.events
     ev.new_call()
     called = numbers.take()
     webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20,
                                  headers={"X-E2E-Hangup-After-Ms": "3000"}))
-    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
-    try:
-        uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551117002", timeout_s=40,
-                       keys={"rtp_port": caller_rtp.port})
-        wait_answered(ev, browser)
-        talk_to_callee(caller_rtp, uac)
-        caller_rtp.wait_packets(MIN_PACKETS, 10)
-        ended = ev.first("ended", 15, browser)
-        assert ended.get("originator") == "local", f"the browser was to hang up itself: {ended}"
-        uac.assert_ok()
-        assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
-        stats = ev.named("stats")[-1]
-        assert stats["packets_received"] > MIN_PACKETS and stats["packets_sent"] > MIN_PACKETS, stats
-        parent = parent_of(webhook, called)
-        a = wait_action_hooks(webhook, parent)[0]
-        assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
-    finally:
-        caller_rtp.close()
+    uac = sipp.uac("caller", "uac_media_hold.xml", called, caller="+15551117002", timeout_s=40,
+                   keys={"rtp_port": caller_rtp.port})
+    wait_answered(ev, browser)
+    talk_to_callee(caller_rtp, uac)
+    caller_rtp.wait_packets(MIN_PACKETS, 10)
+    ended = ev.first("ended", 15, browser)
+    assert ended.get("originator") == "local", f"the browser was to hang up itself: {ended}"
+    uac.assert_ok()
+    assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
+    stats = ev.named("stats")[-1]
+    assert stats["packets_received"] > MIN_PACKETS and stats["packets_sent"] > MIN_PACKETS, stats
+    parent = parent_of(webhook, called)
+    a = wait_action_hooks(webhook, parent)[0]
+    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
 
 
 # ---------------------------------------------------------------------------------------------------------
 # w3: in-dialog offers keep each side's profile: the browser's re-INVITE (hold) reaches the caller as plain RTP/AVP
 # and the caller's plain answer reaches the browser as WebRTC (else JsSIP ends the call "WebRTC Error")
 # ---------------------------------------------------------------------------------------------------------
-def test_w3_browser_reinvite_translated_both_ways(full_stack, sipp, webhook, numbers, browser):
-    st = full_stack
+def test_w3_browser_reinvite_translated_both_ways(full_stack, sipp, webhook, numbers, browser, caller_rtp):
     ev = browser.events
     ev.new_call()
     called = numbers.take()
     webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20,
                                  headers={"X-E2E-Hold-After-Ms": "1500", "X-E2E-Hangup-After-Ms": "4000"}))
-    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
-    try:
-        uac = sipp.uac("caller", "uac_media_reinvite.xml", called, caller="+15551117003", timeout_s=40,
-                       keys={"rtp_port": caller_rtp.port})
-        wait_answered(ev, browser)
-        talk_to_callee(caller_rtp, uac)
-        ended = ev.first("ended", 15, browser)
-        uac.assert_ok()
-        reinv = uac.received("INVITE")
-        assert reinv, f"the browser's re-INVITE did not reach the caller: {uac.describe()}\n{browser.describe()}"
-        rsdp = reinv[0].body
-        assert sdp_proto(rsdp) == "RTP/AVP" and not has_attr(rsdp, "ice-ufrag") and not has_attr(rsdp, "fingerprint"), \
-            f"the browser's re-INVITE must reach the caller as plain RTP/AVP:\n{rsdp}"
-        assert ev.named("hold_ok"), f"the browser's re-INVITE failed: {ended}\n{browser.describe()}"
-        assert (ended.get("originator"), ended.get("cause")) == ("local", "Terminated"), \
-            f"the browser should end the call itself after a good hold: {ended}\n{browser.describe()}"
-        assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
-    finally:
-        caller_rtp.close()
+    uac = sipp.uac("caller", "uac_media_reinvite.xml", called, caller="+15551117003", timeout_s=40,
+                   keys={"rtp_port": caller_rtp.port})
+    wait_answered(ev, browser)
+    talk_to_callee(caller_rtp, uac)
+    ended = ev.first("ended", 15, browser)
+    uac.assert_ok()
+    reinv = uac.received("INVITE")
+    assert reinv, f"the browser's re-INVITE did not reach the caller: {uac.describe()}\n{browser.describe()}"
+    rsdp = reinv[0].body
+    assert sdp_proto(rsdp) == "RTP/AVP" and not has_attr(rsdp, "ice-ufrag") and not has_attr(rsdp, "fingerprint"), \
+        f"the browser's re-INVITE must reach the caller as plain RTP/AVP:\n{rsdp}"
+    assert ev.named("hold_ok"), f"the browser's re-INVITE failed: {ended}\n{browser.describe()}"
+    assert (ended.get("originator"), ended.get("cause")) == ("local", "Terminated"), \
+        f"the browser should end the call itself after a good hold: {ended}\n{browser.describe()}"
+    assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
 
 
 # ---------------------------------------------------------------------------------------------------------
 # w4: the same over wss (secure WebSocket with Kamailio's TLS certificate): registered, rung, answered, RTP both ways
 # ---------------------------------------------------------------------------------------------------------
-def test_w4_browser_over_wss_answers_rtp_both_ways(full_stack, sipp, webhook, numbers, browser_wss):
-    st = full_stack
+def test_w4_browser_over_wss_answers_rtp_both_ways(full_stack, sipp, webhook, numbers, browser_wss, caller_rtp):
     ev = browser_wss.events
     ev.new_call()
     called = numbers.take()
     webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER_WSS}], timeout=20))
-    caller_rtp = MediaPeer("caller", st.ports.sipp()[1]).start()
-    try:
-        uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551117004", duration_ms=4000, timeout_s=40,
-                       keys={"rtp_port": caller_rtp.port})
-        inv = ev.first("incoming", 15, browser_wss)
-        wait_answered(ev, browser_wss)
-        assert sdp_proto(inv.get("sdp", "")) == "UDP/TLS/RTP/SAVPF", inv.get("sdp")
-        talk_to_callee(caller_rtp, uac)
+    uac = sipp.uac("caller", "uac_media.xml", called, caller="+15551117004", duration_ms=4000, timeout_s=40,
+                   keys={"rtp_port": caller_rtp.port})
+    inv = ev.first("incoming", 15, browser_wss)
+    wait_answered(ev, browser_wss)
+    assert sdp_proto(inv.get("sdp", "")) == "UDP/TLS/RTP/SAVPF", inv.get("sdp")
+    talk_to_callee(caller_rtp, uac)
 
-        def flowing() -> Optional[dict]:
-            stats = ev._named("stats")
-            s = stats[-1] if stats else {}
-            return s if s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS else None
-        ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the wss browser (getStats)", browser_wss)
-        caller_rtp.wait_packets(MIN_PACKETS, 10)
-        uac.assert_ok()
-        ended = ev.first("ended", 10, browser_wss)
-        assert ended.get("originator") == "remote", f"the caller's BYE should end the wss browser's call: {ended}"
-    finally:
-        caller_rtp.close()
+    def flowing() -> Optional[dict]:
+        stats = ev._named("stats")
+        s = stats[-1] if stats else {}
+        return s if s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS else None
+    ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the wss browser (getStats)", browser_wss)
+    caller_rtp.wait_packets(MIN_PACKETS, 10)
+    uac.assert_ok()
+    ended = ev.first("ended", 10, browser_wss)
+    assert ended.get("originator") == "remote", f"the caller's BYE should end the wss browser's call: {ended}"
