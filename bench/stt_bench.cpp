@@ -64,8 +64,8 @@ struct Audio {
 Audio render(const std::string& text, const std::string& dir) {
   std::string txt = dir + "/t.txt", wav = dir + "/t.wav", raw = dir + "/t.raw", ul = dir + "/t.ul";
   std::ofstream(txt) << text;
-  std::string cmd = "flite -voice slt -f '" + txt + "' -o '" + wav + "' && sox '" + wav + "' -r 16000 -c 1 -e signed -b 16 -t raw '" +
-                    raw + "' && sox '" + wav + "' -r 8000 -c 1 -e mu-law -t raw '" + ul + "'";
+  std::string cmd = "flite -voice slt -f '" + txt + "' -o '" + wav + "' && sox -R -D '" + wav + "' -r 16000 -c 1 -e signed -b 16 -t raw '" +
+                    raw + "' && sox -R -D '" + wav + "' -r 8000 -c 1 -e mu-law -t raw '" + ul + "'";
   if (std::system(cmd.c_str()) != 0) {
     std::cerr << "flite/sox failed\n";
     std::exit(2);
@@ -78,7 +78,7 @@ Audio render(const std::string& text, const std::string& dir) {
   for (auto b : read_file(ul)) pcm8.push_back(dp::core::g711::ulaw_to_linear(b));
   if (std::getenv("DP_BENCH_SOX_UP")) {  // sox's resampler instead of core/resample (comparison)
     std::string up16 = dir + "/t16.raw";
-    std::string c2 = "sox -t raw -r 8000 -e mu-law -b 8 -c 1 '" + ul + "' -r 16000 -e signed -b 16 -t raw '" + up16 + "'";
+    std::string c2 = "sox -R -D -t raw -r 8000 -e mu-law -b 8 -c 1 '" + ul + "' -r 16000 -e signed -b 16 -t raw '" + up16 + "'";
     if (std::system(c2.c_str()) != 0) std::exit(2);
     auto u = read_file(up16);
     a.telephony16k.resize(u.size() / 2);

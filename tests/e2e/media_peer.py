@@ -822,7 +822,7 @@ def speech_payloads(text: str, workdir: str, voice: str = "slt") -> list[bytes]:
     wav = os.path.join(workdir, f"speech-{abs(hash((text, voice)))}.wav")
     raw = wav[:-4] + ".ul"
     subprocess.run(["flite", "-voice", voice, "-t", text, "-o", wav], check=True, timeout=30)
-    subprocess.run(["sox", wav, "-r", "8000", "-c", "1", "-e", "mu-law", "-t", "raw", raw], check=True, timeout=30)
+    subprocess.run(["sox", "-R", "-D", wav, "-r", "8000", "-c", "1", "-e", "mu-law", "-t", "raw", raw], check=True, timeout=30)
     data = open(raw, "rb").read()
     data += bytes([0xFF]) * (-len(data) % SAMPLES_PER_PACKET)
     return [data[i:i + SAMPLES_PER_PACKET] for i in range(0, len(data), SAMPLES_PER_PACKET)]

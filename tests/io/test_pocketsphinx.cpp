@@ -28,10 +28,12 @@ using dp::io::PocketsphinxPool;
 namespace {
 
 // `text` as flite slt → sox 8 kHz µ-law → linear 16 kHz (the recognizer's input). Empty when a tool is missing.
+// sox -R -D: no dither and a fixed seed, so the audio (and the transcript) is the same on every run; sox dithers
+// with a random seed by default and CI once heard 5 of 10 words where this machine heard 7.
 std::vector<std::int16_t> telephony_speech(const std::string& text, const std::string& dir) {
   std::string wav = dir + "/s.wav", ul = dir + "/s.ul", txt = dir + "/s.txt";
   std::ofstream(txt) << text;
-  std::string cmd = "flite -voice slt -f '" + txt + "' -o '" + wav + "' && sox '" + wav +
+  std::string cmd = "flite -voice slt -f '" + txt + "' -o '" + wav + "' && sox -R -D '" + wav +
                     "' -r 8000 -c 1 -e mu-law -t raw '" + ul + "'";
   if (std::system(cmd.c_str()) != 0) return {};
   std::ifstream in(ul, std::ios::binary);

@@ -44,7 +44,7 @@ dp::io::NgResult subscribe_offer() {
 std::vector<std::vector<std::uint8_t>> speech(const std::string& text, const std::string& dir) {
   std::string txt = dir + "/s.txt", wav = dir + "/s.wav", ul = dir + "/s.ul";
   std::ofstream(txt) << text;
-  std::string cmd = "flite -voice slt -f '" + txt + "' -o '" + wav + "' && sox '" + wav +
+  std::string cmd = "flite -voice slt -f '" + txt + "' -o '" + wav + "' && sox -R -D '" + wav +
                     "' -r 8000 -c 1 -e mu-law -t raw '" + ul + "'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   std::ifstream in(ul, std::ios::binary);
