@@ -181,6 +181,32 @@ TEST_SUITE("redis") {
     cmd(ioc, c, {"DEL", key("s")});
   }
 
+  TEST_CASE("EVAL goes out as EVALSHA; a script Redis does not know (yet, or after SCRIPT FLUSH) is sent once") {
+    asio::io_context ioc;
+    RedisClient c(ioc.get_executor(), opts());
+    c.start();
+    const std::string script = "return {KEYS[1], ARGV[1], 'dp-evalsha-test'}";
+    cmd(ioc, c, {"SCRIPT", "FLUSH"});
+    auto r = cmd(ioc, c, {"EVAL", script, "1", key("k"), "v1"});
+    REQUIRE(r.elements.size() == 3);
+    CHECK(r.elements[1].str == "v1");
+    // Known to Redis now under the SHA1 the client computes.
+    auto sha = RedisClient::script_sha(script);
+    CHECK(sha.size() == 40);
+    CHECK(cmd(ioc, c, {"SCRIPT", "EXISTS", sha}).elements.at(0).integer == 1);
+    r = cmd(ioc, c, {"EVAL", script, "1", key("k"), "v2"});
+    CHECK(r.elements[1].str == "v2");
+    cmd(ioc, c, {"SCRIPT", "FLUSH"});
+    r = cmd(ioc, c, {"EVAL", script, "1", key("k"), "v3"});  // NOSCRIPT, then EVAL with the body
+    CHECK(r.elements[1].str == "v3");
+    // A script's own error stays an error.
+    cmd(ioc, c, {"SET", key("s2"), "text"});
+    CHECK(error_kind([&] { cmd(ioc, c, {"EVAL", "return redis.call('INCR', KEYS[1])", "1", key("s2")}); }) ==
+          RedisError::Kind::Reply);
+    cmd(ioc, c, {"DEL", key("k"), key("s2")});
+    c.stop();
+  }
+
   TEST_CASE("command timeout, then the late reply is discarded") {
     asio::io_context ioc;
     RedisClient c(ioc.get_executor(), opts(200ms));

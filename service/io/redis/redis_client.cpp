@@ -14,6 +14,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
+#include <mutex>
+#include <openssl/evp.h>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/log.hpp"
 
@@ -392,8 +396,47 @@ void RedisClient::stop() {
 
 bool RedisClient::connected() const { return impl_->ready.load(); }
 
+// Scripts' SHA1s, computed once per script body (the bodies are the few constants of the stores).
+std::string RedisClient::script_sha(const std::string& body) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::string> shas;
+  std::lock_guard lock(mu);
+  auto it = shas.find(body);
+  if (it != shas.end()) return it->second;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(body.data(), body.size(), md, &n, EVP_sha1(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return shas.emplace(body, std::move(hex)).first->second;
+}
+
 asio::awaitable<RedisReply> RedisClient::command(std::vector<std::string> args) {
   if (args.empty()) throw RedisError(RedisError::Kind::Reply, "empty redis command");
+  if (args.size() < 2 || args[0] != "EVAL") {
+    auto r = co_await send(std::move(args));
+    co_return r;
+  }
+  // A script goes as EVALSHA: its body (up to 2 KB) reaches Redis once, on the NOSCRIPT answer after a start,
+  // a restart or a SCRIPT FLUSH, instead of with every call.
+  std::vector<std::string> as_eval = args;
+  args[0] = "EVALSHA";
+  args[1] = script_sha(as_eval[1]);
+  try {
+    auto r = co_await send(std::move(args));
+    co_return r;
+  } catch (const RedisError& e) {
+    if (e.kind != RedisError::Kind::Reply || std::string_view(e.what()).rfind("NOSCRIPT", 0) != 0) throw;
+  }
+  auto r = co_await send(std::move(as_eval));
+  co_return r;
+}
+
+asio::awaitable<RedisReply> RedisClient::send(std::vector<std::string> args) {
   // Named locals rather than temporaries inside the co_await expression (docs/coroutines.md).
   auto initiate = [impl = impl_, a = std::move(args)](auto handler) mutable {
     asio::any_io_executor caller =

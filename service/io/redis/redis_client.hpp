@@ -51,9 +51,15 @@ class RedisClient {
 
   // Runs one command. Throws RedisError (Reply for an error reply, Timeout, Disconnected).
   // Never blocks the calling thread; safe to call from any coroutine on the client's executor.
+  // EVAL goes out as EVALSHA (falling back to EVAL when Redis does not know the script yet).
   boost::asio::awaitable<RedisReply> command(std::vector<std::string> args);
 
+  // The SHA1 Redis names a script by (lower-case hex).
+  static std::string script_sha(const std::string& body);
+
  private:
+  boost::asio::awaitable<RedisReply> send(std::vector<std::string> args);
+
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
