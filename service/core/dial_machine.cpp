@@ -484,6 +484,19 @@ void release_held(CallState& c, Transition& t) {
   t.changed = true;
 }
 
+void merge_into(Transition& into, Transition&& next) {
+  into.changed = into.changed || next.changed;
+  into.call_ended = into.call_ended || next.call_ended;
+  into.webhooks.insert(into.webhooks.end(), std::make_move_iterator(next.webhooks.begin()),
+                       std::make_move_iterator(next.webhooks.end()));
+  into.timers.insert(into.timers.end(), next.timers.begin(), next.timers.end());
+  if (next.action_hook) {
+    into.action_hook = std::move(next.action_hook);
+    into.action_payload = std::move(next.action_payload);
+    into.action_response_matters = next.action_response_matters;
+  }
+}
+
 void keep_status_order(CallState& c, Transition& t) {
   if (c.held_status.empty()) return;
   if (t.call_ended || t.action_hook) return release_held(c, t);

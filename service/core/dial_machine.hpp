@@ -50,6 +50,11 @@ struct Transition {
   std::vector<TimerOp> timers;
 };
 
+// `next` appended to `into`, as if both had been committed one after the other: webhooks and timer changes in
+// order (a later change of the same timer wins, as the store applies them in order), the call's end and the
+// dial's actionHook carried over. Lets a batch's events of one call go out in one commit.
+void merge_into(Transition& into, Transition&& next);
+
 // Resolves a jambonz hook value (URL string or {url, method, username, password}) against the
 // application's call_hook: relative URLs ("/action") take the call_hook's origin, and hooks without
 // credentials use the call_hook's (jambonz authenticates every hook with the application's credentials).

@@ -451,3 +451,64 @@ TEST_SUITE("dial machine") {
     CHECK(back.call_hook.password == "p");
   }
 }
+
+TEST_SUITE("dial machine: folded transitions") {
+  // A batch's events of one call folded into one transition must commit exactly what the events would have
+  // committed one by one: the same webhooks in the same order, the same timer changes, the end and the actionHook.
+  TEST_CASE("merge_into of ringing, answer and hang-up equals the three transitions in sequence") {
+    auto apply_all = [](CallState& c, bool fold) {
+      std::vector<Transition> each;
+      each.push_back(on_reply(c, 1, 0, 180, "Ringing", false, 1.0));
+      each.push_back(on_reply(c, 1, 1, 200, "OK", true, 2.0));
+      each.push_back(on_dialog_start(c, 1, 1, 7, 8, 2.1));
+      each.push_back(on_dialog_end(c, 9.0));
+      for (auto& t : each) keep_status_order(c, t);
+      if (!fold) return each;
+      Transition all;
+      for (auto& t : each) merge_into(all, std::move(t));
+      return std::vector<Transition>{std::move(all)};
+    };
+    auto a = make_call(2);
+    auto b = make_call(2);
+    auto seq = apply_all(a, false);
+    auto folded = apply_all(b, true);
+    REQUIRE(folded.size() == 1);
+    const auto& f = folded[0];
+    std::vector<std::string> want;
+    std::vector<std::string> want_timers;
+    bool ended = false;
+    std::optional<Hook> action;
+    for (const auto& t : seq) {
+      for (auto& s : statuses(t)) want.push_back(s);
+      for (const auto& op : t.timers) want_timers.push_back(op.id + "@" + std::to_string(op.due_ms));
+      ended = ended || t.call_ended;
+      if (t.action_hook) action = t.action_hook;
+    }
+    std::vector<std::string> got_timers;
+    for (const auto& op : f.timers) got_timers.push_back(op.id + "@" + std::to_string(op.due_ms));
+    CHECK(statuses(f) == want);
+    CHECK(!want.empty());
+    CHECK(got_timers == want_timers);
+    CHECK(f.changed);
+    CHECK(f.call_ended == ended);
+    CHECK(f.call_ended);
+    REQUIRE(f.action_hook.has_value() == action.has_value());
+    if (action) CHECK(f.action_hook->url == action->url);
+    CHECK(json::serialize(to_json(a)) == json::serialize(to_json(b)));
+  }
+
+  TEST_CASE("merge_into keeps a later change of the same timer after the earlier one") {
+    Transition all;
+    Transition one;
+    one.timers.push_back({"ring:x:1", 100});
+    Transition two;
+    two.timers.push_back({"ring:x:1", 0});
+    two.changed = true;
+    merge_into(all, std::move(one));
+    merge_into(all, std::move(two));
+    REQUIRE(all.timers.size() == 2);
+    CHECK(all.timers.back().due_ms == 0);  // the store applies them in order: cancelled
+    CHECK(all.changed);
+    CHECK_FALSE(all.call_ended);
+  }
+}
