@@ -40,7 +40,11 @@ struct StoreWorld {
   }
   dp::io::RedisReply cmd(std::vector<std::string> args) { return dp::test::run(ioc, redis.command(std::move(args))); }
   bool commit(const dp::core::CallState& c, long long version, bool remove = false) {
-    return dp::test::run(ioc, store.commit(c, version, remove, {}, {}, 0));
+    return dp::test::run(ioc, store.commit(c, version, remove, {}, {}, 0, 0)).ok;
+  }
+  dp::app::CallStorePort::CommitResult commit_jobs(const dp::core::CallState& c, long long version,
+                                                   std::vector<std::string> jobs, long long now_ms) {
+    return dp::test::run(ioc, store.commit(c, version, false, {}, jobs, now_ms, 10000));
   }
   std::optional<std::string> parent_of(const std::string& leg) { return dp::test::run(ioc, store.sid_for_leg(leg)); }
   std::vector<dp::core::CallState> live(const std::string& account, std::size_t limit = 10) {
@@ -140,4 +144,53 @@ TEST_CASE("CallStore listing skips expired members without losing its page") {
   CHECK(live[0].call_sid == "c2");
   CHECK(live[1].call_sid == "c4");
   CHECK(w.live("acct-1", 10).size() == 3);
+}
+
+TEST_CASE("CallStore commit: a conflict returns the stored call; the outbox lease goes to the first committer") {
+  auto port = test_redis_port();
+  if (!port) {
+    MESSAGE("DP_TEST_REDIS_PORT not set: skipped");
+    return;
+  }
+  using Lease = dp::app::CallStorePort::OutboxLease;
+  StoreWorld w(*port);
+  auto a = call("call-l", 1000.0, {});
+  a.from = "first";
+  REQUIRE(w.commit(a, 0));
+  a.from = "second";
+  REQUIRE(w.commit(a, 1));
+
+  // Stale version: nothing written, the stored state and version come back.
+  auto stale = call("call-l", 1000.0, {});
+  stale.from = "stale";
+  auto r = w.commit_jobs(stale, 1, {"job-x"}, 5000);
+  CHECK_FALSE(r.ok);
+  REQUIRE(r.current);
+  CHECK(r.current->version == 2);
+  CHECK(r.current->state.from == "second");
+  CHECK(w.cmd({"LLEN", w.keys.outbox("call-l")}).integer == 0);
+  // A call that does not exist: a conflict without a current state.
+  auto gone = w.commit_jobs(call("call-none", 1.0, {}), 3, {}, 5000);
+  CHECK_FALSE(gone.ok);
+  CHECK_FALSE(gone.current);
+
+  // Free lease, empty outbox: the committer's, its jobs are the whole outbox.
+  r = w.commit_jobs(a, 2, {"job-1", "job-2"}, 5000);
+  REQUIRE(r.ok);
+  CHECK(r.lease == Lease::Fresh);
+  CHECK(w.cmd({"ZSCORE", w.keys.outbox_due(), "call-l"}).str == "15000");
+  // Held (its end is in the future): the holder delivers the new job after its own.
+  r = w.commit_jobs(a, 3, {"job-3"}, 6000);
+  REQUIRE(r.ok);
+  CHECK(r.lease == Lease::None);
+  CHECK(w.cmd({"ZSCORE", w.keys.outbox_due(), "call-l"}).str == "15000");
+  // Run out (the holder died) with jobs still waiting: the next committer takes it, from the backlog.
+  r = w.commit_jobs(a, 4, {"job-4"}, 16000);
+  REQUIRE(r.ok);
+  CHECK(r.lease == Lease::Backlog);
+  CHECK(w.cmd({"ZSCORE", w.keys.outbox_due(), "call-l"}).str == "26000");
+  auto list = w.cmd({"LRANGE", w.keys.outbox("call-l"), "0", "-1"});
+  REQUIRE(list.elements.size() == 4);
+  CHECK(list.elements[0].str == "job-1");
+  CHECK(list.elements[3].str == "job-4");
 }

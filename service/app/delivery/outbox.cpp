@@ -12,14 +12,24 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-// KEYS: list, due zset. ARGV: job string, call_sid. Pops the head only if it is still that job, and
-// drops the call from `due` once its list is empty.
-constexpr const char* kPop = R"lua(
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
-if redis.call('LLEN', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[2]) return 0 end
-return 1
+// KEYS: list, due zset. ARGV: prefix of the delivered head job, count delivered, call_sid, lease end (ms),
+// read-ahead. Drops the delivered jobs if the head is still theirs, then either drops the call from `due` (its
+// list is empty) or renews the lease and returns the jobs now at the head.
+constexpr const char* kAck = R"lua(
+local n = tonumber(ARGV[2])
+if n > 0 and string.sub(redis.call('LINDEX', KEYS[1], 0) or '', 1, #ARGV[1]) == ARGV[1] then
+  redis.call('LTRIM', KEYS[1], n, -1)
+end
+if redis.call('LLEN', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  return {}
+end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[5]) - 1)
 )lua";
 
+// The start of a job that identifies it: the job's JSON begins with its unique id (Outbox::job).
+constexpr std::size_t kJobPrefix = 96;
 }  // namespace
 
 Outbox::Outbox(io::TaskGroup& tasks, io::RedisClient& redis, WebhookSenderPort& hooks, Keys keys)
@@ -56,39 +66,44 @@ std::optional<OutboxJob> Outbox::parse_job(const std::string& raw) {
   }
 }
 
-void Outbox::kick(const std::string& call_sid) {
-  if (draining_.count(call_sid)) return;  // our drain loop re-reads the list until it is empty
-  spawn_drain(claim_and_drain(call_sid), call_sid);
+void Outbox::queued(const std::string& call_sid, std::vector<std::string> jobs, CallStorePort::OutboxLease lease) {
+  // A drain of ours already running picks new jobs up at its next acknowledgement (it renews the lease there,
+  // also when our own commit found it run out and took it again).
+  if (lease == CallStorePort::OutboxLease::None || draining_.count(call_sid)) return;
+  if (lease == CallStorePort::OutboxLease::Backlog) jobs.clear();
+  spawn_drain(drain(call_sid, std::move(jobs)), call_sid);
 }
 
-asio::awaitable<void> Outbox::claim_and_drain(std::string call_sid) {
-  bool mine = false;
-  try {
-    mine = co_await due_.claim(call_sid, io::epoch_ms(), kLease);
-  } catch (const std::exception& e) {
-    log::warn("outbox_claim_failed", {{"call_sid", call_sid}, {"error", e.what()}});
-  }
-  if (mine) co_await drain(call_sid);
+asio::awaitable<std::vector<std::string>> Outbox::ack(const std::string& call_sid, const std::string& first,
+                                                      std::size_t n) {
+  std::vector<std::string> args{"EVAL", kAck, "2", keys_.outbox(call_sid), due_.key(), first.substr(0, kJobPrefix),
+                                std::to_string(n), call_sid, std::to_string(io::epoch_ms() + kLease.count()),
+                                std::to_string(kReadAhead)};
+  auto r = co_await redis_.command(std::move(args));
+  std::vector<std::string> out;
+  for (auto& e : r.elements) out.push_back(std::move(e.str));
+  co_return out;
 }
 
-asio::awaitable<void> Outbox::drain(std::string call_sid) {
+asio::awaitable<void> Outbox::drain(std::string call_sid, std::vector<std::string> jobs) {
   if (!draining_.insert(call_sid).second) co_return;
   try {
-    for (;;) {
-      std::vector<std::string> head{"LINDEX", keys_.outbox(call_sid), "0"};
-      auto r = co_await redis_.command(std::move(head));
-      std::string raw = r.type == io::RedisReply::Type::String ? r.str : std::string();
-      if (!raw.empty()) {
+    if (jobs.empty()) jobs = co_await ack(call_sid, {}, 0);
+    auto renewed = std::chrono::steady_clock::now();
+    while (!jobs.empty()) {
+      std::size_t sent = 0;
+      for (const auto& raw : jobs) {
         // A job that does not parse is dropped rather than blocking the call's outbox forever.
         auto job = parse_job(raw);
         if (!job) log::error("outbox_bad_job", {{"call_sid", call_sid}});
         if (job) co_await hooks_.request(job->account_sid, job->hook, job->payload, job->kind, job->id);
+        ++sent;
+        // Slow webhooks: acknowledge what went out before the lease can run out under us.
+        if (std::chrono::steady_clock::now() - renewed > kLease / 3) break;
       }
-      std::vector<std::string> pop{"EVAL", kPop, "2", keys_.outbox(call_sid), due_.key(), raw, call_sid};
-      auto more = co_await redis_.command(std::move(pop));
-      if (more.integer == 0) break;
-      // Still more to send: keep our lease fresh so no other instance takes over meanwhile.
-      co_await due_.schedule(call_sid, io::epoch_ms() + kLease.count());
+      auto first = jobs.front();
+      jobs = co_await ack(call_sid, first, sent);
+      renewed = std::chrono::steady_clock::now();
     }
   } catch (const std::exception& e) {
     // Redis trouble: the lease runs out and this or another instance resumes delivery later.
@@ -112,7 +127,7 @@ asio::awaitable<void> Outbox::run(std::chrono::milliseconds poll) {
     for (auto& c : claimed) {
       if (draining_.count(c.member)) continue;
       log::info("outbox_resumed", {{"call_sid", c.member}});
-      spawn_drain(drain(c.member), c.member);
+      spawn_drain(drain(c.member, {}), c.member);
     }
   }
 }
@@ -121,9 +136,12 @@ asio::awaitable<void> Outbox::flush(const std::string& call_sid, std::chrono::mi
   auto deadline = std::chrono::steady_clock::now() + limit;
   asio::steady_timer timer(tasks_.get_executor());
   while (std::chrono::steady_clock::now() < deadline) {
-    std::vector<std::string> len{"LLEN", keys_.outbox(call_sid)};
-    auto r = co_await redis_.command(std::move(len));
-    if (r.integer == 0) co_return;
+    // Our own drain running: it empties the outbox (or hands it on) without asking the store meanwhile.
+    if (!draining_.count(call_sid)) {
+      std::vector<std::string> len{"LLEN", keys_.outbox(call_sid)};
+      auto r = co_await redis_.command(std::move(len));
+      if (r.integer == 0) co_return;
+    }
     timer.expires_after(std::chrono::milliseconds(5));
     co_await timer.async_wait(asio::use_awaitable);
   }

@@ -1,7 +1,9 @@
 // Webhook outbox in Redis: a transition's webhooks are appended to the call's outbox list in the same
 // atomic commit as its state, then delivered in order by whichever instance holds the call's lease in
-// `outbox-due`. If that instance dies mid-way, the lease runs out and another instance carries on from
-// the first undelivered webhook: at least once, each with a stable Idempotency-Key.
+// `outbox-due`. The commit takes the lease when it is free, so the committing instance sends the jobs it holds
+// in memory at once and acknowledges them with one command, which also renews the lease and hands back any
+// jobs queued meanwhile. If that instance dies mid-way, the lease runs out and another instance carries on from
+// the first unacknowledged webhook: at least once, each with a stable Idempotency-Key.
 #pragma once
 #include "app/delivery/lease_queue.hpp"
 #include "app/ports/outbox_port.hpp"
@@ -17,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 namespace dp::app {
 
@@ -39,8 +42,7 @@ class Outbox final : public OutboxPort {
   // The job back from its string; nullopt when it does not parse (such a job is dropped, not retried).
   static std::optional<OutboxJob> parse_job(const std::string& raw);
 
-  // Starts delivering a call's outbox now if no instance holds it (called right after a commit).
-  void kick(const std::string& call_sid) override;
+  void queued(const std::string& call_sid, std::vector<std::string> jobs, CallStorePort::OutboxLease lease) override;
   // Picks up outboxes whose lease ran out (their instance died) until cancelled.
   boost::asio::awaitable<void> run(std::chrono::milliseconds poll);
   // Waits (at most `limit`) until the call's outbox is empty.
@@ -48,8 +50,13 @@ class Outbox final : public OutboxPort {
   std::size_t active() const { return draining_.size(); }
 
  private:
-  boost::asio::awaitable<void> claim_and_drain(std::string call_sid);
-  boost::asio::awaitable<void> drain(std::string call_sid);
+  // Delivers the call's outbox in order while this instance holds its lease. `jobs`: its head as known in
+  // memory (empty: read from the store).
+  boost::asio::awaitable<void> drain(std::string call_sid, std::vector<std::string> jobs);
+  // Removes the first `n` jobs (when the head is still `first`), renews the lease, and returns the jobs now at
+  // the head (none: the outbox is empty and the lease is dropped).
+  boost::asio::awaitable<std::vector<std::string>> ack(const std::string& call_sid, const std::string& first,
+                                                       std::size_t n);
 
   void spawn_drain(boost::asio::awaitable<void> task, const std::string& call_sid);
 
@@ -59,7 +66,8 @@ class Outbox final : public OutboxPort {
   Keys keys_;
   LeaseQueue due_;
   std::unordered_set<std::string> draining_;  // calls this instance is delivering right now
-  static constexpr std::chrono::milliseconds kLease{10000};  // > one webhook timeout
+  static constexpr std::chrono::milliseconds kLease{kLeaseMs};
+  static constexpr std::size_t kReadAhead = 32;  // jobs read back per acknowledgement
 };
 
 }  // namespace dp::app

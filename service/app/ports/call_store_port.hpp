@@ -46,22 +46,35 @@ class CallStorePort {
   virtual boost::asio::awaitable<std::vector<core::CallState>> live_calls(const std::string& account_sid,
                                                                          std::size_t limit) = 0;
 
+  // What a commit found. `lease`, when it appended jobs: whether the commit also took the call's delivery lease
+  // for this instance (Fresh: the outbox held nothing else, so the appended jobs are the whole of it; Backlog:
+  // older jobs are still waiting in front of them; None: an instance holds the lease and delivers them).
+  enum class OutboxLease { None, Fresh, Backlog };
+  struct CommitResult {
+    bool ok = false;
+    OutboxLease lease = OutboxLease::None;
+    // On a version conflict: the call as stored now (nullopt when it no longer exists), so the caller can
+    // apply its change again without another load.
+    std::optional<Versioned> current;
+  };
+
   // Writes `state` as version `version + 1` (or deletes the call, its Call-ID and leg indices and its place in
   // the account's list when `remove`) if the stored version is still `version` (0 = the call must not exist
   // yet). The indices are written in the same step and expire with the call. In the same atomic step: applies
   // `timers` (due_ms > 0 adds or moves the timer, 0 cancels it) and, when `jobs` is not empty, appends them
-  // in order to the call's outbox and marks the outbox due at `now_ms` unless an instance already holds it.
-  // Returns false, having written nothing, on a version conflict. Refreshes the call's expiry.
-  virtual boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
-                                              const std::vector<core::TimerOp>& timers,
-                                              const std::vector<std::string>& jobs, long long now_ms) = 0;
+  // in order to the call's outbox and, unless an instance holds the outbox's lease, takes it until
+  // `now_ms + lease_ms` (CommitResult::lease). Writes nothing on a version conflict. Refreshes the call's expiry.
+  virtual boost::asio::awaitable<CommitResult> commit(const core::CallState& state, long long version, bool remove,
+                                                      const std::vector<core::TimerOp>& timers,
+                                                      const std::vector<std::string>& jobs, long long now_ms,
+                                                      long long lease_ms) = 0;
 
-  // commit() of the state alone: no removal, timers or jobs.
+  // commit() of the state alone: no removal, timers or jobs. False on a version conflict.
   boost::asio::awaitable<bool> save(const core::CallState& state, long long version) {
     static const std::vector<core::TimerOp> kNoTimers;
     static const std::vector<std::string> kNoJobs;
-    auto ok = co_await commit(state, version, false, kNoTimers, kNoJobs, 0);
-    co_return ok;
+    auto r = co_await commit(state, version, false, kNoTimers, kNoJobs, 0, 0);
+    co_return r.ok;
   }
 };
 

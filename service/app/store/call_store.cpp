@@ -15,13 +15,15 @@ namespace {
 // KEYS: call hash, call-id index, timers zset, call's outbox list, outbox-due zset, account's calls zset,
 //       call's children set, then one child index key per leg of the current dial.
 // ARGV: expected version ('0' = create), state JSON ('' = delete), ttl, call_sid, now ms, created ms,
-//       #timer ops, then (id, due ms; 0 = cancel) pairs, #jobs, then the jobs.
+//       #timer ops, then (id, due ms; 0 = cancel) pairs, #jobs, then the jobs, then the lease's end (ms).
+// Returns {1, lease} when written (lease: 0 none, 1 fresh, 2 backlog; see CallStorePort::OutboxLease), or
+// {0, version, state} on a version conflict (version and state false when the call does not exist).
 constexpr const char* kCommitScript = R"lua(
 local v = redis.call('HGET', KEYS[1], 'v')
 if v == false then
-  if ARGV[1] ~= '0' then return 0 end
+  if ARGV[1] ~= '0' then return {0, false, false} end
 elseif v ~= ARGV[1] then
-  return 0
+  return {0, v, redis.call('HGET', KEYS[1], 's')}
 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1], KEYS[2])
@@ -54,15 +56,22 @@ for _ = 1, tonumber(ARGV[7]) do
   i = i + 2
 end
 local jobs = tonumber(ARGV[i])
+local lease = 0
 if jobs > 0 then
+  local waiting = redis.call('LLEN', KEYS[4])
   for j = 1, jobs do
     redis.call('RPUSH', KEYS[4], ARGV[i + j])
   end
   redis.call('EXPIRE', KEYS[4], 86400)
-  -- NX: an instance already draining this call's outbox keeps its lease and picks the new jobs up.
-  redis.call('ZADD', KEYS[5], 'NX', ARGV[5], ARGV[4])
+  -- An instance holding the lease (score in the future) delivers the new jobs after its current ones; a free or
+  -- run-out lease becomes the committer's, which then delivers from memory what it just wrote.
+  local held = redis.call('ZSCORE', KEYS[5], ARGV[4])
+  if not held or tonumber(held) <= tonumber(ARGV[5]) then
+    redis.call('ZADD', KEYS[5], ARGV[i + jobs + 1], ARGV[4])
+    lease = waiting == 0 and 1 or 2
+  end
 end
-return 1
+return {1, lease}
 )lua";
 
 // Up to ARGV[2] states of the account's calls, oldest first; members whose call record is gone (expired) are
@@ -139,9 +148,11 @@ boost::asio::awaitable<std::vector<core::CallState>> CallStore::live_calls(const
   co_return out;
 }
 
-boost::asio::awaitable<bool> CallStore::commit(const core::CallState& s, long long version, bool remove,
-                                               const std::vector<core::TimerOp>& timers,
-                                               const std::vector<std::string>& jobs, long long now_ms) {
+boost::asio::awaitable<CallStorePort::CommitResult> CallStore::commit(const core::CallState& s, long long version,
+                                                                       bool remove,
+                                                                       const std::vector<core::TimerOp>& timers,
+                                                                       const std::vector<std::string>& jobs,
+                                                                       long long now_ms, long long lease_ms) {
   std::vector<std::string> leg_keys;
   if (s.dial)
     for (const auto& l : s.dial->legs) leg_keys.push_back(keys_.child(l.call_sid));
@@ -162,8 +173,25 @@ boost::asio::awaitable<bool> CallStore::commit(const core::CallState& s, long lo
   }
   args.push_back(std::to_string(jobs.size()));
   for (const auto& j : jobs) args.push_back(j);
+  args.push_back(std::to_string(now_ms + lease_ms));
   auto r = co_await timed_redis(redis_, stats_, std::move(args), remove ? "call_remove" : "call_save");
-  co_return r.type == io::RedisReply::Type::Integer && r.integer == 1;
+  CommitResult out;
+  if (r.type != io::RedisReply::Type::Array || r.elements.size() < 2)
+    throw io::RedisError(io::RedisError::Kind::Reply, "call commit: unexpected reply");
+  if (r.elements[0].integer == 1) {
+    out.ok = true;
+    auto lease = r.elements[1].integer;
+    out.lease = lease == 1 ? OutboxLease::Fresh : lease == 2 ? OutboxLease::Backlog : OutboxLease::None;
+    co_return out;
+  }
+  // A conflict: the stored call comes back with the answer (Lua's false is a nil reply).
+  if (r.elements.size() == 3 && !r.elements[1].is_nil() && !r.elements[2].is_nil()) {
+    Versioned cur;
+    cur.version = std::stoll(r.elements[1].str);
+    cur.state = core::call_state_from_json(json::parse(r.elements[2].str));
+    out.current = std::move(cur);
+  }
+  co_return out;
 }
 
 }  // namespace dp::app

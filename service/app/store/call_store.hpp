@@ -26,9 +26,10 @@ class CallStore final : public CallStorePort {
   boost::asio::awaitable<std::vector<core::CallState>> live_calls(const std::string& account_sid,
                                                                  std::size_t limit) override;
   // One EVAL script: the compare-and-set, the indices, the timers zset and the outbox list in one atomic step.
-  boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
-                                      const std::vector<core::TimerOp>& timers,
-                                      const std::vector<std::string>& jobs, long long now_ms) override;
+  boost::asio::awaitable<CommitResult> commit(const core::CallState& state, long long version, bool remove,
+                                              const std::vector<core::TimerOp>& timers,
+                                              const std::vector<std::string>& jobs, long long now_ms,
+                                              long long lease_ms) override;
 
  private:
   io::RedisClient& redis_;

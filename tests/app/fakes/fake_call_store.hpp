@@ -56,21 +56,31 @@ class FakeCallStore final : public app::CallStorePort {
     co_return out;
   }
 
-  boost::asio::awaitable<bool> commit(const core::CallState& state, long long version, bool remove,
-                                      const std::vector<core::TimerOp>& timer_ops,
-                                      const std::vector<std::string>& jobs, long long now_ms) override {
+  boost::asio::awaitable<CommitResult> commit(const core::CallState& state, long long version, bool remove,
+                                              const std::vector<core::TimerOp>& timer_ops,
+                                              const std::vector<std::string>& jobs, long long now_ms,
+                                              long long lease_ms) override {
     fail_if_scripted();
     if (before_commit) {
       auto hook = std::move(before_commit);  // once: it may itself commit
       before_commit = nullptr;
       hook();
     }
-    co_return apply(state, version, remove, timer_ops, jobs, now_ms);
+    CommitResult r;
+    auto waiting = outboxes[state.call_sid].size();
+    r.ok = apply(state, version, remove, timer_ops, jobs, now_ms, lease_ms);
+    if (!r.ok) {
+      r.current = stored(state.call_sid);  // as the store answers a conflict
+      co_return r;
+    }
+    if (lease_taken_)
+      r.lease = waiting == 0 ? OutboxLease::Fresh : OutboxLease::Backlog;
+    co_return r;
   }
 
   // The compare-and-set itself, synchronous (also used by tests to play "another instance").
   bool apply(const core::CallState& state, long long version, bool remove, const std::vector<core::TimerOp>& timer_ops,
-             const std::vector<std::string>& jobs, long long now_ms) {
+             const std::vector<std::string>& jobs, long long now_ms, long long lease_ms = 0) {
     auto it = calls.find(state.call_sid);
     long long current = it == calls.end() ? 0 : it->second.version;
     if (current != version) {
@@ -78,6 +88,7 @@ class FakeCallStore final : public app::CallStorePort {
       return false;
     }
     ++commits;
+    lease_taken_ = false;
     auto created_ms = static_cast<long long>(state.created_at * 1000.0 + 0.5);
     if (remove) {
       calls.erase(state.call_sid);
@@ -104,7 +115,10 @@ class FakeCallStore final : public app::CallStorePort {
     if (!jobs.empty()) {
       auto& list = outboxes[state.call_sid];
       list.insert(list.end(), jobs.begin(), jobs.end());
-      outbox_due.emplace(state.call_sid, now_ms);  // NX: a holder keeps its lease
+      // A free or run-out lease becomes the committer's; a holder keeps its own.
+      auto due = outbox_due.find(state.call_sid);
+      lease_taken_ = due == outbox_due.end() || due->second <= now_ms;
+      if (lease_taken_) outbox_due[state.call_sid] = now_ms + lease_ms;
     }
     return true;
   }
@@ -134,6 +148,8 @@ class FakeCallStore final : public app::CallStorePort {
   int conflicts = 0;
 
  private:
+  bool lease_taken_ = false;  // by the last apply()
+
   void fail_if_scripted() {
     if (!failure_) return;
     auto kind = *failure_;

@@ -1,4 +1,4 @@
-// OutboxPort over the fake call store's outbox lists: kick() only records (delivery in the real service is a
+// OutboxPort over the fake call store's outbox lists: queued() only records (delivery in the real service is a
 // detached coroutine); deliver()/flush() send a call's jobs in order through the webhook sender, with the
 // job's id as Idempotency-Key, exactly as Outbox::drain does, and drop the call's due mark when it is empty.
 #pragma once
@@ -16,7 +16,11 @@ class FakeOutbox final : public app::OutboxPort {
  public:
   FakeOutbox(FakeCallStore& store, app::WebhookSenderPort& hooks) : store_(store), hooks_(hooks) {}
 
-  void kick(const std::string& call_sid) override { kicks.push_back(call_sid); }
+  void queued(const std::string& call_sid, std::vector<std::string> jobs, app::CallStorePort::OutboxLease lease) override {
+    kicks.push_back(call_sid);
+    leases.push_back(lease);
+    queued_jobs += jobs.size();
+  }
 
   boost::asio::awaitable<void> flush(const std::string& call_sid, std::chrono::milliseconds limit) override {
     flushes.push_back(call_sid);
@@ -43,7 +47,9 @@ class FakeOutbox final : public app::OutboxPort {
     for (const auto& sid : due) co_await deliver(sid);
   }
 
-  std::vector<std::string> kicks;
+  std::vector<std::string> kicks;  // calls whose commits queued jobs, in order
+  std::vector<app::CallStorePort::OutboxLease> leases;
+  std::size_t queued_jobs = 0;
   std::vector<std::string> flushes;
 
  private:
