@@ -16,6 +16,7 @@
 #include "app/session/live_call.hpp"
 #include "app/session/ng_media_port.hpp"
 #include "app/store/call_store.hpp"
+#include "app/store/provisioning_cache.hpp"
 #include "app/store/provisioning_store.hpp"
 #include "core/log.hpp"
 #include "io/http/http_client.hpp"
@@ -68,7 +69,7 @@ io::NgClient::Options ng_options(const Config& cfg, RtpengineStats& stats) {
   return o;
 }
 
-asio::awaitable<void> load_seed_file(ProvisioningStore& store, std::string path) {
+asio::awaitable<void> load_seed_file(ProvisioningPort& store, std::string path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read seed file " + path);
   std::stringstream ss;
@@ -193,7 +194,10 @@ struct Service::Impl {
                          [this](std::size_t in_use, std::size_t size) { metrics.calls().stt_decoders(in_use, size); }};
 
   Keys keys{cfg.redis_prefix};
-  ProvisioningStore prov{redis, keys, teams_ping_keys(cfg)};
+  ProvisioningStore prov_store{redis, keys, teams_ping_keys(cfg)};
+  // Every user of provisioning goes through the cache (its writes drop it; other instances' writes are seen
+  // within --prov-cache-ms).
+  ProvisioningCache prov{prov_store, redis, keys, std::chrono::milliseconds(cfg.prov_cache_ms)};
   CallStore calls{redis, keys, cfg.call_ttl_s, metrics.redis()};
   Webhooks hooks{http, prov, metrics.webhooks(), std::chrono::milliseconds(cfg.webhook_timeout_ms)};
   Outbox outbox{tasks, redis, hooks, keys};

@@ -83,6 +83,10 @@ const std::vector<Option>& options() {
        int_opt(&Config::call_ttl_s, 60, 7 * 86400)},
       {"event-barrier-ms", "MS", "how long a failed dial waits for its legs' queued events",
        int_opt(&Config::event_barrier_ms, 0, 5000)},
+      {"prov-cache-ms", "MS",
+       "provisioning lookups (accounts, applications, numbers, domains, carriers, LCR) are kept in process and "
+       "checked against Redis's provisioning generation at most this often; 0 = no cache",
+       int_opt(&Config::prov_cache_ms, 0, 60000)},
       {"timer-poll-ms", "MS", "how often this instance looks for due timers in Redis",
        int_opt(&Config::timer_poll_ms, 1, 1000)},
       {"drain-seconds", "SECONDS", "after SIGTERM, keep serving in-flight calls this long before exiting",

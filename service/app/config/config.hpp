@@ -25,6 +25,7 @@ struct Config {
   int rpc_timeout_ms = 1000;
   std::string kamailio_rpc_url;    // /readyz checks it (comma-separated: any one reachable); "" = unchecked
   int call_ttl_s = 6 * 3600;       // Redis TTL of a call's state, refreshed on every change
+  int prov_cache_ms = 100;         // provisioning cache: REST changes reach other instances within this
   int event_barrier_ms = 300;      // wait for queued branch events before reporting a failed dial
   int timer_poll_ms = 20;          // how often each instance looks for due timers in Redis
   int drain_seconds = 5;           // after SIGTERM: keep serving calls' events this long, then exit

@@ -136,7 +136,7 @@ Seed parse_seed(const json::value& seed_v) {
 }
 
 // Every reference resolves, to the seed itself or to what Redis already holds.
-awaitable<void> check_seed_refs(ProvisioningStore& store, const Seed& seed) {
+awaitable<void> check_seed_refs(ProvisioningPort& store, const Seed& seed) {
   SeedResolver refs(store);
   for (const auto& [w, a] : seed.accounts) refs.accounts[a.account_sid] = a;
   for (const auto& [w, a] : seed.applications) refs.applications[a.application_sid] = a;
@@ -175,7 +175,7 @@ awaitable<void> check_seed_refs(ProvisioningStore& store, const Seed& seed) {
 
 }  // namespace
 
-awaitable<void> load_seed(ProvisioningStore& store, const json::value& seed_v) {
+awaitable<void> load_seed(ProvisioningPort& store, const json::value& seed_v) {
   const Seed seed = parse_seed(seed_v);
   co_await check_seed_refs(store, seed);
 

@@ -1,6 +1,6 @@
 // Loads a provisioning seed file (deploy/seed-demo.json) into Redis at startup.
 #pragma once
-#include "app/store/provisioning_store.hpp"
+#include "app/ports/provisioning_port.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
@@ -12,6 +12,6 @@ namespace dp::app {
 // or to data already in Redis), before anything is written; then every entity is upserted, so loading the same
 // seed twice is harmless. Throws std::runtime_error naming the entity ("seed: carriers[0] \"demo-carrier\": …");
 // RedisError propagates.
-boost::asio::awaitable<void> load_seed(ProvisioningStore& store, const boost::json::value& seed);
+boost::asio::awaitable<void> load_seed(ProvisioningPort& store, const boost::json::value& seed);
 
 }  // namespace dp::app

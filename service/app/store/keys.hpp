@@ -35,6 +35,8 @@ class Keys {
   std::string lcr_routes() const { return key("lcrs"); }
 
   // --- carrier gateways and limits ---
+  // Bumped by every provisioning write: instances' provisioning caches compare it (ProvisioningCache).
+  std::string prov_generation() const { return key("prov-gen"); }
   std::string ping_gateways() const { return key("gateways"); }  // gateways Kamailio OPTIONS-pings
   std::string gateway_health() const { return key("gwhealth"); }
   std::string leg_plan(std::string_view token) const { return key("leg:", token); }

@@ -165,6 +165,11 @@ std::string ser(const json::object& o) { return json::serialize(o); }
 ProvisioningStore::ProvisioningStore(io::RedisClient& redis, Keys keys, std::vector<std::string> teams_ping_keys)
     : redis_(redis), keys_(std::move(keys)), teams_ping_keys_(std::move(teams_ping_keys)) {}
 
+awaitable<void> ProvisioningStore::bump_generation() {
+  std::vector<std::string> cmd = {"INCR", keys_.prov_generation()};
+  co_await redis_.command(std::move(cmd));
+}
+
 awaitable<std::optional<core::Account>> ProvisioningStore::account(const std::string& sid) {
   std::vector<std::string> cmd = {"GET", keys_.account(core::to_lower_ascii(sid))};
   auto r = co_await redis_.command(std::move(cmd));
@@ -228,6 +233,7 @@ awaitable<void> ProvisioningStore::put(const core::Account& a) {
   std::vector<std::string> cmd = 
       eval(kPutPlain, {keys_.account(a.account_sid), keys_.accounts()}, {ser(core::to_json(a)), a.account_sid});
   co_await redis_.command(std::move(cmd));
+  co_await bump_generation();
   if (!teams_ping_keys_.empty()) co_await refresh_ping_set();  // Teams settings start or stop the Teams pings
 }
 
@@ -235,18 +241,21 @@ awaitable<void> ProvisioningStore::put(const core::Application& a) {
   std::vector<std::string> cmd = eval(kPutPlain, {keys_.application(a.application_sid), keys_.applications()},
                                {ser(core::to_json(a)), a.application_sid});
   co_await redis_.command(std::move(cmd));
+  co_await bump_generation();
 }
 
 awaitable<void> ProvisioningStore::put(const core::PhoneNumber& p) {
   std::string n = core::normalize_number(p.number);
   std::vector<std::string> cmd = eval(kPutPlain, {keys_.number(n), keys_.numbers()}, {ser(core::to_json(p)), n});
   co_await redis_.command(std::move(cmd));
+  co_await bump_generation();
 }
 
 awaitable<void> ProvisioningStore::put(const core::SipDomain& d) {
   std::vector<std::string> cmd = 
       eval(kPutPlain, {keys_.domain(d.domain), keys_.domains()}, {ser(core::to_json(d)), d.domain});
   co_await redis_.command(std::move(cmd));
+  co_await bump_generation();
 }
 
 awaitable<void> ProvisioningStore::put(const core::Carrier& c) {
@@ -255,6 +264,7 @@ awaitable<void> ProvisioningStore::put(const core::Carrier& c) {
                                 keys_.carrier_name(c.account_sid, core::to_lower_ascii(c.name))},
                                {ser(core::to_json(c)), c.carrier_sid, keys_.carrier_name_stem()});
   co_await redis_.command(std::move(cmd));
+  co_await bump_generation();
   co_await refresh_ping_set();
 }
 
@@ -263,12 +273,14 @@ awaitable<void> ProvisioningStore::put(const core::SipUser& u) {
   std::vector<std::string> cmd = eval(kPutSipUser, {keys_.sip_user(member), keys_.sip_users()},
                                {u.ha1, ser(core::to_json(u)), member});
   co_await redis_.command(std::move(cmd));
+  co_await bump_generation();
 }
 
 awaitable<void> ProvisioningStore::put(const core::LcrRoute& l) {
   std::vector<std::string> cmd =
       eval(kPutPlain, {keys_.lcr_route(l.lcr_route_sid), keys_.lcr_routes()}, {ser(core::to_json(l)), l.lcr_route_sid});
   co_await redis_.command(std::move(cmd));
+  co_await bump_generation();
 }
 
 awaitable<std::optional<core::LcrRoute>> ProvisioningStore::lcr_route(const std::string& sid) {
@@ -377,6 +389,7 @@ awaitable<bool> ProvisioningStore::remove(const std::string& kind, const std::st
                                      : eval(kRemovePlain, {k.key_prefix + member, k.set}, {member});
   auto r = co_await redis_.command(std::move(cmd));
   bool removed = r.type == io::RedisReply::Type::Integer && r.integer > 0;
+  co_await bump_generation();
   if (kind == "carrier" || (kind == "account" && !teams_ping_keys_.empty())) co_await refresh_ping_set();
   co_return removed;
 }

@@ -60,6 +60,8 @@ class ProvisioningStore final : public ProvisioningPort {
   boost::asio::awaitable<std::vector<boost::json::object>> list(const std::string& kind) override;
 
  private:
+  // Tells every instance's ProvisioningCache that provisioning changed.
+  boost::asio::awaitable<void> bump_generation();
   io::RedisClient& redis_;
   Keys keys_;
   std::vector<std::string> teams_ping_keys_;
