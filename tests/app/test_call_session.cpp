@@ -93,7 +93,8 @@ TEST_CASE("invite: the call_hook's dial forks one branch per registered contact 
   REQUIRE(first);
   CHECK(first->kind == "call_status");
   CHECK(first->hook.url == kStatusHook);
-  CHECK(first->id == sid + "-3-0");  // call, version written, index: created (1), app loaded (2), dial (3)
+  // call, version written, index: created (1), dial (2; the app's verbs are committed with it, not before)
+  CHECK(first->id == sid + "-2-0");
   CHECK(str_of(first->payload, "parent_call_sid") == sid);
   CHECK(str_of(first->payload, "call_status") == "trying");
   CHECK(w.outbox.kicks == std::vector<std::string>{sid});
@@ -327,7 +328,7 @@ TEST_CASE("outbox: a conflicting write is retried without queueing any webhook t
   auto ringing = dp::app::Outbox::parse_job(jobs[2]);
   REQUIRE(ringing);
   CHECK(str_of(ringing->payload, "call_status") == "ringing");
-  CHECK(ringing->id == sid + "-5-0");  // written as version 5: dial (3), the other instance (4), ringing (5)
+  CHECK(ringing->id == sid + "-4-0");  // written as version 4: dial (2), the other instance (3), ringing (4)
 
   // A re-delivered batch (same seqs) changes nothing and queues nothing.
   boost::json::array evs{{{"ev", "reply"}, {"call_sid", sid}, {"dial", 1}, {"leg", 0}, {"code", 180}, {"seq", 1}}};
@@ -338,9 +339,9 @@ TEST_CASE("outbox: a conflicting write is retried without queueing any webhook t
   // Delivery keeps the commit order and each job's key.
   w.deliver_webhooks();
   REQUIRE(w.hooks.of_kind("call_status").size() == 3);
-  CHECK(w.hooks.sent[1].idempotency_key == sid + "-3-0");
-  CHECK(w.hooks.sent[2].idempotency_key == sid + "-3-1");
-  CHECK(w.hooks.sent[3].idempotency_key == sid + "-5-0");
+  CHECK(w.hooks.sent[1].idempotency_key == sid + "-2-0");
+  CHECK(w.hooks.sent[2].idempotency_key == sid + "-2-1");
+  CHECK(w.hooks.sent[3].idempotency_key == sid + "-4-0");
   CHECK(w.calls.outboxes[sid].empty());
 }
 

@@ -17,12 +17,15 @@
 #include "io/redis/redis_client.hpp"
 
 #include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <chrono>
+#include <unordered_map>
 
 namespace dp::app {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using namespace boost::asio::experimental::awaitable_operators;
 using core::CallState;
 using core::Transition;
 
@@ -345,7 +348,7 @@ void CallFlow::record(const CallState& c, const Transition& t) {
   if (t.call_ended) d_.metrics.call_ended(core::to_string(c.status));
 }
 
-asio::awaitable<bool> CallFlow::commit(const CallStorePort::Versioned& cur, const Transition& t) {
+asio::awaitable<CallStorePort::CommitResult> CallFlow::commit(const CallStorePort::Versioned& cur, const Transition& t) {
   const auto& c = cur.state;
   // Webhooks are queued in the same atomic write as the state: a crash after the commit cannot lose them.
   // Their ids (call, version, index) are stable, so a re-send carries the same Idempotency-Key.
@@ -356,24 +359,51 @@ asio::awaitable<bool> CallFlow::commit(const CallStorePort::Versioned& cur, cons
   if (t.action_hook && !t.action_response_matters)
     jobs.push_back(Outbox::job(id(jobs.size()), c.account_sid,
                                {core::Notification::Kind::Action, *t.action_hook, t.action_payload, {}}));
-  bool ok = co_await d_.calls.commit(c, cur.version, t.call_ended, t.timers, jobs, io::epoch_ms());
-  if (!ok) co_return false;
+  auto r = co_await d_.calls.commit(c, cur.version, t.call_ended, t.timers, jobs, io::epoch_ms(),
+                                    OutboxPort::kLeaseMs);
+  if (!r.ok) {
+    cache_.erase(c.call_sid);
+    co_return r;
+  }
+  if (t.call_ended)
+    cache_.erase(c.call_sid);
+  else
+    cache_.put(c.call_sid, {c, cur.version + 1});
   record(c, t);
-  if (!jobs.empty()) d_.outbox.kick(c.call_sid);
-  co_return true;
+  if (!jobs.empty()) d_.outbox.queued(c.call_sid, std::move(jobs), r.lease);
+  co_return r;
+}
+
+asio::awaitable<std::optional<CallStorePort::Versioned>> CallFlow::current(const std::string& sid) {
+  if (auto hit = cache_.get(sid)) co_return hit;
+  auto loaded = co_await d_.calls.load(sid);
+  co_return loaded;
 }
 
 template <typename F>
-asio::awaitable<std::optional<Transition>> CallFlow::update(const std::string& sid, F&& fn) {
+asio::awaitable<std::optional<Transition>> CallFlow::update(const std::string& sid, F&& fn, bool order_kept) {
+  auto cur = cache_.get(sid);
+  bool fresh = !cur;  // read from the store just now (not this instance's last commit)
+  if (!cur) cur = co_await d_.calls.load(sid);
   for (int attempt = 0; attempt < 16; ++attempt) {
-    auto cur = co_await d_.calls.load(sid);
     if (!cur) co_return std::nullopt;
+    const long long version = cur->version;
     Transition t = fn(cur->state);
-    core::keep_status_order(cur->state, t);
-    if (!t.changed) co_return t;
-    bool ok = co_await commit(*cur, t);
-    if (ok) co_return t;
+    if (!order_kept) core::keep_status_order(cur->state, t);
+    if (!t.changed) {
+      // Nothing to do, judged on this instance's last commit: another instance may have moved the call on since
+      // (an event it applied), so a no-op is only trusted on the stored state.
+      if (fresh) co_return t;
+      cur = co_await d_.calls.load(sid);
+      fresh = true;
+      if (cur && cur->version == version) co_return t;
+      continue;
+    }
+    auto r = co_await commit(*cur, t);
+    if (r.ok) co_return t;
     log::debug("call_state_conflict", {{"call_sid", sid}});
+    cur = std::move(r.current);
+    fresh = true;
   }
   throw std::runtime_error("call state stayed contended");
 }
@@ -441,12 +471,20 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;
     c.created_at = io::wall_now();
-    bool created = co_await d_.calls.save(c, 0);
+    // The call is stored while the call_hook is asked: the two round trips overlap. The stored call is the
+    // anchor a resumed attempt (and every event) finds; its app is committed with the first verb's change.
+    // Named locals only around the co_await (docs/coroutines.md: GCC 12 mishandles temporaries there).
+    auto save = d_.calls.save(c, 0);
+    auto fetch = fetch_app(c);
+    auto both = std::move(save) && std::move(fetch);
+    auto results = co_await std::move(both);
+    bool created = std::get<0>(results);
+    AppFetch fetched = std::move(std::get<1>(results));
     if (!created)
       co_return finish(reject_decision(500, "Server Internal Error", x_reason("duplicate call")));
     log::info("call_new", {{"call_sid", c.call_sid}, {"call_id", c.call_id}, {"from", c.from}, {"to", c.to}});
-
-    auto decided = co_await run_app(c);
+    CallStorePort::Versioned stored{std::move(c), 1};
+    auto decided = co_await start_app(std::move(stored), std::move(fetched));
     co_return finish(std::move(decided));
   } catch (const io::RedisError& e) {
     d_.metrics.redis_error();
@@ -468,41 +506,56 @@ asio::awaitable<std::optional<json::object>> CallFlow::resume_invite(const std::
   if (!cur || cur->state.cseq != cseq || cur->state.status != core::CallStatus::Trying) co_return std::nullopt;
   const auto& c = cur->state;
   log::info("invite_resumed", {{"call_sid", c.call_sid}, {"app_loaded", c.app_loaded ? "true" : "false"}});
-  if (!c.app_loaded) co_return co_await run_app(c);
+  if (!c.app_loaded) co_return co_await run_app(std::move(*cur));
   if (core::resume_decision(c, 0) == core::Resume::ReplayFork) co_return c.dial->fork;
   co_return co_await run_verbs(c.call_sid);
 }
 
-asio::awaitable<json::object> CallFlow::run_app(const CallState& c) {
+asio::awaitable<CallFlow::AppFetch> CallFlow::fetch_app(const CallState& c) {
   // Named locals, not temporaries in the co_await expression (docs/coroutines.md).
   auto payload = core::parent_payload(c, io::wall_now());
   std::string key = c.call_sid + "-call_hook";  // the same on a resumed attempt
   auto res = co_await d_.hooks.request(c.account_sid, c.call_hook, payload, "call_hook", key);
-  std::optional<std::string> refusal;
-  core::AppValidation v;
+  AppFetch out;
   if (!res.ok) {
-    refusal = "call_hook failed: " + res.error;
+    out.refusal = "call_hook failed: " + res.error;
   } else if (!res.json) {
-    refusal = "call_hook returned no application";
+    out.refusal = "call_hook returned no application";
   } else {
-    v = validate_verbs(*res.json);
-    if (!v.ok()) refusal = *v.error;
+    auto v = validate_verbs(*res.json);
+    if (v.ok())
+      out.verbs = std::move(v.verbs);
+    else
+      out.refusal = *v.error;
   }
-  if (refusal) co_return co_await reject_call(c.call_sid, 480, "Temporarily Unavailable", x_reason(*refusal));
-  auto upd = co_await update(c.call_sid, [&](CallState& s) {
-    s.app_loaded = true;
-    s.pending_verbs = v.verbs;
-    Transition t;
-    t.changed = true;
-    return t;
-  });
-  if (!upd) co_return reject_decision(487, "Request Terminated", "");
-  co_return co_await run_verbs(c.call_sid);
+  co_return out;
 }
 
-asio::awaitable<json::object> CallFlow::run_verbs(const std::string& sid) {
+asio::awaitable<json::object> CallFlow::run_app(CallStorePort::Versioned cur) {
+  auto app = co_await fetch_app(cur.state);
+  auto decided = co_await start_app(std::move(cur), std::move(app));
+  co_return decided;
+}
+
+asio::awaitable<json::object> CallFlow::start_app(CallStorePort::Versioned cur, AppFetch app) {
+  if (app.refusal)
+    co_return co_await reject_call(cur.state.call_sid, 480, "Temporarily Unavailable", x_reason(*app.refusal));
+  // Not committed on its own: the first verb commits it with its change (a dial's fork). An instance that dies
+  // before that leaves app_loaded false, and the resumed attempt asks the call_hook again with the same key.
+  cur.state.app_loaded = true;
+  cur.state.pending_verbs = std::move(app.verbs);
+  auto sid = cur.state.call_sid;
+  std::optional<CallStorePort::Versioned> first{std::move(cur)};  // a named local, not a temporary (coroutines.md)
+  auto decided = co_await run_verbs(sid, std::move(first));
+  co_return decided;
+}
+
+asio::awaitable<json::object> CallFlow::run_verbs(const std::string& sid,
+                                                  std::optional<CallStorePort::Versioned> first) {
   for (;;) {
-    auto cur = co_await d_.calls.load(sid);
+    auto cur = std::move(first);
+    first.reset();
+    if (!cur) cur = co_await current(sid);
     if (!cur) co_return reject_decision(487, "Request Terminated", "");
     auto& c = cur->state;
     if (c.dial && c.dial->action_pending) {
@@ -731,8 +784,8 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort:
 
   if (branches.empty()) {
     end_dial_at_once(c, now, t);
-    bool saved = co_await commit(cur, t);
-    if (!saved) throw std::runtime_error("call changed while dialling");
+    auto saved = co_await commit(cur, t);
+    if (!saved.ok) throw std::runtime_error("call changed while dialling");
     log::info("dial_failed_at_once", {{"call_sid", c.call_sid}, {"dial", std::to_string(c.dial->seq)}});
     co_return std::nullopt;
   }
@@ -755,8 +808,8 @@ asio::awaitable<std::optional<json::object>> CallFlow::start_dial(CallStorePort:
       c.dial->fork["early_sdp"] = music->early_sdp;
     }
   }
-  bool saved = co_await commit(cur, t);
-  if (!saved) {
+  auto saved = co_await commit(cur, t);
+  if (!saved.ok) {
     // The caller hung up (or another instance changed the call) while targets were looked up.
     co_return reject_decision(487, "Request Terminated", "");
   }
@@ -844,27 +897,135 @@ asio::awaitable<json::object> CallFlow::dial_failed(const core::DialFailedReques
 }
 
 asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
-  std::size_t applied = 0;
+  // The batch's events grouped by call, in their order within each call: one commit per call, and the calls
+  // applied side by side (a batch used to take one commit per event, one after another).
+  std::vector<std::pair<std::string, std::vector<const core::KamailioEvent*>>> groups;
+  std::unordered_map<std::string, std::size_t> group_of;
   for (const auto& ev : batch.events) {
-    auto name = core::to_string(ev.kind);
     auto sid = ev.call_sid;
-    try {
-      if (sid.empty()) {
+    if (sid.empty()) {
+      try {
         auto found = co_await d_.calls.sid_for_call_id(ev.call_id);
-        if (!found) {
-          d_.metrics.event(name, false);
-          continue;
-        }
-        sid = *found;
+        if (found) sid = *found;
+      } catch (const io::RedisError& e) {
+        d_.metrics.redis_error();
+        log::error("event_redis_error", {{"call_id", ev.call_id}, {"ev", std::string(core::to_string(ev.kind))},
+                                         {"error", e.what()}});
+        throw;  // Kamailio re-sends the batch
       }
-      bool fresh = co_await apply_event(sid, batch.source, ev);
-      if (fresh) ++applied;
+      if (sid.empty()) {
+        d_.metrics.event(core::to_string(ev.kind), false);
+        continue;
+      }
+    }
+    auto [it, added] = group_of.emplace(sid, groups.size());
+    if (added) groups.push_back({sid, {}});
+    groups[it->second].second.push_back(&ev);
+  }
+  if (groups.size() == 1) {
+    auto n = co_await apply_events(groups[0].first, batch.source, groups[0].second);
+    co_return n;
+  }
+  // Side by side, in the sessions' task group (cancelled at shutdown); the batch is answered when all ended.
+  struct Join {
+    std::size_t left;
+    std::size_t applied = 0;
+    std::exception_ptr failure;
+    asio::steady_timer done;
+  };
+  auto join = std::make_shared<Join>(Join{groups.size(), 0, nullptr, asio::steady_timer(d_.ex)});
+  join->done.expires_at(asio::steady_timer::time_point::max());
+  for (auto& [sid, evs] : groups) {
+    auto run = [](CallFlow* self, std::shared_ptr<Join> j, std::string sid, std::string source,
+                  std::vector<const core::KamailioEvent*> evs) -> asio::awaitable<void> {
+      j->applied += co_await self->apply_events(std::move(sid), std::move(source), std::move(evs));
+    };
+    sessions_.spawn(run(this, join, sid, batch.source, std::move(evs)), [join](std::exception_ptr e) {
+      if (e && !join->failure) join->failure = e;
+      if (--join->left == 0) join->done.cancel();
+    });
+  }
+  while (join->left > 0) {
+    boost::system::error_code ec;
+    co_await join->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (join->failure) std::rethrow_exception(join->failure);
+  co_return join->applied;
+}
+
+asio::awaitable<std::size_t> CallFlow::apply_events(std::string sid, std::string source,
+                                                     std::vector<const core::KamailioEvent*> evs) {
+  if (evs.size() == 1) {
+    const auto& ev = *evs.front();
+    try {
+      bool fresh = co_await apply_event(sid, source, ev);
+      co_return fresh ? 1 : 0;
     } catch (const io::RedisError& e) {
       d_.metrics.redis_error();
-      log::error("event_redis_error", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});
+      log::error("event_redis_error", {{"call_sid", sid}, {"ev", std::string(core::to_string(ev.kind))},
+                                       {"error", e.what()}});
       throw;  // Kamailio re-sends the batch
     } catch (const std::exception& e) {
-      log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(name)}, {"error", e.what()}});
+      log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(core::to_string(ev.kind))},
+                                  {"error", e.what()}});
+      co_return 0;
+    }
+  }
+  // Several events of one call: applied in order as one transition (each with its status-order step, as if
+  // committed alone), so the batch costs this call one commit.
+  struct Applied {
+    bool fresh = false;
+    core::ScreenEffects fx;
+    std::optional<CallState> after;  // for a held leg, or the answer that connected the call
+    bool answered_now = false;
+  };
+  std::vector<Applied> out;
+  std::optional<Transition> t;
+  try {
+    t = co_await update(
+        sid,
+        [&](CallState& c) {
+          out.assign(evs.size(), Applied{});
+          Transition all;
+          for (std::size_t i = 0; i < evs.size(); ++i) {
+            const auto& ev = *evs[i];
+            // After the event that ended the call, the rest find no call, as they would one by one.
+            if (all.call_ended) break;
+            auto& a = out[i];
+            bool before = c.dial && c.dial->winner >= 0;
+            auto tr = core::apply_event(c, source, ev, a.fresh, a.fx);
+            a.answered_now = !before && c.dial && c.dial->winner >= 0 && c.status == core::CallStatus::InProgress;
+            if (ev.kind == core::EventKind::Held || a.answered_now) a.after = c;
+            core::keep_status_order(c, tr);
+            core::merge_into(all, std::move(tr));
+          }
+          return all;
+        },
+        true);
+  } catch (const io::RedisError& e) {
+    d_.metrics.redis_error();
+    log::error("event_redis_error", {{"call_sid", sid}, {"events", std::to_string(evs.size())}, {"error", e.what()}});
+    throw;  // Kamailio re-sends the batch
+  } catch (const std::exception& e) {
+    log::error("event_failed", {{"call_sid", sid}, {"events", std::to_string(evs.size())}, {"error", e.what()}});
+    co_return 0;
+  }
+  std::size_t applied = 0;
+  for (std::size_t i = 0; i < evs.size(); ++i) {
+    bool fresh = t && i < out.size() && out[i].fresh;
+    d_.metrics.event(core::to_string(evs[i]->kind), fresh);
+    if (fresh) ++applied;
+  }
+  if (!t) co_return applied;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto& a = out[i];
+    if (!a.after) continue;
+    try {
+      if (a.answered_now) answered(*a.after);
+      if (a.fresh && evs[i]->kind == core::EventKind::Held) co_await screen_held(sid, *evs[i], a.fx, *a.after);
+    } catch (const std::exception& e) {
+      log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(core::to_string(evs[i]->kind))},
+                                  {"error", e.what()}});
     }
   }
   co_return applied;
@@ -978,6 +1139,17 @@ asio::awaitable<std::optional<long long>> CallFlow::time_limit(const core::Timer
   std::string reason = "Reason: SIP;cause=200;text=\"timeLimit reached\"\r\n";
   co_await hang_up(c, reason);  // an RpcError is retried when the lease runs out
   co_return std::nullopt;
+}
+
+asio::awaitable<bool> CallFlow::record(const std::string& call_sid, std::function<bool(CallState&)> change) {
+  bool recorded = false;
+  auto t = co_await update(call_sid, [&](CallState& c) {
+    recorded = change(c);
+    Transition tr;
+    tr.changed = recorded;
+    return tr;
+  });
+  co_return t && recorded;
 }
 
 asio::awaitable<void> CallFlow::hang_up(const CallState& c, const std::string& extra_headers) {

@@ -9,6 +9,7 @@
 #include "app/ports/provisioning_port.hpp"
 #include "app/ports/speech_recognizer_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
+#include "app/session/call_cache.hpp"
 #include "app/session/dial_music.hpp"
 #include "app/session/listen_session.hpp"
 #include "app/session/screening.hpp"
@@ -71,6 +72,8 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   boost::asio::awaitable<DialCancel> cancel_ringing_dial(const std::string& call_sid, int dial_seq,
                                                          const char* why) override;
   boost::asio::awaitable<void> hang_up(const core::CallState& c, const std::string& extra_headers) override;
+  boost::asio::awaitable<bool> record(const std::string& call_sid,
+                                      std::function<bool(core::CallState&)> change) override;
 
   // ScreeningHost: the screening's compare-and-set steps go through update().
   boost::asio::awaitable<std::optional<core::Transition>> update_call(const std::string& sid, Step step) override;
@@ -84,13 +87,25 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   // A re-sent INVITE decision (same Call-ID and CSeq, call still unanswered): finishes that attempt's work.
   boost::asio::awaitable<std::optional<boost::json::object>> resume_invite(const std::string& call_id,
                                                                             const std::string& cseq);
-  // Fetches the app from the call_hook (same Idempotency-Key on every attempt) and runs it.
-  boost::asio::awaitable<boost::json::object> run_app(const core::CallState& c);
+  // The call_hook's answer: the app's verbs, or why the call is refused.
+  struct AppFetch {
+    std::optional<std::string> refusal;
+    boost::json::array verbs;
+  };
+  // Asks the call_hook for the app (same Idempotency-Key on every attempt) and validates it.
+  boost::asio::awaitable<AppFetch> fetch_app(const core::CallState& c);
+  // Fetches the app (stored call `cur`) and runs it.
+  boost::asio::awaitable<boost::json::object> run_app(CallStorePort::Versioned cur);
+  // Runs a fetched app on the stored call `cur`: its verbs become the pending ones in memory, committed with
+  // the first verb's own change (no commit in between).
+  boost::asio::awaitable<boost::json::object> start_app(CallStorePort::Versioned cur, AppFetch app);
   // Timers: the dial's ring timeout cancels it in Kamailio (cancel_ringing_dial); timeLimit ends the answered
   // call (hang_up), or asks to be fired again when the dialog ids are not known yet.
   boost::asio::awaitable<std::optional<long long>> time_limit(const core::TimerRef& ref);
-  // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject).
-  boost::asio::awaitable<boost::json::object> run_verbs(const std::string& sid);
+  // Runs the call's pending verbs until one needs Kamailio (a fork) or ends the call (a reject). `first`: the
+  // call as this instance holds it (else its current state is read).
+  boost::asio::awaitable<boost::json::object> run_verbs(const std::string& sid,
+                                                        std::optional<CallStorePort::Versioned> first = std::nullopt);
   boost::asio::awaitable<core::TargetFacts> target_facts(const core::CallState& c, const core::Account& acct,
                                                          const boost::json::object& target);
   boost::asio::awaitable<std::vector<core::Contact>> registered_contacts(const std::string& node,
@@ -99,12 +114,17 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   // call's pending verbs (once, whichever instance gets there first).
   boost::asio::awaitable<void> run_action_hook(const core::CallState& c);
 
-  // Load → apply fn → compare-and-set (delete when the call ended) → queue webhooks. Retries on conflict.
-  // Returns nullopt when the call does not exist.
+  // Current state (this instance's last commit, else loaded) → apply fn → compare-and-set (delete when the call
+  // ended) → queue webhooks. Retries on conflict with the state the store returned. Returns nullopt when the
+  // call does not exist. `order_kept`: fn already applied core::keep_status_order.
   template <typename F>
-  boost::asio::awaitable<std::optional<core::Transition>> update(const std::string& sid, F&& fn);
-  // Atomically writes a transition (state or deletion, timers, outbox jobs); false on a version conflict.
-  boost::asio::awaitable<bool> commit(const CallStorePort::Versioned& cur, const core::Transition& t);
+  boost::asio::awaitable<std::optional<core::Transition>> update(const std::string& sid, F&& fn,
+                                                                 bool order_kept = false);
+  // The call as this instance last committed it, else as stored; nullopt when it does not exist.
+  boost::asio::awaitable<std::optional<CallStorePort::Versioned>> current(const std::string& sid);
+  // Atomically writes a transition (state or deletion, timers, outbox jobs), then hands the jobs to the outbox.
+  boost::asio::awaitable<CallStorePort::CommitResult> commit(const CallStorePort::Versioned& cur,
+                                                             const core::Transition& t);
   void record(const core::CallState& c, const core::Transition& t);  // metrics of a committed transition
   // Records a decision's latency and returns it.
   boost::json::object observed(std::string_view kind, std::chrono::steady_clock::time_point started,
@@ -129,11 +149,16 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   // Returns whether it was new.
   boost::asio::awaitable<bool> apply_event(const std::string& sid, const std::string& source,
                                            const core::KamailioEvent& ev);
+  // A batch's events of one call, in order, folded into one commit; then what they start. Returns how many
+  // were new.
+  boost::asio::awaitable<std::size_t> apply_events(std::string sid, std::string source,
+                                                   std::vector<const core::KamailioEvent*> evs);
   // A held leg's event: screen it, or end it when it can no longer win.
   boost::asio::awaitable<void> screen_held(const std::string& sid, const core::KamailioEvent& ev,
                                            const core::ScreenEffects& fx, const core::CallState& after);
 
   Deps d_;
+  CallCache cache_{20000};
   DialMusic music_;
   ListenInboxes listens_;  // DTMF keys for the live listens of this instance (outlives sessions_)
   io::TaskGroup sessions_;

@@ -143,11 +143,12 @@ asio::awaitable<Outcome> LiveCallControl::mute(const std::string& call_sid, cons
   if (!res.ok()) co_return ng_failure(res, muted ? "block media" : "unblock media");
   // Remember it in the call (listing, and whatever re-anchors media later). A call that ended or moved on
   // meanwhile needs no mark.
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    auto cur = co_await d_.calls.load(call_sid);
-    if (!cur || !core::record_mute(cur->state, sid, muted)) break;
-    bool saved = co_await d_.calls.save(cur->state, cur->version);
-    if (saved) break;
+  try {
+    co_await d_.session.record(call_sid, [&](core::CallState& c) { return core::record_mute(c, sid, muted); });
+  } catch (const io::RedisError&) {
+    throw;
+  } catch (const std::runtime_error&) {
+    // Kept changing under us: the media is muted all the same; only the listing may miss the mark.
   }
   co_return Outcome{};
 }
@@ -155,14 +156,19 @@ asio::awaitable<Outcome> LiveCallControl::mute(const std::string& call_sid, cons
 asio::awaitable<Outcome> LiveCallControl::record_in_call(const std::string& call_sid, const std::string& sid,
                                                          std::function<bool(core::CallState&)> record,
                                                          std::string why) {
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    auto cur = co_await d_.calls.load(call_sid);
-    if (!cur || !record(cur->state))
-      co_return Outcome{422, "current call state is incompatible with requested action for call_sid " + sid + ": " +
-                                 why};
-    if (co_await d_.calls.save(cur->state, cur->version)) co_return Outcome{};
+  bool recorded = false;
+  bool contended = false;
+  try {
+    recorded = co_await d_.session.record(call_sid, std::move(record));
+  } catch (const io::RedisError&) {
+    throw;
+  } catch (const std::runtime_error&) {
+    contended = true;
   }
-  co_return Outcome{503, "the call's state kept changing; retry"};
+  if (contended) co_return Outcome{503, "the call's state kept changing; retry"};
+  if (!recorded)
+    co_return Outcome{422, "current call state is incompatible with requested action for call_sid " + sid + ": " + why};
+  co_return Outcome{};
 }
 
 asio::awaitable<Outcome> LiveCallControl::dtmf(const core::MediaTarget& m, const core::DtmfRequest& r) {

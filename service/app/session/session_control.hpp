@@ -5,6 +5,7 @@
 #include "core/call_model.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <string>
 
 namespace dp::app {
@@ -28,6 +29,13 @@ class SessionControl {
   // dialog:end does (completed status webhooks, the actionHook). Throws io::RpcError or io::HttpError when
   // Kamailio could not end the dialog (nothing changed then), io::RedisError.
   virtual boost::asio::awaitable<void> hang_up(const core::CallState& c, const std::string& extra_headers) = 0;
+
+  // Records a change in the call's state through the session's compare-and-set (so this instance's last
+  // committed view of the call stays current): `change` returns false when there is nothing to record. True
+  // when recorded; false when the call is gone or `change` declined. Throws io::RedisError, and
+  // std::runtime_error when the call kept changing under it.
+  virtual boost::asio::awaitable<bool> record(const std::string& call_sid,
+                                              std::function<bool(core::CallState&)> change) = 0;
 };
 
 }  // namespace dp::app
