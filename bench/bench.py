@@ -6,11 +6,13 @@ Stack: Redis, rtpengine, N dialplane instances (default 2) behind HAProxy, Kamai
 never the bottleneck). Run through bench/run-bench.sh; every option is an environment variable (see README.md).
 
 Phases, printed as one report:
-  1. dialplane: rising call rates (BENCH_RATES, default 50,100,200,400 cps; calls per step =
-     min(BENCH_MAX_CALLS, rate * BENCH_STEP_SECONDS)); stops at the first step with a failed call.
+  1. dialplane: rising call rates (BENCH_DP_RATES, else BENCH_RATES, default 100,200,...,1000,1200,1400 cps;
+     calls per step = rate * BENCH_STEP_SECONDS (10), capped by BENCH_MAX_CALLS when set); stops at the first
+     failed step: a failed or missing call, or sipp placing its calls slower than 90 % of the target rate.
      Per step: sipp's successful/failed calls and retransmissions, decision latency p50/p99 from dialplane's own
      histogram dialplane_decision_seconds{kind="invite"} (delta over the step, summed over instances).
-  2. static: the same Kamailio restarted with WITH_STATIC_ROUTE (fork to the UAS, no HTTP decision), same steps.
+  2. static: the same Kamailio restarted with WITH_STATIC_ROUTE (fork to the UAS, no HTTP decision), steps
+     BENCH_STATIC_RATES (else BENCH_RATES), same stop rule.
   3. hold: BENCH_HOLD_CALLS calls (default 500) with timeLimit BENCH_HOLD_SECONDS (20) held at once: pending
      timers (dialplane_pending_timers), dialplane RSS and Redis used_memory per call, BYE lateness vs timeLimit
      (from sipp's traces) and dialplane_timer_lateness_seconds.
@@ -46,9 +48,18 @@ def env_int(name: str, default: int) -> int:
 BASE = env_int("BENCH_PORT_BASE", 36000)
 RTP_MIN = env_int("BENCH_RTP_MIN", 34000)
 RTP_MAX = env_int("BENCH_RTP_MAX", 35999)
-RATES = [int(x) for x in os.environ.get("BENCH_RATES", "50,100,200,400").split(",") if x]
-STEP_SECONDS = env_int("BENCH_STEP_SECONDS", 8)
-MAX_CALLS = env_int("BENCH_MAX_CALLS", 2000)
+
+
+def env_rates(name: str, default: str) -> list[int]:
+    return [int(x) for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
+RATES = env_rates("BENCH_RATES", "100,200,300,400,500,600,700,800,900,1000,1200,1400")
+DP_RATES = env_rates("BENCH_DP_RATES", ",".join(map(str, RATES)))  # the dialplane path's steps
+STATIC_RATES = env_rates("BENCH_STATIC_RATES", ",".join(map(str, RATES)))  # the static route's steps
+STEP_SECONDS = env_int("BENCH_STEP_SECONDS", 10)
+MAX_CALLS = env_int("BENCH_MAX_CALLS", 0)  # optional cap of the calls per step; 0 = none (rate x STEP_SECONDS)
+MIN_RATE_SHARE = 0.9  # a step whose sipp placed its calls slower than 90 % of the target rate failed
 HOLD_CALLS = env_int("BENCH_HOLD_CALLS", 500)
 HOLD_RATE = env_int("BENCH_HOLD_RATE", 100)
 HOLD_SECONDS = env_int("BENCH_HOLD_SECONDS", 20)
@@ -380,34 +391,63 @@ def run_uac(name: str, scenario: Path, number: str, rate: int, calls: int, hold_
         argv += ["-trace_msg", "-message_file", str(RUN / f"{name}.msg")]
     t0 = time.time()
     p = spawn(name, argv)
-    try:
-        rc = p.wait((bound_s or calls / rate + 30) + 15)
-    except subprocess.TimeoutExpired:
-        stop(p)
-        rc = -1
+    # wait4: the UAC exits within the step, so its CPU time comes from its rusage (bench.py's only child then)
+    bound = (bound_s or calls / rate + 30) + 15
+    rc, cpu_s = -1, float("nan")
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            rc = p.returncode = os.waitstatus_to_exitcode(status)
+            cpu_s = ru.ru_utime + ru.ru_stime
+            break
+        if time.time() - t0 > bound:
+            stop(p)
+            break
+        time.sleep(0.02)
     el = time.time() - t0
-    row = {}
+    rows = []
     try:
         lines = [l for l in stat.read_text().splitlines() if l.strip()]
         hdr = lines[0].rstrip(";").split(";")
-        vals = lines[-1].rstrip(";").split(";")
-        row = dict(zip(hdr, vals))
+        rows = [dict(zip(hdr, l.rstrip(";").split(";"))) for l in lines[1:]]
     except (OSError, IndexError):
         pass
+    row = rows[-1] if rows else {}
 
-    def col(k: str) -> int:
+    def col(k: str, r: Optional[dict] = None) -> int:
         try:
-            return int(row.get(k, "0") or 0)
+            return int((row if r is None else r).get(k, "0") or 0)
         except ValueError:
             return 0
     return {"rc": rc, "elapsed": el, "ok": col("SuccessfulCall(C)"), "failed": col("FailedCall(C)"),
-            "retrans": col("Retransmissions(C)"), "created": col("TotalCallCreated"), "calls": calls, "rate": rate}
+            "retrans": col("Retransmissions(C)"), "created": col("TotalCallCreated"), "calls": calls, "rate": rate,
+            "sipp_rate": placed_rate(rows, calls), "uac_cpu_s": cpu_s}
 
 
-def ramp(label: str, static: bool) -> list[dict]:
+def placed_rate(rows: list[dict], calls: int) -> float:
+    """The rate at which sipp really created its calls: TotalCallCreated / time since start, read in the last
+    periodic row (-fd 1) written while calls were still being created (the final row's CallRate(C) also counts
+    the time the last calls took to end). NaN when no such row (the step placed all its calls within 1 s)."""
+    def epoch(v: str) -> float:  # "2026-12-02\t17:52:14.459403\t1796233934.459403"
+        return float(v.split("\t")[-1])
+    best_rate = float("nan")
+    for r in rows:
+        try:
+            created = int(r.get("TotalCallCreated", "0") or 0)
+            t = epoch(r["CurrentTime"]) - epoch(r["StartTime"])
+        except (KeyError, ValueError, IndexError):
+            continue
+        if created >= calls:
+            break
+        if t >= 0.5 and created > 0:
+            best_rate = created / t
+    return best_rate
+
+
+def ramp(label: str, static: bool, rates: list[int]) -> list[dict]:
     results = []
-    for rate in RATES:
-        calls = min(MAX_CALLS, rate * STEP_SECONDS)
+    for rate in rates:
+        calls = rate * STEP_SECONDS if MAX_CALLS <= 0 else min(MAX_CALLS, rate * STEP_SECONDS)
         h0 = {} if static else histogram("dialplane_decision_seconds", {"kind": "invite"})
         r = run_uac(f"{label}-{rate}", ROOT / "tests" / "e2e" / "sipp" / "uac_call.xml", "+15550001000", rate, calls)
         if not static:
@@ -416,10 +456,22 @@ def ramp(label: str, static: bool) -> list[dict]:
             r["p50_ms"] = quantile(0.5, h0, h1) * 1000
             r["p99_ms"] = quantile(0.99, h0, h1) * 1000
             r["decisions"] = (h1.get(float("inf"), 0) - h0.get(float("inf"), 0))
-        r["pass"] = r["rc"] == 0 and r["failed"] == 0 and r["ok"] == calls
+        why = []
+        if r["rc"] != 0:
+            why.append(f"sipp rc {r['rc']}")
+        if r["failed"]:
+            why.append(f"{r['failed']} failed calls")
+        if r["ok"] + r["failed"] != calls:
+            why.append(f"{calls - r['ok'] - r['failed']} calls not completed")
+        if r["sipp_rate"] == r["sipp_rate"] and r["sipp_rate"] < MIN_RATE_SHARE * rate:
+            why.append(f"sipp placed only {r['sipp_rate']:.0f} cps (< {MIN_RATE_SHARE:.0%} of {rate})")
+        r["pass"] = not why and r["ok"] == calls
+        r["why"] = "; ".join(why)
         results.append(r)
         log(f"{label} {rate} cps x {calls}: ok={r['ok']} failed={r['failed']} retrans={r['retrans']} rc={r['rc']} "
-            + (f"decision p50={r['p50_ms']:.2f}ms p99={r['p99_ms']:.2f}ms" if not static else ""))
+            f"sipp {r['sipp_rate']:.0f} cps "
+            + (f"decision p50={r['p50_ms']:.2f}ms p99={r['p99_ms']:.2f}ms" if not static else "")
+            + (f" -> step failed: {r['why']}" if not r["pass"] else ""))
         if not r["pass"]:
             break
         time.sleep(2)  # let rtpengine/Kamailio settle between steps
@@ -532,13 +584,14 @@ def main() -> int:
     busy += [f"RTP {p}" for p in (RTP_MIN, RTP_MAX) if not port_free(p, udp=True)]
     if busy:
         raise SystemExit(f"bench: ports in use: {busy} (another bench or test_scale run? BENCH_PORT_BASE/BENCH_RTP_MIN)")
-    log(f"run dir {RUN}; dialplane {BIN}; {INSTANCES} instance(s) behind HAProxy; rates {RATES} cps; "
-        f"<= {MAX_CALLS} calls/step ({STEP_SECONDS} s); hold {HOLD_CALLS} calls x {HOLD_SECONDS} s")
+    log(f"run dir {RUN}; dialplane {BIN}; {INSTANCES} instance(s) behind HAProxy; rates: dialplane {DP_RATES}, "
+        f"static {STATIC_RATES} cps; {STEP_SECONDS} s per step{f' (<= {MAX_CALLS} calls)' if MAX_CALLS > 0 else ''}; "
+        f"hold {HOLD_CALLS} calls x {HOLD_SECONDS} s")
     start_base()
     u = uas()
     start_kamailio(static=False)
     wait_until(lambda: lb_up() == INSTANCES, 10, "HAProxy: every dialplane instance UP")
-    dp_res = ramp("dialplane", static=False)
+    dp_res = ramp("dialplane", static=False, rates=DP_RATES)
     hold = {} if SKIP_HOLD else hold_phase()
     stop(KAM.pop(), 15)
     static_res: list[dict] = []
@@ -546,7 +599,7 @@ def main() -> int:
         # (the RPC port's TCP TIME_WAITs do not matter: Kamailio binds with SO_REUSEADDR)
         wait_until(lambda: port_free(P["sip"], udp=True), 15, "Kamailio's SIP port released")
         start_kamailio(static=True)
-        static_res = ramp("static", static=True)
+        static_res = ramp("static", static=True, rates=STATIC_RATES)
     stop(u)
     report(dp_res, static_res, hold)
     return 0
@@ -559,7 +612,8 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
     print("\n=== dialplane benchmark ===")
     print(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane); "
           f"commit {commit}; binary {BIN}")
-    print(f"steps: {RATES} cps, calls/step = min({MAX_CALLS}, rate x {STEP_SECONDS} s); call = INVITE, 180, 50 ms, "
+    print(f"steps: dialplane {DP_RATES} cps, static {STATIC_RATES} cps, calls/step = rate x {STEP_SECONDS} s"
+          f"{f' (at most {MAX_CALLS})' if MAX_CALLS > 0 else ''}; call = INVITE, 180, 50 ms, "
           "200, ACK, BYE (media anchored in rtpengine)")
     print("\n| path | cps | calls | ok | failed | retrans | decision p50 ms | decision p99 ms |")
     print("|---|---|---|---|---|---|---|---|")
@@ -571,8 +625,11 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
     b_dp, b_st = best(dp_res), best(static_res)
     print(f"\nsustained with 0 failures: dialplane {b_dp} cps, static route {b_st if static_res else 'not run'} cps"
           + (f", ratio {b_dp / b_st:.2f}" if b_st else "")
-          + (f" (highest step tried: {max(RATES)} cps — a ceiling above it was not probed)"
-             if b_dp == max(RATES) and (not static_res or b_st == max(RATES)) else ""))
+          + (f" (highest step tried: {max(DP_RATES)} cps — a ceiling above it was not probed)"
+             if b_dp == max(DP_RATES) and (not static_res or b_st == max(STATIC_RATES)) else ""))
+    for label, rows in (("dialplane", dp_res), ("static", static_res)):
+        if rows and not rows[-1]["pass"]:
+            print(f"  {label} stopped at {rows[-1]['rate']} cps: {rows[-1]['why'] or 'not every call succeeded'}")
     if hold:
         print(f"\nheld calls: {hold.get('calls')} calls with timeLimit {HOLD_SECONDS} s, placed at {HOLD_RATE} cps")
         print(f"  pending timers while held (dialplane_pending_timers): {hold.get('pending_timers'):.0f}; "
