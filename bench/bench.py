@@ -24,6 +24,7 @@ import atexit
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -216,6 +217,28 @@ def quantile(q: float, before: dict[float, float], after: dict[float, float]) ->
     return prev_le
 
 
+def samples_hist(samples: list[list[tuple[str, dict, float]]], name: str, match: dict) -> dict[float, float]:
+    """histogram() over scrapes already taken (one list of samples per instance)."""
+    out: dict[float, float] = {}
+    for inst in samples:
+        for n, labels, v in inst:
+            if n == name + "_bucket" and all(labels.get(k) == x for k, x in match.items()):
+                le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+                out[le] = out.get(le, 0) + v
+    return out
+
+
+def samples_sum(samples: list[list[tuple[str, dict, float]]], name: str, *by: str) -> dict[str, float]:
+    """A counter summed over every instance, by the value(s) of the labels `by` ("/"-joined)."""
+    out: dict[str, float] = {}
+    for inst in samples:
+        for n, labels, v in inst:
+            if n == name:
+                k = "/".join(labels.get(b, "") for b in by)
+                out[k] = out.get(k, 0) + v
+    return out
+
+
 def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -224,6 +247,134 @@ def rss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# per-step measurements: CPU of each process tree, Redis INFO, dialplane's counters
+# ---------------------------------------------------------------------------------------------------------
+TICK = os.sysconf("SC_CLK_TCK")
+# spawn name -> process shown in the report (the sipp UAC, which exits within each step, is measured by run_uac)
+CPU_ROLES = {"uas": "sipp UAS", "kamailio": "Kamailio", "kamailio-static": "Kamailio", "rtpengine": "rtpengine",
+             "haproxy": "HAProxy", "redis": "Redis", **{f"dialplane-{i + 1}": f"dialplane-{i + 1}"
+                                                        for i in range(INSTANCES)}}
+
+
+def proc_table() -> dict[int, tuple[int, float]]:
+    """Every process: pid -> (ppid, CPU seconds = utime + stime + cutime + cstime). The children's times make a
+    worker that exits (and is reaped by its parent) stay counted in its tree."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2:].split()
+        out[int(d)] = (int(rest[1]), sum(int(x) for x in rest[11:15]) / TICK)
+    return out
+
+
+def cpu_snapshot() -> dict[str, float]:
+    """CPU seconds of each long-lived process of the stack, summed over its whole process tree (the pid bench.py
+    spawned and every pid whose ancestor it is, listed anew at each snapshot: Kamailio forks its workers)."""
+    table = proc_table()
+    kids: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    out: dict[str, float] = {}
+    for p in PROCS:
+        role = CPU_ROLES.get(NAMES.get(p.pid, ""))
+        if role is None or p.returncode is not None or p.pid not in table:
+            continue
+        todo, total = [p.pid], 0.0
+        while todo:
+            pid = todo.pop()
+            total += table[pid][1]
+            todo += kids.get(pid, [])
+        out[role] = out.get(role, 0.0) + total
+    return out
+
+
+_INFO_REQ = b"*3\r\n$4\r\nINFO\r\n$5\r\nstats\r\n$12\r\ncommandstats\r\n"
+
+
+def redis_info() -> dict:
+    """INFO stats + commandstats over one fresh connection (RESP, not redis-cli, so that the bench's own share of
+    the counters is known exactly: see redis_delta)."""
+    with socket.create_connection((LO, P["redis"]), timeout=5) as s:
+        s.sendall(_INFO_REQ)
+        buf = b""
+        while b"\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise OSError("redis closed the connection")
+            buf += chunk
+        head, body = buf.split(b"\r\n", 1)
+        n = int(head[1:])
+        while len(body) < n + 2:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise OSError("redis closed the connection")
+            body += chunk
+    stats: dict[str, int] = {}
+    cmds: dict[str, int] = {}
+    for line in body[:n].decode(errors="replace").splitlines():
+        k, _, v = line.partition(":")
+        if k.startswith("cmdstat_"):
+            m = re.search(r"(?:^|,)calls=(\d+)", v)
+            cmds[k[len("cmdstat_"):]] = int(m.group(1)) if m else 0
+        elif v.isdigit():
+            stats[k] = int(v)
+    return {"stats": stats, "cmds": cmds, "req_bytes": len(_INFO_REQ), "reply_bytes": len(head) + 2 + n + 2}
+
+
+def redis_delta(a: dict, b: dict) -> dict:
+    """Redis counters over [a, b] without the bench's own INFO: Redis counts a command after running it and its
+    reply's bytes once written, so the window holds a's INFO (1 command, its reply bytes, its connection's
+    closing read) and b's request (bytes, 1 read)."""
+    st = {k: b["stats"].get(k, 0) - a["stats"].get(k, 0) for k in
+          ("total_commands_processed", "total_reads_processed", "total_net_input_bytes", "total_net_output_bytes")}
+    cmds = {k: b["cmds"].get(k, 0) - a["cmds"].get(k, 0) for k in set(a["cmds"]) | set(b["cmds"])}
+    cmds["info"] = cmds.get("info", 0) - 1
+    cmds = {k: v for k, v in cmds.items() if v > 0}
+    return {"commands_processed": st["total_commands_processed"] - 1,
+            "commandstats_calls": sum(cmds.values()),
+            "reads": st["total_reads_processed"] - 2,
+            "net_in_bytes": st["total_net_input_bytes"] - b["req_bytes"],
+            "net_out_bytes": st["total_net_output_bytes"] - a["reply_bytes"],
+            "by_command": dict(sorted(cmds.items(), key=lambda kv: -kv[1]))}
+
+
+def step_snapshot(end: bool) -> dict:
+    """Everything a step measures, at its start or end. Order: the start's scrapes come before its CPU snapshot
+    and the end's after it, so the bench's own requests cost the processes as little inside the window as can be."""
+    snap: dict[str, Any] = {}
+    if end:
+        snap["t"], snap["cpu"] = time.monotonic(), cpu_snapshot()
+    snap["redis"] = redis_info()
+    snap["metrics"] = [scrape(mport) for _, _, mport in DP]
+    if not end:
+        snap["t"], snap["cpu"] = time.monotonic(), cpu_snapshot()
+    return snap
+
+
+def step_deltas(s0: dict, s1: dict) -> dict:
+    def d(name: str, *by: str) -> dict[str, float]:
+        a, b = samples_sum(s0["metrics"], name, *by), samples_sum(s1["metrics"], name, *by)
+        return {k: b[k] - a.get(k, 0) for k in b if b[k] - a.get(k, 0)}
+    hooks = d("dialplane_webhook_requests_total", "kind")
+    h0 = samples_hist(s0["metrics"], "dialplane_decision_seconds", {"kind": "invite"})
+    h1 = samples_hist(s1["metrics"], "dialplane_decision_seconds", {"kind": "invite"})
+    return {"window_s": s1["t"] - s0["t"],
+            "cpu_s": {k: s1["cpu"][k] - s0["cpu"].get(k, 0) for k in s1["cpu"]},
+            "redis": redis_delta(s0["redis"], s1["redis"]),
+            "webhooks": {k: hooks.get(k, 0) for k in ("call_hook", "call_status", "action")}
+                        | {k: v for k, v in hooks.items() if k not in ("call_hook", "call_status", "action")},
+            "webhook_failures": d("dialplane_webhook_failures_total", "kind", "status"),
+            "events": d("dialplane_kamailio_events_total", "event", "applied"),
+            "dp_redis_ops": d("dialplane_redis_command_seconds_count", "op", "result"),
+            "decision_h0": h0, "decision_h1": h1}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -390,8 +541,9 @@ def run_uac(name: str, scenario: Path, number: str, rate: int, calls: int, hold_
     if trace:
         argv += ["-trace_msg", "-message_file", str(RUN / f"{name}.msg")]
     t0 = time.time()
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = spawn(name, argv)
-    # wait4: the UAC exits within the step, so its CPU time comes from its rusage (bench.py's only child then)
+    # wait4: the UAC exits within the step, so its CPU time comes from its own rusage
     bound = (bound_s or calls / rate + 30) + 15
     rc, cpu_s = -1, float("nan")
     while True:
@@ -401,7 +553,9 @@ def run_uac(name: str, scenario: Path, number: str, rate: int, calls: int, hold_
             cpu_s = ru.ru_utime + ru.ru_stime
             break
         if time.time() - t0 > bound:
-            stop(p)
+            stop(p)  # reaped there: its CPU shows in RUSAGE_CHILDREN (no other child ends during a step)
+            ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_s = ch1.ru_utime + ch1.ru_stime - ch0.ru_utime - ch0.ru_stime
             break
         time.sleep(0.02)
     el = time.time() - t0
@@ -448,14 +602,35 @@ def ramp(label: str, static: bool, rates: list[int]) -> list[dict]:
     results = []
     for rate in rates:
         calls = rate * STEP_SECONDS if MAX_CALLS <= 0 else min(MAX_CALLS, rate * STEP_SECONDS)
-        h0 = {} if static else histogram("dialplane_decision_seconds", {"kind": "invite"})
+        s0 = step_snapshot(end=False)
         r = run_uac(f"{label}-{rate}", ROOT / "tests" / "e2e" / "sipp" / "uac_call.xml", "+15550001000", rate, calls)
+        time.sleep(1.5)  # the last decisions, events and status hooks land
+        m = step_deltas(s0, step_snapshot(end=True))
+        m["cpu_s"]["sipp UAC"] = r.pop("uac_cpu_s")
+        r.update(m)
         if not static:
-            time.sleep(1.5)  # the last decisions land in the histogram
-            h1 = histogram("dialplane_decision_seconds", {"kind": "invite"})
+            h0, h1 = r["decision_h0"], r["decision_h1"]
             r["p50_ms"] = quantile(0.5, h0, h1) * 1000
             r["p99_ms"] = quantile(0.99, h0, h1) * 1000
             r["decisions"] = (h1.get(float("inf"), 0) - h0.get(float("inf"), 0))
+        del r["decision_h0"], r["decision_h1"]
+        ok = max(r["ok"], 1)
+        applied = sum(v for k, v in r["events"].items() if k.endswith("/true"))
+        r["per_call"] = {
+            "cpu_ms": {k: v * 1000 / ok for k, v in r["cpu_s"].items()},
+            "redis_reads": r["redis"]["reads"] / ok,
+            "redis_cmds": r["redis"]["commands_processed"] / ok,
+            "redis_cmdstats": r["redis"]["commandstats_calls"] / ok,
+            "redis_in_bytes": r["redis"]["net_in_bytes"] / ok,
+            "redis_out_bytes": r["redis"]["net_out_bytes"] / ok,
+            "redis_by_command": {k: v / ok for k, v in r["redis"]["by_command"].items()},
+            "webhooks": {k: v / ok for k, v in r["webhooks"].items()},
+            "events": sum(r["events"].values()) / ok,
+            "dp_redis_ops": {k: v / ok for k, v in r["dp_redis_ops"].items()}}
+        r["per_call"]["cpu_ms"]["total"] = sum(r["per_call"]["cpu_ms"].values())
+        # events per second of the calls' traffic: over sipp's run (the calls' lifetime), not the 1.5 s settle
+        r["events_applied_per_s"] = applied / r["elapsed"] if r["elapsed"] > 0 else float("nan")
+        r["events_per_s"] = sum(r["events"].values()) / r["elapsed"] if r["elapsed"] > 0 else float("nan")
         why = []
         if r["rc"] != 0:
             why.append(f"sipp rc {r['rc']}")
@@ -468,9 +643,13 @@ def ramp(label: str, static: bool, rates: list[int]) -> list[dict]:
         r["pass"] = not why and r["ok"] == calls
         r["why"] = "; ".join(why)
         results.append(r)
+        pc = r["per_call"]
         log(f"{label} {rate} cps x {calls}: ok={r['ok']} failed={r['failed']} retrans={r['retrans']} rc={r['rc']} "
             f"sipp {r['sipp_rate']:.0f} cps "
-            + (f"decision p50={r['p50_ms']:.2f}ms p99={r['p99_ms']:.2f}ms" if not static else "")
+            + (f"decision p50={r['p50_ms']:.2f}ms p99={r['p99_ms']:.2f}ms " if not static else "")
+            + f"CPU {pc['cpu_ms']['total']:.2f} ms/call; Redis {pc['redis_reads']:.1f} reads, "
+            f"{pc['redis_cmds']:.1f} cmds/call; webhooks {sum(pc['webhooks'].values()):.2f}/call; "
+            f"events {r['events_applied_per_s']:.0f}/s applied"
             + (f" -> step failed: {r['why']}" if not r["pass"] else ""))
         if not r["pass"]:
             break
