@@ -784,47 +784,137 @@ def main() -> int:
     return 0
 
 
+CPU_COLS = ["sipp UAC", "sipp UAS", "Kamailio", "rtpengine", "HAProxy", "Redis",
+            *(f"dialplane-{i + 1}" for i in range(INSTANCES))]
+
+
+def fmt(v: Any, nd: int = 2) -> str:
+    return "-" if v is None or (isinstance(v, float) and v != v) else f"{v:.{nd}f}"
+
+
+def table(dp_res: list[dict], static_res: list[dict]) -> list[str]:
+    head = (["path", "cps", "calls", "ok", "failed", "retrans", "sipp cps", "decision p50 ms", "decision p99 ms",
+             "CPU ms/call total"] + [f"{c}" for c in CPU_COLS] + ["dialplane Σ",
+             "Redis round trips/call (reads)", "Redis cmds/call incl. scripts", "Redis bytes in/call",
+             "Redis bytes out/call", "webhooks/call (call_hook + call_status + action)", "events applied/s"])
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, rows in (("dialplane", dp_res), ("static", static_res)):
+        for r in rows:
+            pc = r["per_call"]
+            cpu = pc["cpu_ms"]
+            dp_sum = sum(cpu.get(f"dialplane-{i + 1}", 0) for i in range(INSTANCES))
+            wh = pc["webhooks"]
+            kinds = [wh.get(k, 0) for k in ("call_hook", "call_status", "action")]
+            cells = [label + ("" if r["pass"] else " ✗"), r["rate"], r["calls"], r["ok"], r["failed"], r["retrans"],
+                     fmt(r["sipp_rate"], 0), fmt(r.get("p50_ms")), fmt(r.get("p99_ms")), fmt(cpu["total"])]
+            cells += [fmt(cpu.get(c)) for c in CPU_COLS] + [fmt(dp_sum)]
+            cells += [fmt(pc["redis_reads"], 1), fmt(pc["redis_cmds"], 1), fmt(pc["redis_in_bytes"], 0),
+                      fmt(pc["redis_out_bytes"], 0),
+                      f"{sum(wh.values()):.2f} ({' + '.join(f'{k:.2f}' for k in kinds)})",
+                      fmt(r["events_applied_per_s"], 0)]
+            out.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return out
+
+
+def clean(v: Any) -> Any:
+    """JSON without NaN/Infinity (None instead), float keys as strings."""
+    if isinstance(v, float):
+        return None if v != v or v in (float("inf"), float("-inf")) else v
+    if isinstance(v, dict):
+        return {str(k): clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [clean(x) for x in v]
+    return v
+
+
 def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
     cpu = os.cpu_count()
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    print("\n=== dialplane benchmark ===")
-    print(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane); "
-          f"commit {commit}; binary {BIN}")
-    print(f"steps: dialplane {DP_RATES} cps, static {STATIC_RATES} cps, calls/step = rate x {STEP_SECONDS} s"
-          f"{f' (at most {MAX_CALLS})' if MAX_CALLS > 0 else ''}; call = INVITE, 180, 50 ms, "
-          "200, ACK, BYE (media anchored in rtpengine)")
-    print("\n| path | cps | calls | ok | failed | retrans | decision p50 ms | decision p99 ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for label, rows in (("dialplane", dp_res), ("static", static_res)):
-        for r in rows:
-            p50 = f"{r['p50_ms']:.2f}" if "p50_ms" in r else "-"
-            p99 = f"{r['p99_ms']:.2f}" if "p99_ms" in r else "-"
-            print(f"| {label} | {r['rate']} | {r['calls']} | {r['ok']} | {r['failed']} | {r['retrans']} | {p50} | {p99} |")
+    lines: list[str] = []
+    say = lines.append
+    say("=== dialplane benchmark ===")
+    say(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane); "
+        f"commit {commit}; binary {BIN}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    say(f"steps: dialplane {DP_RATES} cps, static {STATIC_RATES} cps, calls/step = rate x {STEP_SECONDS} s"
+        f"{f' (at most {MAX_CALLS})' if MAX_CALLS > 0 else ''}; call = INVITE, 180, 50 ms, 200, ACK, BYE (media "
+        "anchored in rtpengine); each path stops at its first failed step (a failed or missing call, or sipp "
+        f"placing its calls below {MIN_RATE_SHARE:.0%} of the target rate: marked ✗)")
+    say("")
+    lines += table(dp_res, static_res)
+    say("")
+    say("Per call = delta over the step (sipp's run + 1.5 s for the last events) / the step's successful calls. "
+        "CPU: utime+stime from /proc/<pid>/stat of each process and all its descendants (Kamailio's workers; "
+        "children's times included), in 10 ms ticks; the sipp UAC's from wait4(); HAProxy also plays the "
+        "customer's app. Redis: round trips = INFO stats total_reads_processed (socket reads of client requests: "
+        "one per request or pipelined batch, not counting commands run inside Lua scripts); cmds incl. scripts = "
+        "total_commands_processed (Redis 7 counts every command run inside EVAL/EVALSHA there too; = the sum of "
+        "INFO commandstats calls); bytes = total_net_input/output_bytes; the bench's own INFO (1 per step) is "
+        "subtracted. Webhooks: dialplane_webhook_requests_total by kind, both instances. Events: "
+        "dialplane_kamailio_events_total{applied=\"true\"} per second of sipp's run (dialplane has no event-batch "
+        "latency histogram). Decision: dialplane_decision_seconds{kind=\"invite\"}, interpolated in its buckets.")
     b_dp, b_st = best(dp_res), best(static_res)
-    print(f"\nsustained with 0 failures: dialplane {b_dp} cps, static route {b_st if static_res else 'not run'} cps"
-          + (f", ratio {b_dp / b_st:.2f}" if b_st else "")
-          + (f" (highest step tried: {max(DP_RATES)} cps — a ceiling above it was not probed)"
-             if b_dp == max(DP_RATES) and (not static_res or b_st == max(STATIC_RATES)) else ""))
-    for label, rows in (("dialplane", dp_res), ("static", static_res)):
-        if rows and not rows[-1]["pass"]:
-            print(f"  {label} stopped at {rows[-1]['rate']} cps: {rows[-1]['why'] or 'not every call succeeded'}")
+    say("")
+    say(f"sustained (highest step with every call ok at >= {MIN_RATE_SHARE:.0%} of the rate): dialplane {b_dp} cps, "
+        f"static route {b_st if static_res else 'not run'} cps"
+        + (f"; ratio dialplane/static {b_dp / b_st:.2f}" if b_st else ""))
+    for label, rows, rates in (("dialplane", dp_res, DP_RATES), ("static", static_res, STATIC_RATES)):
+        if not rows:
+            continue
+        if not rows[-1]["pass"]:
+            say(f"  {label} stopped at {rows[-1]['rate']} cps: {rows[-1]['why'] or 'not every call succeeded'}")
+        else:
+            say(f"  {label}: every step passed up to the highest tried, {max(rates)} cps: its ceiling is higher "
+                "(not probed)")
+    busiest = next((r for r in reversed(dp_res) if r["pass"]), None)
+    shown = busiest or (dp_res[-1] if dp_res else None)
+    if shown:
+        pc = shown["per_call"]
+        say("")
+        say(f"Redis commands per call at dialplane {shown['rate']} cps"
+            + (" (the busiest sustained step)" if busiest else " (no sustained step: the first, failed one)")
+            + ", top 8 of INFO commandstats (calls, commands run inside scripts included):")
+        say("")
+        say("| command | per call |")
+        say("|---|---|")
+        for k, v in list(pc["redis_by_command"].items())[:8]:
+            say(f"| {k} | {v:.2f} |")
+        ops = {k: v for k, v in sorted(pc["dp_redis_ops"].items(), key=lambda kv: -kv[1]) if v >= 0.005}
+        say("")
+        say("dialplane's own Redis requests per call (dialplane_redis_command_seconds_count by op/result): "
+            + (", ".join(f"{k} {v:.2f}" for k, v in ops.items()) or "none"))
+        say("webhooks per call by kind: " + (", ".join(f"{k} {v:.2f}" for k, v in pc["webhooks"].items()) or "none")
+            + "; failed webhooks in the step: "
+            + (", ".join(f"{k} {v:.0f}" for k, v in shown["webhook_failures"].items()) or "0"))
+        say("events per call by event/applied: "
+            + ", ".join(f"{k} {v / max(shown['ok'], 1):.2f}" for k, v in sorted(shown["events"].items())))
     if hold:
-        print(f"\nheld calls: {hold.get('calls')} calls with timeLimit {HOLD_SECONDS} s, placed at {HOLD_RATE} cps")
-        print(f"  pending timers while held (dialplane_pending_timers): {hold.get('pending_timers'):.0f}; "
-              f"dp:timers ZCARD {hold.get('zcard_timers')}; active calls (dialplane_active_calls, sum) {hold.get('active_calls'):.0f}")
-        print(f"  Redis used_memory per held call: {hold.get('redis_bytes_per_call', 0):.0f} bytes "
-              f"({hold.get('redis_keys')} keys)")
-        print(f"  dialplane RSS (sum of {INSTANCES}): {hold['rss_kb_before'] / 1024:.1f} MiB idle -> "
-              f"{hold['rss_kb_held'] / 1024:.1f} MiB held = {hold.get('rss_kb_per_call', 0):.1f} KiB per call")
-        print(f"  ended by timeLimit: {hold.get('bye_count')}/{hold.get('calls')} (sipp ok={hold.get('ok')} "
-              f"failed={hold.get('failed')}); BYE after answer - {HOLD_SECONDS} s: "
-              f"p50 {hold.get('bye_late_p50_ms', float('nan')):.0f} ms, p99 {hold.get('bye_late_p99_ms', float('nan')):.0f} ms, "
-              f"max {hold.get('bye_late_max_ms', float('nan')):.0f} ms")
-        print(f"  timer lateness at dialplane (dialplane_timer_lateness_seconds{{kind=limit}}): "
-              f"p50 {hold.get('timer_late_p50_ms', float('nan')):.1f} ms, p99 {hold.get('timer_late_p99_ms', float('nan')):.1f} ms; "
-              f"pending timers after: {hold.get('pending_after'):.0f}")
-    print(f"\nlogs and sipp stats: {RUN}")
+        say("")
+        say(f"held calls: {hold.get('calls')} calls with timeLimit {HOLD_SECONDS} s, placed at {HOLD_RATE} cps")
+        say(f"  pending timers while held (dialplane_pending_timers): {hold.get('pending_timers'):.0f}; "
+            f"dp:timers ZCARD {hold.get('zcard_timers')}; active calls (dialplane_active_calls, sum) {hold.get('active_calls'):.0f}")
+        say(f"  Redis used_memory per held call: {hold.get('redis_bytes_per_call', 0):.0f} bytes "
+            f"({hold.get('redis_keys')} keys)")
+        say(f"  dialplane RSS (sum of {INSTANCES}): {hold['rss_kb_before'] / 1024:.1f} MiB idle -> "
+            f"{hold['rss_kb_held'] / 1024:.1f} MiB held = {hold.get('rss_kb_per_call', 0):.1f} KiB per call")
+        say(f"  ended by timeLimit: {hold.get('bye_count')}/{hold.get('calls')} (sipp ok={hold.get('ok')} "
+            f"failed={hold.get('failed')}); BYE after answer - {HOLD_SECONDS} s: "
+            f"p50 {hold.get('bye_late_p50_ms', float('nan')):.0f} ms, p99 {hold.get('bye_late_p99_ms', float('nan')):.0f} ms, "
+            f"max {hold.get('bye_late_max_ms', float('nan')):.0f} ms")
+        say(f"  timer lateness at dialplane (dialplane_timer_lateness_seconds{{kind=limit}}): "
+            f"p50 {hold.get('timer_late_p50_ms', float('nan')):.1f} ms, p99 {hold.get('timer_late_p99_ms', float('nan')):.1f} ms; "
+            f"pending timers after: {hold.get('pending_after'):.0f}")
+    say("")
+    say(f"logs, sipp stats, report.md and report.json: {RUN}")
+    text = "\n".join(lines) + "\n"
+    print("\n" + text, end="")
+    (RUN / "report.md").write_text(text)
+    (RUN / "report.json").write_text(json.dumps(clean({
+        "commit": commit, "cpus": cpu, "binary": str(BIN), "instances": INSTANCES, "step_seconds": STEP_SECONDS,
+        "max_calls": MAX_CALLS, "rates": {"dialplane": DP_RATES, "static": STATIC_RATES},
+        "min_rate_share": MIN_RATE_SHARE, "steps": {"dialplane": dp_res, "static": static_res},
+        "sustained_cps": {"dialplane": b_dp, "static": b_st if static_res else None},
+        "ratio": b_dp / b_st if b_st else None, "hold": hold}), indent=1) + "\n")
 
 
 if __name__ == "__main__":
