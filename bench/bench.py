@@ -649,7 +649,7 @@ def ramp(label: str, static: bool, rates: list[int]) -> list[dict]:
             + (f"decision p50={r['p50_ms']:.2f}ms p99={r['p99_ms']:.2f}ms " if not static else "")
             + f"CPU {pc['cpu_ms']['total']:.2f} ms/call; Redis {pc['redis_reads']:.1f} reads, "
             f"{pc['redis_cmds']:.1f} cmds/call; webhooks {sum(pc['webhooks'].values()):.2f}/call; "
-            f"events {r['events_applied_per_s']:.0f}/s applied"
+            f"events {r['events_applied_per_s']:.0f}/s applied ({r['events_per_s']:.0f}/s received)"
             + (f" -> step failed: {r['why']}" if not r["pass"] else ""))
         if not r["pass"]:
             break
@@ -796,7 +796,7 @@ def table(dp_res: list[dict], static_res: list[dict]) -> list[str]:
     head = (["path", "cps", "calls", "ok", "failed", "retrans", "sipp cps", "decision p50 ms", "decision p99 ms",
              "CPU ms/call total"] + [f"{c}" for c in CPU_COLS] + ["dialplane Σ",
              "Redis round trips/call (reads)", "Redis cmds/call incl. scripts", "Redis bytes in/call",
-             "Redis bytes out/call", "webhooks/call (call_hook + call_status + action)", "events applied/s"])
+             "Redis bytes out/call", "webhooks/call (call_hook + call_status + action)", "events/s applied (received)"])
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, rows in (("dialplane", dp_res), ("static", static_res)):
         for r in rows:
@@ -811,7 +811,7 @@ def table(dp_res: list[dict], static_res: list[dict]) -> list[str]:
             cells += [fmt(pc["redis_reads"], 1), fmt(pc["redis_cmds"], 1), fmt(pc["redis_in_bytes"], 0),
                       fmt(pc["redis_out_bytes"], 0),
                       f"{sum(wh.values()):.2f} ({' + '.join(f'{k:.2f}' for k in kinds)})",
-                      fmt(r["events_applied_per_s"], 0)]
+                      f"{fmt(r['events_applied_per_s'], 0)} ({fmt(r['events_per_s'], 0)})"]
             out.append("| " + " | ".join(str(c) for c in cells) + " |")
     return out
 
@@ -851,8 +851,9 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
         "total_commands_processed (Redis 7 counts every command run inside EVAL/EVALSHA there too; = the sum of "
         "INFO commandstats calls); bytes = total_net_input/output_bytes; the bench's own INFO (1 per step) is "
         "subtracted. Webhooks: dialplane_webhook_requests_total by kind, both instances. Events: "
-        "dialplane_kamailio_events_total{applied=\"true\"} per second of sipp's run (dialplane has no event-batch "
-        "latency histogram). Decision: dialplane_decision_seconds{kind=\"invite\"}, interpolated in its buckets.")
+        "dialplane_kamailio_events_total per second of sipp's run, applied=\"true\" (received: all; the static "
+        "route's events reach dialplane too, for calls it does not know); dialplane has no event-batch latency "
+        "histogram. Decision: dialplane_decision_seconds{kind=\"invite\"}, interpolated in its buckets.")
     b_dp, b_st = best(dp_res), best(static_res)
     say("")
     say(f"sustained (highest step with every call ok at >= {MIN_RATE_SHARE:.0%} of the rate): dialplane {b_dp} cps, "
