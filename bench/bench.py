@@ -9,13 +9,18 @@ Phases, printed as one report:
   1. dialplane: rising call rates (BENCH_DP_RATES, else BENCH_RATES, default 100,200,...,1000,1200,1400 cps;
      calls per step = rate * BENCH_STEP_SECONDS (10), capped by BENCH_MAX_CALLS when set); stops at the first
      failed step: a failed or missing call, or sipp placing its calls slower than 90 % of the target rate.
-     Per step: sipp's successful/failed calls and retransmissions, decision latency p50/p99 from dialplane's own
-     histogram dialplane_decision_seconds{kind="invite"} (delta over the step, summed over instances).
+     Per step: sipp's successful/failed calls, retransmissions and achieved rate, decision latency p50/p99 from
+     dialplane's own histogram dialplane_decision_seconds{kind="invite"} (delta over the step, summed over
+     instances), and per successful call: CPU ms of each process tree (/proc; the sipp UAC from wait4), Redis
+     round trips (total_reads_processed), commands incl. those run inside scripts (total_commands_processed,
+     commandstats) and bytes in/out, webhooks by kind (dialplane_webhook_requests_total), events per second
+     (dialplane_kamailio_events_total).
   2. static: the same Kamailio restarted with WITH_STATIC_ROUTE (fork to the UAS, no HTTP decision), steps
      BENCH_STATIC_RATES (else BENCH_RATES), same stop rule.
   3. hold: BENCH_HOLD_CALLS calls (default 500) with timeLimit BENCH_HOLD_SECONDS (20) held at once: pending
      timers (dialplane_pending_timers), dialplane RSS and Redis used_memory per call, BYE lateness vs timeLimit
      (from sipp's traces) and dialplane_timer_lateness_seconds.
+The report (one markdown table of every step) is also written to <run dir>/report.md, all figures to report.json.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 # Bounded: every sipp run has a call count and a timeout, and the whole run is killed after BENCH_TIMEOUT s.
 # Not a CI test. See bench/README.md for the options and the figures of one run.
 #
-# Usage: bench/run-bench.sh            full run (about 5-8 minutes; bounded by BENCH_TIMEOUT, 1500 s)
+# Usage: bench/run-bench.sh            full run (about 4-8 minutes; bounded by BENCH_TIMEOUT, 1500 s)
 #        BENCH_QUICK=1 bench/run-bench.sh   small smoke run (about 1 minute)
 set -euo pipefail
 
