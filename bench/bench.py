@@ -80,6 +80,7 @@ P = {"redis": BASE, "ng": BASE + 1, "sip": BASE + 10, "rpc": BASE + 11, "lb": BA
 DP = [(BASE + 40 + 10 * i, BASE + 41 + 10 * i, BASE + 42 + 10 * i) for i in range(INSTANCES)]  # internal, api, metrics
 
 PROCS: list[subprocess.Popen] = []
+ERRORS: list[str] = []  # steps that could not be measured, shown in the report
 NAMES: dict[int, str] = {}  # pid (= session id: every spawn starts a session) -> name, for CPU accounting
 RUN: Path = Path(tempfile.mkdtemp(prefix="dp-bench-"))
 
@@ -351,14 +352,24 @@ def redis_delta(a: dict, b: dict) -> dict:
             "by_command": dict(sorted(cmds.items(), key=lambda kv: -kv[1]))}
 
 
+def retry(f: Any, attempts: int = 3) -> Any:
+    for i in range(attempts):
+        try:
+            return f()
+        except (OSError, urllib.error.URLError, ValueError):
+            if i == attempts - 1:
+                raise
+            time.sleep(2)
+
+
 def step_snapshot(end: bool) -> dict:
     """Everything a step measures, at its start or end. Order: the start's scrapes come before its CPU snapshot
     and the end's after it, so the bench's own requests cost the processes as little inside the window as can be."""
     snap: dict[str, Any] = {}
     if end:
         snap["t"], snap["cpu"] = time.monotonic(), cpu_snapshot()
-    snap["redis"] = redis_info()
-    snap["metrics"] = [scrape(mport) for _, _, mport in DP]
+    snap["redis"] = retry(redis_info)
+    snap["metrics"] = [retry(lambda: scrape(mport)) for _, _, mport in DP]
     if not end:
         snap["t"], snap["cpu"] = time.monotonic(), cpu_snapshot()
     return snap
@@ -387,6 +398,7 @@ def step_deltas(s0: dict, s1: dict) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 UAS_URI = f"sip:bench@{LO}:{P['uas']}"
 DP_PROCS: list[subprocess.Popen] = []
+ERRORS: list[str] = []  # steps that could not be measured, shown in the report
 KAM: list[subprocess.Popen] = []
 # Hooks for other benchmarks built on this stack (bench/media_bench.py): more applications answered by HAProxy
 # (path, number, JSON body), more arguments for dialplane and rtpengine (run-rtpengine.sh options).
@@ -607,10 +619,16 @@ def ramp(label: str, static: bool, rates: list[int]) -> list[dict]:
     results = []
     for rate in rates:
         calls = rate * STEP_SECONDS if MAX_CALLS <= 0 else min(MAX_CALLS, rate * STEP_SECONDS)
-        s0 = step_snapshot(end=False)
-        r = run_uac(f"{label}-{rate}", ROOT / "tests" / "e2e" / "sipp" / "uac_call.xml", "+15550001000", rate, calls)
-        time.sleep(1.5)  # the last decisions, events and status hooks land
-        m = step_deltas(s0, step_snapshot(end=True))
+        try:
+            s0 = step_snapshot(end=False)
+            r = run_uac(f"{label}-{rate}", ROOT / "tests" / "e2e" / "sipp" / "uac_call.xml", "+15550001000", rate,
+                        calls)
+            time.sleep(1.5)  # the last decisions, events and status hooks land
+            m = step_deltas(s0, step_snapshot(end=True))
+        except (OSError, urllib.error.URLError, ValueError) as e:  # a dead process: report the steps measured
+            ERRORS.append(f"{label} {rate} cps: step not measured, a snapshot failed: {e!r} (logs in {RUN})")
+            log(ERRORS[-1])
+            break
         m["cpu_s"]["sipp UAC"] = r.pop("uac_cpu_s")
         r.update(m)
         if not static:
@@ -869,9 +887,13 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
             continue
         if not rows[-1]["pass"]:
             say(f"  {label} stopped at {rows[-1]['rate']} cps: {rows[-1]['why'] or 'not every call succeeded'}")
+        elif any(e.startswith(f"{label} ") for e in ERRORS):
+            say(f"  {label} stopped after {rows[-1]['rate']} cps by an error (below)")
         else:
-            say(f"  {label}: every step passed up to the highest tried, {max(rates)} cps: its ceiling is higher "
-                "(not probed)")
+            say(f"  {label}: every step passed up to the highest tried, {max(rates)} cps: its ceiling is at or above it "
+                "(higher rates not probed)")
+    for e in ERRORS:
+        say(f"  error: {e}")
     busiest = next((r for r in reversed(dp_res) if r["pass"]), None)
     shown = busiest or (dp_res[-1] if dp_res else None)
     if shown:
@@ -920,7 +942,7 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
         "max_calls": MAX_CALLS, "rates": {"dialplane": DP_RATES, "static": STATIC_RATES},
         "min_rate_share": MIN_RATE_SHARE, "steps": {"dialplane": dp_res, "static": static_res},
         "sustained_cps": {"dialplane": b_dp, "static": b_st if static_res else None},
-        "ratio": b_dp / b_st if b_st else None, "hold": hold}), indent=1) + "\n")
+        "ratio": b_dp / b_st if b_st else None, "hold": hold, "errors": ERRORS}), indent=1) + "\n")
 
 
 if __name__ == "__main__":
