@@ -878,10 +878,19 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
         "route's events reach dialplane too, for calls it does not know); dialplane has no event-batch latency "
         "histogram. Decision: dialplane_decision_seconds{kind=\"invite\"}, interpolated in its buckets.")
     b_dp, b_st = best(dp_res), best(static_res)
+
+    def capped(rows: list[dict]) -> bool:  # the path's ceiling was found: it stopped at a failed step
+        return bool(rows) and not rows[-1]["pass"]
+    ratio = ""
+    if b_st:
+        bound = {(True, True): "", (True, False): "<= ", (False, True): ">= "}.get(
+            (capped(dp_res), capped(static_res)))
+        ratio = (f"; ratio dialplane/static {bound}{b_dp / b_st:.2f}" if bound is not None else
+                 f"; ratio dialplane/static not determined (neither ceiling reached; {b_dp / b_st:.2f} at the "
+                 "highest steps)")
     say("")
     say(f"sustained (highest step with every call ok at >= {MIN_RATE_SHARE:.0%} of the rate): dialplane {b_dp} cps, "
-        f"static route {b_st if static_res else 'not run'} cps"
-        + (f"; ratio dialplane/static {b_dp / b_st:.2f}" if b_st else ""))
+        f"static route {b_st if static_res else 'not run'} cps{ratio}")
     for label, rows, rates in (("dialplane", dp_res, DP_RATES), ("static", static_res, STATIC_RATES)):
         if not rows:
             continue
@@ -942,7 +951,8 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
         "max_calls": MAX_CALLS, "rates": {"dialplane": DP_RATES, "static": STATIC_RATES},
         "min_rate_share": MIN_RATE_SHARE, "steps": {"dialplane": dp_res, "static": static_res},
         "sustained_cps": {"dialplane": b_dp, "static": b_st if static_res else None},
-        "ratio": b_dp / b_st if b_st else None, "hold": hold, "errors": ERRORS}), indent=1) + "\n")
+        "ratio": b_dp / b_st if b_st else None, "ceiling_found": {"dialplane": capped(dp_res),
+                                                                  "static": capped(static_res)}, "hold": hold, "errors": ERRORS}), indent=1) + "\n")
 
 
 if __name__ == "__main__":
