@@ -6,14 +6,21 @@ Stack: Redis, rtpengine, N dialplane instances (default 2) behind HAProxy, Kamai
 never the bottleneck). Run through bench/run-bench.sh; every option is an environment variable (see README.md).
 
 Phases, printed as one report:
-  1. dialplane: rising call rates (BENCH_RATES, default 50,100,200,400 cps; calls per step =
-     min(BENCH_MAX_CALLS, rate * BENCH_STEP_SECONDS)); stops at the first step with a failed call.
-     Per step: sipp's successful/failed calls and retransmissions, decision latency p50/p99 from dialplane's own
-     histogram dialplane_decision_seconds{kind="invite"} (delta over the step, summed over instances).
-  2. static: the same Kamailio restarted with WITH_STATIC_ROUTE (fork to the UAS, no HTTP decision), same steps.
+  1. dialplane: rising call rates (BENCH_DP_RATES, else BENCH_RATES, default 100,200,...,1000,1200,1400 cps;
+     calls per step = rate * BENCH_STEP_SECONDS (10), capped by BENCH_MAX_CALLS when set); stops at the first
+     failed step: a failed or missing call, or sipp placing its calls slower than 90 % of the target rate.
+     Per step: sipp's successful/failed calls, retransmissions and achieved rate, decision latency p50/p99 from
+     dialplane's own histogram dialplane_decision_seconds{kind="invite"} (delta over the step, summed over
+     instances), and per successful call: CPU ms of each process tree (/proc; the sipp UAC from wait4), Redis
+     round trips (total_reads_processed), commands incl. those run inside scripts (total_commands_processed,
+     commandstats) and bytes in/out, webhooks by kind (dialplane_webhook_requests_total), events per second
+     (dialplane_kamailio_events_total).
+  2. static: the same Kamailio restarted with WITH_STATIC_ROUTE (fork to the UAS, no HTTP decision), steps
+     BENCH_STATIC_RATES (else BENCH_RATES), same stop rule.
   3. hold: BENCH_HOLD_CALLS calls (default 500) with timeLimit BENCH_HOLD_SECONDS (20) held at once: pending
      timers (dialplane_pending_timers), dialplane RSS and Redis used_memory per call, BYE lateness vs timeLimit
      (from sipp's traces) and dialplane_timer_lateness_seconds.
+The report (one markdown table of every step) is also written to <run dir>/report.md, all figures to report.json.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import atexit
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -46,9 +54,18 @@ def env_int(name: str, default: int) -> int:
 BASE = env_int("BENCH_PORT_BASE", 36000)
 RTP_MIN = env_int("BENCH_RTP_MIN", 34000)
 RTP_MAX = env_int("BENCH_RTP_MAX", 35999)
-RATES = [int(x) for x in os.environ.get("BENCH_RATES", "50,100,200,400").split(",") if x]
-STEP_SECONDS = env_int("BENCH_STEP_SECONDS", 8)
-MAX_CALLS = env_int("BENCH_MAX_CALLS", 2000)
+
+
+def env_rates(name: str, default: str) -> list[int]:
+    return [int(x) for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
+RATES = env_rates("BENCH_RATES", "100,200,300,400,500,600,700,800,900,1000,1200,1400")
+DP_RATES = env_rates("BENCH_DP_RATES", ",".join(map(str, RATES)))  # the dialplane path's steps
+STATIC_RATES = env_rates("BENCH_STATIC_RATES", ",".join(map(str, RATES)))  # the static route's steps
+STEP_SECONDS = env_int("BENCH_STEP_SECONDS", 10)
+MAX_CALLS = env_int("BENCH_MAX_CALLS", 0)  # optional cap of the calls per step; 0 = none (rate x STEP_SECONDS)
+MIN_RATE_SHARE = 0.9  # a step whose sipp placed its calls slower than 90 % of the target rate failed
 HOLD_CALLS = env_int("BENCH_HOLD_CALLS", 500)
 HOLD_RATE = env_int("BENCH_HOLD_RATE", 100)
 HOLD_SECONDS = env_int("BENCH_HOLD_SECONDS", 20)
@@ -63,6 +80,7 @@ P = {"redis": BASE, "ng": BASE + 1, "sip": BASE + 10, "rpc": BASE + 11, "lb": BA
 DP = [(BASE + 40 + 10 * i, BASE + 41 + 10 * i, BASE + 42 + 10 * i) for i in range(INSTANCES)]  # internal, api, metrics
 
 PROCS: list[subprocess.Popen] = []
+ERRORS: list[str] = []  # steps that could not be measured, shown in the report
 NAMES: dict[int, str] = {}  # pid (= session id: every spawn starts a session) -> name, for CPU accounting
 RUN: Path = Path(tempfile.mkdtemp(prefix="dp-bench-"))
 
@@ -205,6 +223,28 @@ def quantile(q: float, before: dict[float, float], after: dict[float, float]) ->
     return prev_le
 
 
+def samples_hist(samples: list[list[tuple[str, dict, float]]], name: str, match: dict) -> dict[float, float]:
+    """histogram() over scrapes already taken (one list of samples per instance)."""
+    out: dict[float, float] = {}
+    for inst in samples:
+        for n, labels, v in inst:
+            if n == name + "_bucket" and all(labels.get(k) == x for k, x in match.items()):
+                le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+                out[le] = out.get(le, 0) + v
+    return out
+
+
+def samples_sum(samples: list[list[tuple[str, dict, float]]], name: str, *by: str) -> dict[str, float]:
+    """A counter summed over every instance, by the value(s) of the labels `by` ("/"-joined)."""
+    out: dict[str, float] = {}
+    for inst in samples:
+        for n, labels, v in inst:
+            if n == name:
+                k = "/".join(labels.get(b, "") for b in by)
+                out[k] = out.get(k, 0) + v
+    return out
+
+
 def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -216,10 +256,149 @@ def rss_kb(pid: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# per-step measurements: CPU of each process tree, Redis INFO, dialplane's counters
+# ---------------------------------------------------------------------------------------------------------
+TICK = os.sysconf("SC_CLK_TCK")
+# spawn name -> process shown in the report (the sipp UAC, which exits within each step, is measured by run_uac)
+CPU_ROLES = {"uas": "sipp UAS", "kamailio": "Kamailio", "kamailio-static": "Kamailio", "rtpengine": "rtpengine",
+             "haproxy": "HAProxy", "redis": "Redis", **{f"dialplane-{i + 1}": f"dialplane-{i + 1}"
+                                                        for i in range(INSTANCES)}}
+
+
+def proc_table() -> dict[int, tuple[int, float]]:
+    """Every process: pid -> (ppid, CPU seconds = utime + stime + cutime + cstime). The children's times make a
+    worker that exits (and is reaped by its parent) stay counted in its tree."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2:].split()
+        out[int(d)] = (int(rest[1]), sum(int(x) for x in rest[11:15]) / TICK)
+    return out
+
+
+def cpu_snapshot() -> dict[str, float]:
+    """CPU seconds of each long-lived process of the stack, summed over its whole process tree (the pid bench.py
+    spawned and every pid whose ancestor it is, listed anew at each snapshot: Kamailio forks its workers)."""
+    table = proc_table()
+    kids: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    out: dict[str, float] = {}
+    for p in PROCS:
+        role = CPU_ROLES.get(NAMES.get(p.pid, ""))
+        if role is None or p.returncode is not None or p.pid not in table:
+            continue
+        todo, total = [p.pid], 0.0
+        while todo:
+            pid = todo.pop()
+            total += table[pid][1]
+            todo += kids.get(pid, [])
+        out[role] = out.get(role, 0.0) + total
+    return out
+
+
+_INFO_REQ = b"*3\r\n$4\r\nINFO\r\n$5\r\nstats\r\n$12\r\ncommandstats\r\n"
+
+
+def redis_info() -> dict:
+    """INFO stats + commandstats over one fresh connection (RESP, not redis-cli, so that the bench's own share of
+    the counters is known exactly: see redis_delta)."""
+    with socket.create_connection((LO, P["redis"]), timeout=5) as s:
+        s.sendall(_INFO_REQ)
+        buf = b""
+        while b"\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise OSError("redis closed the connection")
+            buf += chunk
+        head, body = buf.split(b"\r\n", 1)
+        n = int(head[1:])
+        while len(body) < n + 2:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise OSError("redis closed the connection")
+            body += chunk
+    stats: dict[str, int] = {}
+    cmds: dict[str, int] = {}
+    for line in body[:n].decode(errors="replace").splitlines():
+        k, _, v = line.partition(":")
+        if k.startswith("cmdstat_"):
+            m = re.search(r"(?:^|,)calls=(\d+)", v)
+            cmds[k[len("cmdstat_"):]] = int(m.group(1)) if m else 0
+        elif v.isdigit():
+            stats[k] = int(v)
+    return {"stats": stats, "cmds": cmds, "req_bytes": len(_INFO_REQ), "reply_bytes": len(head) + 2 + n + 2}
+
+
+def redis_delta(a: dict, b: dict) -> dict:
+    """Redis counters over [a, b] without the bench's own INFO: Redis counts a command after running it and its
+    reply's bytes once written, so the window holds a's INFO (1 command, its reply bytes, its connection's
+    closing read) and b's request (bytes, 1 read)."""
+    st = {k: b["stats"].get(k, 0) - a["stats"].get(k, 0) for k in
+          ("total_commands_processed", "total_reads_processed", "total_net_input_bytes", "total_net_output_bytes")}
+    cmds = {k: b["cmds"].get(k, 0) - a["cmds"].get(k, 0) for k in set(a["cmds"]) | set(b["cmds"])}
+    cmds["info"] = cmds.get("info", 0) - 1
+    cmds = {k: v for k, v in cmds.items() if v > 0}
+    return {"commands_processed": st["total_commands_processed"] - 1,
+            "commandstats_calls": sum(cmds.values()),
+            "reads": st["total_reads_processed"] - 2,
+            "net_in_bytes": st["total_net_input_bytes"] - b["req_bytes"],
+            "net_out_bytes": st["total_net_output_bytes"] - a["reply_bytes"],
+            "by_command": dict(sorted(cmds.items(), key=lambda kv: -kv[1]))}
+
+
+def retry(f: Any, attempts: int = 3) -> Any:
+    for i in range(attempts):
+        try:
+            return f()
+        except (OSError, urllib.error.URLError, ValueError):
+            if i == attempts - 1:
+                raise
+            time.sleep(2)
+
+
+def step_snapshot(end: bool) -> dict:
+    """Everything a step measures, at its start or end. Order: the start's scrapes come before its CPU snapshot
+    and the end's after it, so the bench's own requests cost the processes as little inside the window as can be."""
+    snap: dict[str, Any] = {}
+    if end:
+        snap["t"], snap["cpu"] = time.monotonic(), cpu_snapshot()
+    snap["redis"] = retry(redis_info)
+    snap["metrics"] = [retry(lambda: scrape(mport)) for _, _, mport in DP]
+    if not end:
+        snap["t"], snap["cpu"] = time.monotonic(), cpu_snapshot()
+    return snap
+
+
+def step_deltas(s0: dict, s1: dict) -> dict:
+    def d(name: str, *by: str) -> dict[str, float]:
+        a, b = samples_sum(s0["metrics"], name, *by), samples_sum(s1["metrics"], name, *by)
+        return {k: b[k] - a.get(k, 0) for k in b if b[k] - a.get(k, 0)}
+    hooks = d("dialplane_webhook_requests_total", "kind")
+    h0 = samples_hist(s0["metrics"], "dialplane_decision_seconds", {"kind": "invite"})
+    h1 = samples_hist(s1["metrics"], "dialplane_decision_seconds", {"kind": "invite"})
+    return {"window_s": s1["t"] - s0["t"],
+            "cpu_s": {k: s1["cpu"][k] - s0["cpu"].get(k, 0) for k in s1["cpu"]},
+            "redis": redis_delta(s0["redis"], s1["redis"]),
+            "webhooks": {k: hooks.get(k, 0) for k in ("call_hook", "call_status", "action")}
+                        | {k: v for k, v in hooks.items() if k not in ("call_hook", "call_status", "action")},
+            "webhook_failures": d("dialplane_webhook_failures_total", "kind", "status"),
+            "events": d("dialplane_kamailio_events_total", "event", "applied"),
+            "dp_redis_ops": d("dialplane_redis_command_seconds_count", "op", "result"),
+            "decision_h0": h0, "decision_h1": h1}
+
+
+# ---------------------------------------------------------------------------------------------------------
 # the stack
 # ---------------------------------------------------------------------------------------------------------
 UAS_URI = f"sip:bench@{LO}:{P['uas']}"
 DP_PROCS: list[subprocess.Popen] = []
+ERRORS: list[str] = []  # steps that could not be measured, shown in the report
 KAM: list[subprocess.Popen] = []
 # Hooks for other benchmarks built on this stack (bench/media_bench.py): more applications answered by HAProxy
 # (path, number, JSON body), more arguments for dialplane and rtpengine (run-rtpengine.sh options).
@@ -379,47 +558,122 @@ def run_uac(name: str, scenario: Path, number: str, rate: int, calls: int, hold_
     if trace:
         argv += ["-trace_msg", "-message_file", str(RUN / f"{name}.msg")]
     t0 = time.time()
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = spawn(name, argv)
-    try:
-        rc = p.wait((bound_s or calls / rate + 30) + 15)
-    except subprocess.TimeoutExpired:
-        stop(p)
-        rc = -1
+    # wait4: the UAC exits within the step, so its CPU time comes from its own rusage
+    bound = (bound_s or calls / rate + 30) + 15
+    rc, cpu_s = -1, float("nan")
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            rc = p.returncode = os.waitstatus_to_exitcode(status)
+            cpu_s = ru.ru_utime + ru.ru_stime
+            break
+        if time.time() - t0 > bound:
+            stop(p)  # reaped there: its CPU shows in RUSAGE_CHILDREN (no other child ends during a step)
+            ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_s = ch1.ru_utime + ch1.ru_stime - ch0.ru_utime - ch0.ru_stime
+            break
+        time.sleep(0.02)
     el = time.time() - t0
-    row = {}
+    rows = []
     try:
         lines = [l for l in stat.read_text().splitlines() if l.strip()]
         hdr = lines[0].rstrip(";").split(";")
-        vals = lines[-1].rstrip(";").split(";")
-        row = dict(zip(hdr, vals))
+        rows = [dict(zip(hdr, l.rstrip(";").split(";"))) for l in lines[1:]]
     except (OSError, IndexError):
         pass
+    row = rows[-1] if rows else {}
 
-    def col(k: str) -> int:
+    def col(k: str, r: Optional[dict] = None) -> int:
         try:
-            return int(row.get(k, "0") or 0)
+            return int((row if r is None else r).get(k, "0") or 0)
         except ValueError:
             return 0
     return {"rc": rc, "elapsed": el, "ok": col("SuccessfulCall(C)"), "failed": col("FailedCall(C)"),
-            "retrans": col("Retransmissions(C)"), "created": col("TotalCallCreated"), "calls": calls, "rate": rate}
+            "retrans": col("Retransmissions(C)"), "created": col("TotalCallCreated"), "calls": calls, "rate": rate,
+            "sipp_rate": placed_rate(rows, calls), "uac_cpu_s": cpu_s}
 
 
-def ramp(label: str, static: bool) -> list[dict]:
+def placed_rate(rows: list[dict], calls: int) -> float:
+    """The rate at which sipp really created its calls: TotalCallCreated / time since start, read in the last
+    periodic row (-fd 1) written while calls were still being created (the final row's CallRate(C) also counts
+    the time the last calls took to end). NaN when no such row (the step placed all its calls within 1 s)."""
+    def epoch(v: str) -> float:  # "2026-12-02\t17:52:14.459403\t1796233934.459403"
+        return float(v.split("\t")[-1])
+    best_rate = float("nan")
+    for r in rows:
+        try:
+            created = int(r.get("TotalCallCreated", "0") or 0)
+            t = epoch(r["CurrentTime"]) - epoch(r["StartTime"])
+        except (KeyError, ValueError, IndexError):
+            continue
+        if created >= calls:
+            break
+        if t >= 0.5 and created > 0:
+            best_rate = created / t
+    return best_rate
+
+
+def ramp(label: str, static: bool, rates: list[int]) -> list[dict]:
     results = []
-    for rate in RATES:
-        calls = min(MAX_CALLS, rate * STEP_SECONDS)
-        h0 = {} if static else histogram("dialplane_decision_seconds", {"kind": "invite"})
-        r = run_uac(f"{label}-{rate}", ROOT / "tests" / "e2e" / "sipp" / "uac_call.xml", "+15550001000", rate, calls)
+    for rate in rates:
+        calls = rate * STEP_SECONDS if MAX_CALLS <= 0 else min(MAX_CALLS, rate * STEP_SECONDS)
+        try:
+            s0 = step_snapshot(end=False)
+            r = run_uac(f"{label}-{rate}", ROOT / "tests" / "e2e" / "sipp" / "uac_call.xml", "+15550001000", rate,
+                        calls)
+            time.sleep(1.5)  # the last decisions, events and status hooks land
+            m = step_deltas(s0, step_snapshot(end=True))
+        except (OSError, urllib.error.URLError, ValueError) as e:  # a dead process: report the steps measured
+            ERRORS.append(f"{label} {rate} cps: step not measured, a snapshot failed: {e!r} (logs in {RUN})")
+            log(ERRORS[-1])
+            break
+        m["cpu_s"]["sipp UAC"] = r.pop("uac_cpu_s")
+        r.update(m)
         if not static:
-            time.sleep(1.5)  # the last decisions land in the histogram
-            h1 = histogram("dialplane_decision_seconds", {"kind": "invite"})
+            h0, h1 = r["decision_h0"], r["decision_h1"]
             r["p50_ms"] = quantile(0.5, h0, h1) * 1000
             r["p99_ms"] = quantile(0.99, h0, h1) * 1000
             r["decisions"] = (h1.get(float("inf"), 0) - h0.get(float("inf"), 0))
-        r["pass"] = r["rc"] == 0 and r["failed"] == 0 and r["ok"] == calls
+        del r["decision_h0"], r["decision_h1"]
+        ok = max(r["ok"], 1)
+        applied = sum(v for k, v in r["events"].items() if k.endswith("/true"))
+        r["per_call"] = {
+            "cpu_ms": {k: v * 1000 / ok for k, v in r["cpu_s"].items()},
+            "redis_reads": r["redis"]["reads"] / ok,
+            "redis_cmds": r["redis"]["commands_processed"] / ok,
+            "redis_cmdstats": r["redis"]["commandstats_calls"] / ok,
+            "redis_in_bytes": r["redis"]["net_in_bytes"] / ok,
+            "redis_out_bytes": r["redis"]["net_out_bytes"] / ok,
+            "redis_by_command": {k: v / ok for k, v in r["redis"]["by_command"].items()},
+            "webhooks": {k: v / ok for k, v in r["webhooks"].items()},
+            "events": sum(r["events"].values()) / ok,
+            "dp_redis_ops": {k: v / ok for k, v in r["dp_redis_ops"].items()}}
+        r["per_call"]["cpu_ms"]["total"] = sum(r["per_call"]["cpu_ms"].values())
+        # events per second of the calls' traffic: over sipp's run (the calls' lifetime), not the 1.5 s settle
+        r["events_applied_per_s"] = applied / r["elapsed"] if r["elapsed"] > 0 else float("nan")
+        r["events_per_s"] = sum(r["events"].values()) / r["elapsed"] if r["elapsed"] > 0 else float("nan")
+        why = []
+        if r["rc"] != 0:
+            why.append(f"sipp rc {r['rc']}")
+        if r["failed"]:
+            why.append(f"{r['failed']} failed calls")
+        if r["ok"] + r["failed"] != calls:
+            why.append(f"{calls - r['ok'] - r['failed']} calls not completed")
+        if r["sipp_rate"] == r["sipp_rate"] and r["sipp_rate"] < MIN_RATE_SHARE * rate:
+            why.append(f"sipp placed only {r['sipp_rate']:.0f} cps (< {MIN_RATE_SHARE:.0%} of {rate})")
+        r["pass"] = not why and r["ok"] == calls
+        r["why"] = "; ".join(why)
         results.append(r)
+        pc = r["per_call"]
         log(f"{label} {rate} cps x {calls}: ok={r['ok']} failed={r['failed']} retrans={r['retrans']} rc={r['rc']} "
-            + (f"decision p50={r['p50_ms']:.2f}ms p99={r['p99_ms']:.2f}ms" if not static else ""))
+            f"sipp {r['sipp_rate']:.0f} cps "
+            + (f"decision p50={r['p50_ms']:.2f}ms p99={r['p99_ms']:.2f}ms " if not static else "")
+            + f"CPU {pc['cpu_ms']['total']:.2f} ms/call; Redis {pc['redis_reads']:.1f} reads, "
+            f"{pc['redis_cmds']:.1f} cmds/call; webhooks {sum(pc['webhooks'].values()):.2f}/call; "
+            f"events {r['events_applied_per_s']:.0f}/s applied ({r['events_per_s']:.0f}/s received)"
+            + (f" -> step failed: {r['why']}" if not r["pass"] else ""))
         if not r["pass"]:
             break
         time.sleep(2)  # let rtpengine/Kamailio settle between steps
@@ -532,13 +786,14 @@ def main() -> int:
     busy += [f"RTP {p}" for p in (RTP_MIN, RTP_MAX) if not port_free(p, udp=True)]
     if busy:
         raise SystemExit(f"bench: ports in use: {busy} (another bench or test_scale run? BENCH_PORT_BASE/BENCH_RTP_MIN)")
-    log(f"run dir {RUN}; dialplane {BIN}; {INSTANCES} instance(s) behind HAProxy; rates {RATES} cps; "
-        f"<= {MAX_CALLS} calls/step ({STEP_SECONDS} s); hold {HOLD_CALLS} calls x {HOLD_SECONDS} s")
+    log(f"run dir {RUN}; dialplane {BIN}; {INSTANCES} instance(s) behind HAProxy; rates: dialplane {DP_RATES}, "
+        f"static {STATIC_RATES} cps; {STEP_SECONDS} s per step{f' (<= {MAX_CALLS} calls)' if MAX_CALLS > 0 else ''}; "
+        f"hold {HOLD_CALLS} calls x {HOLD_SECONDS} s")
     start_base()
     u = uas()
     start_kamailio(static=False)
     wait_until(lambda: lb_up() == INSTANCES, 10, "HAProxy: every dialplane instance UP")
-    dp_res = ramp("dialplane", static=False)
+    dp_res = ramp("dialplane", static=False, rates=DP_RATES)
     hold = {} if SKIP_HOLD else hold_phase()
     stop(KAM.pop(), 15)
     static_res: list[dict] = []
@@ -546,49 +801,158 @@ def main() -> int:
         # (the RPC port's TCP TIME_WAITs do not matter: Kamailio binds with SO_REUSEADDR)
         wait_until(lambda: port_free(P["sip"], udp=True), 15, "Kamailio's SIP port released")
         start_kamailio(static=True)
-        static_res = ramp("static", static=True)
+        static_res = ramp("static", static=True, rates=STATIC_RATES)
     stop(u)
     report(dp_res, static_res, hold)
     return 0
+
+
+CPU_COLS = ["sipp UAC", "sipp UAS", "Kamailio", "rtpengine", "HAProxy", "Redis",
+            *(f"dialplane-{i + 1}" for i in range(INSTANCES))]
+
+
+def fmt(v: Any, nd: int = 2) -> str:
+    return "-" if v is None or (isinstance(v, float) and v != v) else f"{v:.{nd}f}"
+
+
+def table(dp_res: list[dict], static_res: list[dict]) -> list[str]:
+    head = (["path", "cps", "calls", "ok", "failed", "retrans", "sipp cps", "decision p50 ms", "decision p99 ms",
+             "CPU ms/call total"] + [f"{c}" for c in CPU_COLS] + ["dialplane Σ",
+             "Redis round trips/call (reads)", "Redis cmds/call incl. scripts", "Redis bytes in/call",
+             "Redis bytes out/call", "webhooks/call (call_hook + call_status + action)", "events/s applied (received)"])
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, rows in (("dialplane", dp_res), ("static", static_res)):
+        for r in rows:
+            pc = r["per_call"]
+            cpu = pc["cpu_ms"]
+            dp_sum = sum(cpu.get(f"dialplane-{i + 1}", 0) for i in range(INSTANCES))
+            wh = pc["webhooks"]
+            kinds = [wh.get(k, 0) for k in ("call_hook", "call_status", "action")]
+            cells = [label + ("" if r["pass"] else " ✗"), r["rate"], r["calls"], r["ok"], r["failed"], r["retrans"],
+                     fmt(r["sipp_rate"], 0), fmt(r.get("p50_ms")), fmt(r.get("p99_ms")), fmt(cpu["total"])]
+            cells += [fmt(cpu.get(c)) for c in CPU_COLS] + [fmt(dp_sum)]
+            cells += [fmt(pc["redis_reads"], 1), fmt(pc["redis_cmds"], 1), fmt(pc["redis_in_bytes"], 0),
+                      fmt(pc["redis_out_bytes"], 0),
+                      f"{sum(wh.values()):.2f} ({' + '.join(f'{k:.2f}' for k in kinds)})",
+                      f"{fmt(r['events_applied_per_s'], 0)} ({fmt(r['events_per_s'], 0)})"]
+            out.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return out
+
+
+def clean(v: Any) -> Any:
+    """JSON without NaN/Infinity (None instead), float keys as strings."""
+    if isinstance(v, float):
+        return None if v != v or v in (float("inf"), float("-inf")) else v
+    if isinstance(v, dict):
+        return {str(k): clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [clean(x) for x in v]
+    return v
 
 
 def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
     cpu = os.cpu_count()
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    print("\n=== dialplane benchmark ===")
-    print(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane); "
-          f"commit {commit}; binary {BIN}")
-    print(f"steps: {RATES} cps, calls/step = min({MAX_CALLS}, rate x {STEP_SECONDS} s); call = INVITE, 180, 50 ms, "
-          "200, ACK, BYE (media anchored in rtpengine)")
-    print("\n| path | cps | calls | ok | failed | retrans | decision p50 ms | decision p99 ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for label, rows in (("dialplane", dp_res), ("static", static_res)):
-        for r in rows:
-            p50 = f"{r['p50_ms']:.2f}" if "p50_ms" in r else "-"
-            p99 = f"{r['p99_ms']:.2f}" if "p99_ms" in r else "-"
-            print(f"| {label} | {r['rate']} | {r['calls']} | {r['ok']} | {r['failed']} | {r['retrans']} | {p50} | {p99} |")
+    lines: list[str] = []
+    say = lines.append
+    say("=== dialplane benchmark ===")
+    say(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane); "
+        f"commit {commit}; binary {BIN}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    say(f"steps: dialplane {DP_RATES} cps, static {STATIC_RATES} cps, calls/step = rate x {STEP_SECONDS} s"
+        f"{f' (at most {MAX_CALLS})' if MAX_CALLS > 0 else ''}; call = INVITE, 180, 50 ms, 200, ACK, BYE (media "
+        "anchored in rtpengine); each path stops at its first failed step (a failed or missing call, or sipp "
+        f"placing its calls below {MIN_RATE_SHARE:.0%} of the target rate: marked ✗)")
+    say("")
+    lines += table(dp_res, static_res)
+    say("")
+    say("Per call = delta over the step (sipp's run + 1.5 s for the last events) / the step's successful calls. "
+        "CPU: utime+stime from /proc/<pid>/stat of each process and all its descendants (Kamailio's workers; "
+        "children's times included), in 10 ms ticks; the sipp UAC's from wait4(); HAProxy also plays the "
+        "customer's app. Redis: round trips = INFO stats total_reads_processed (socket reads of client requests: "
+        "one per request or pipelined batch, not counting commands run inside Lua scripts); cmds incl. scripts = "
+        "total_commands_processed (Redis 7 counts every command run inside EVAL/EVALSHA there too; = the sum of "
+        "INFO commandstats calls); bytes = total_net_input/output_bytes; the bench's own INFO (1 per step) is "
+        "subtracted. Webhooks: dialplane_webhook_requests_total by kind, both instances. Events: "
+        "dialplane_kamailio_events_total per second of sipp's run, applied=\"true\" (received: all; the static "
+        "route's events reach dialplane too, for calls it does not know); dialplane has no event-batch latency "
+        "histogram. Decision: dialplane_decision_seconds{kind=\"invite\"}, interpolated in its buckets.")
     b_dp, b_st = best(dp_res), best(static_res)
-    print(f"\nsustained with 0 failures: dialplane {b_dp} cps, static route {b_st if static_res else 'not run'} cps"
-          + (f", ratio {b_dp / b_st:.2f}" if b_st else "")
-          + (f" (highest step tried: {max(RATES)} cps — a ceiling above it was not probed)"
-             if b_dp == max(RATES) and (not static_res or b_st == max(RATES)) else ""))
+
+    def capped(rows: list[dict]) -> bool:  # the path's ceiling was found: it stopped at a failed step
+        return bool(rows) and not rows[-1]["pass"]
+    ratio = ""
+    if b_st:
+        bound = {(True, True): "", (True, False): "<= ", (False, True): ">= "}.get(
+            (capped(dp_res), capped(static_res)))
+        ratio = (f"; ratio dialplane/static {bound}{b_dp / b_st:.2f}" if bound is not None else
+                 f"; ratio dialplane/static not determined (neither ceiling reached; {b_dp / b_st:.2f} at the "
+                 "highest steps)")
+    say("")
+    say(f"sustained (highest step with every call ok at >= {MIN_RATE_SHARE:.0%} of the rate): dialplane {b_dp} cps, "
+        f"static route {b_st if static_res else 'not run'} cps{ratio}")
+    for label, rows, rates in (("dialplane", dp_res, DP_RATES), ("static", static_res, STATIC_RATES)):
+        if not rows:
+            continue
+        if not rows[-1]["pass"]:
+            say(f"  {label} stopped at {rows[-1]['rate']} cps: {rows[-1]['why'] or 'not every call succeeded'}")
+        elif any(e.startswith(f"{label} ") for e in ERRORS):
+            say(f"  {label} stopped after {rows[-1]['rate']} cps by an error (below)")
+        else:
+            say(f"  {label}: every step passed up to the highest tried, {max(rates)} cps: its ceiling is at or above it "
+                "(higher rates not probed)")
+    for e in ERRORS:
+        say(f"  error: {e}")
+    busiest = next((r for r in reversed(dp_res) if r["pass"]), None)
+    shown = busiest or (dp_res[-1] if dp_res else None)
+    if shown:
+        pc = shown["per_call"]
+        say("")
+        say(f"Redis commands per call at dialplane {shown['rate']} cps"
+            + (" (the busiest sustained step)" if busiest else " (no sustained step: the first, failed one)")
+            + ", top 8 of INFO commandstats (calls, commands run inside scripts included):")
+        say("")
+        say("| command | per call |")
+        say("|---|---|")
+        for k, v in list(pc["redis_by_command"].items())[:8]:
+            say(f"| {k} | {v:.2f} |")
+        ops = {k: v for k, v in sorted(pc["dp_redis_ops"].items(), key=lambda kv: -kv[1]) if v >= 0.005}
+        say("")
+        say("dialplane's own Redis requests per call (dialplane_redis_command_seconds_count by op/result): "
+            + (", ".join(f"{k} {v:.2f}" for k, v in ops.items()) or "none"))
+        say("webhooks per call by kind: " + (", ".join(f"{k} {v:.2f}" for k, v in pc["webhooks"].items()) or "none")
+            + "; failed webhooks in the step: "
+            + (", ".join(f"{k} {v:.0f}" for k, v in shown["webhook_failures"].items()) or "0"))
+        say("events per call by event/applied: "
+            + ", ".join(f"{k} {v / max(shown['ok'], 1):.2f}" for k, v in sorted(shown["events"].items())))
     if hold:
-        print(f"\nheld calls: {hold.get('calls')} calls with timeLimit {HOLD_SECONDS} s, placed at {HOLD_RATE} cps")
-        print(f"  pending timers while held (dialplane_pending_timers): {hold.get('pending_timers'):.0f}; "
-              f"dp:timers ZCARD {hold.get('zcard_timers')}; active calls (dialplane_active_calls, sum) {hold.get('active_calls'):.0f}")
-        print(f"  Redis used_memory per held call: {hold.get('redis_bytes_per_call', 0):.0f} bytes "
-              f"({hold.get('redis_keys')} keys)")
-        print(f"  dialplane RSS (sum of {INSTANCES}): {hold['rss_kb_before'] / 1024:.1f} MiB idle -> "
-              f"{hold['rss_kb_held'] / 1024:.1f} MiB held = {hold.get('rss_kb_per_call', 0):.1f} KiB per call")
-        print(f"  ended by timeLimit: {hold.get('bye_count')}/{hold.get('calls')} (sipp ok={hold.get('ok')} "
-              f"failed={hold.get('failed')}); BYE after answer - {HOLD_SECONDS} s: "
-              f"p50 {hold.get('bye_late_p50_ms', float('nan')):.0f} ms, p99 {hold.get('bye_late_p99_ms', float('nan')):.0f} ms, "
-              f"max {hold.get('bye_late_max_ms', float('nan')):.0f} ms")
-        print(f"  timer lateness at dialplane (dialplane_timer_lateness_seconds{{kind=limit}}): "
-              f"p50 {hold.get('timer_late_p50_ms', float('nan')):.1f} ms, p99 {hold.get('timer_late_p99_ms', float('nan')):.1f} ms; "
-              f"pending timers after: {hold.get('pending_after'):.0f}")
-    print(f"\nlogs and sipp stats: {RUN}")
+        say("")
+        say(f"held calls: {hold.get('calls')} calls with timeLimit {HOLD_SECONDS} s, placed at {HOLD_RATE} cps")
+        say(f"  pending timers while held (dialplane_pending_timers): {hold.get('pending_timers'):.0f}; "
+            f"dp:timers ZCARD {hold.get('zcard_timers')}; active calls (dialplane_active_calls, sum) {hold.get('active_calls'):.0f}")
+        say(f"  Redis used_memory per held call: {hold.get('redis_bytes_per_call', 0):.0f} bytes "
+            f"({hold.get('redis_keys')} keys)")
+        say(f"  dialplane RSS (sum of {INSTANCES}): {hold['rss_kb_before'] / 1024:.1f} MiB idle -> "
+            f"{hold['rss_kb_held'] / 1024:.1f} MiB held = {hold.get('rss_kb_per_call', 0):.1f} KiB per call")
+        say(f"  ended by timeLimit: {hold.get('bye_count')}/{hold.get('calls')} (sipp ok={hold.get('ok')} "
+            f"failed={hold.get('failed')}); BYE after answer - {HOLD_SECONDS} s: "
+            f"p50 {hold.get('bye_late_p50_ms', float('nan')):.0f} ms, p99 {hold.get('bye_late_p99_ms', float('nan')):.0f} ms, "
+            f"max {hold.get('bye_late_max_ms', float('nan')):.0f} ms")
+        say(f"  timer lateness at dialplane (dialplane_timer_lateness_seconds{{kind=limit}}): "
+            f"p50 {hold.get('timer_late_p50_ms', float('nan')):.1f} ms, p99 {hold.get('timer_late_p99_ms', float('nan')):.1f} ms; "
+            f"pending timers after: {hold.get('pending_after'):.0f}")
+    say("")
+    say(f"logs, sipp stats, report.md and report.json: {RUN}")
+    text = "\n".join(lines) + "\n"
+    print("\n" + text, end="")
+    (RUN / "report.md").write_text(text)
+    (RUN / "report.json").write_text(json.dumps(clean({
+        "commit": commit, "cpus": cpu, "binary": str(BIN), "instances": INSTANCES, "step_seconds": STEP_SECONDS,
+        "max_calls": MAX_CALLS, "rates": {"dialplane": DP_RATES, "static": STATIC_RATES},
+        "min_rate_share": MIN_RATE_SHARE, "steps": {"dialplane": dp_res, "static": static_res},
+        "sustained_cps": {"dialplane": b_dp, "static": b_st if static_res else None},
+        "ratio": b_dp / b_st if b_st else None, "ceiling_found": {"dialplane": capped(dp_res),
+                                                                  "static": capped(static_res)}, "hold": hold, "errors": ERRORS}), indent=1) + "\n")
 
 
 if __name__ == "__main__":
