@@ -474,7 +474,7 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     // The call is stored while the call_hook is asked: the two round trips overlap. The stored call is the
     // anchor a resumed attempt (and every event) finds; its app is committed with the first verb's change.
     // Named locals only around the co_await (docs/coroutines.md: GCC 12 mishandles temporaries there).
-    auto save = d_.calls.save(c, 0);
+    auto save = create_call(c);
     auto fetch = fetch_app(c);
     auto both = std::move(save) && std::move(fetch);
     auto results = co_await std::move(both);
@@ -482,7 +482,6 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     AppFetch fetched = std::move(std::get<1>(results));
     if (!created)
       co_return finish(reject_decision(500, "Server Internal Error", x_reason("duplicate call")));
-    log::info("call_new", {{"call_sid", c.call_sid}, {"call_id", c.call_id}, {"from", c.from}, {"to", c.to}});
     CallStorePort::Versioned stored{std::move(c), 1};
     auto decided = co_await start_app(std::move(stored), std::move(fetched));
     co_return finish(std::move(decided));
@@ -494,6 +493,14 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     log::error("invite_failed", {{"error", e.what()}});
     co_return finish(reject_decision(500, "Server Internal Error", x_reason("internal error")));
   }
+}
+
+asio::awaitable<bool> CallFlow::create_call(const CallState& c) {
+  bool created = co_await d_.calls.save(c, 0);
+  // Logged as soon as it is stored (the call_hook may still be on its way).
+  if (created)
+    log::info("call_new", {{"call_sid", c.call_sid}, {"call_id", c.call_id}, {"from", c.from}, {"to", c.to}});
+  co_return created;
 }
 
 asio::awaitable<std::optional<json::object>> CallFlow::resume_invite(const std::string& call_id,

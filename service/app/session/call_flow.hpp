@@ -87,6 +87,8 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   // A re-sent INVITE decision (same Call-ID and CSeq, call still unanswered): finishes that attempt's work.
   boost::asio::awaitable<std::optional<boost::json::object>> resume_invite(const std::string& call_id,
                                                                             const std::string& cseq);
+  // Stores a new call (version 1); false when its sid exists already.
+  boost::asio::awaitable<bool> create_call(const core::CallState& c);
   // The call_hook's answer: the app's verbs, or why the call is refused.
   struct AppFetch {
     std::optional<std::string> refusal;
