@@ -390,7 +390,9 @@ def step_deltas(s0: dict, s1: dict) -> dict:
             "webhook_failures": d("dialplane_webhook_failures_total", "kind", "status"),
             "events": d("dialplane_kamailio_events_total", "event", "applied"),
             "dp_redis_ops": d("dialplane_redis_command_seconds_count", "op", "result"),
-            "decision_h0": h0, "decision_h1": h1}
+            "decision_h0": h0, "decision_h1": h1,
+            "batch_h0": samples_hist(s0["metrics"], "dialplane_event_batch_seconds", {"result": "stored"}),
+            "batch_h1": samples_hist(s1["metrics"], "dialplane_event_batch_seconds", {"result": "stored"})}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -636,6 +638,10 @@ def ramp(label: str, static: bool, rates: list[int]) -> list[dict]:
             r["p50_ms"] = quantile(0.5, h0, h1) * 1000
             r["p99_ms"] = quantile(0.99, h0, h1) * 1000
             r["decisions"] = (h1.get(float("inf"), 0) - h0.get(float("inf"), 0))
+        b0, b1 = r.pop("batch_h0"), r.pop("batch_h1")
+        r["batches"] = b1.get(float("inf"), 0) - b0.get(float("inf"), 0)
+        r["batch_p50_ms"] = quantile(0.5, b0, b1) * 1000 if r["batches"] > 0 else None
+        r["batch_p99_ms"] = quantile(0.99, b0, b1) * 1000 if r["batches"] > 0 else None
         del r["decision_h0"], r["decision_h1"]
         ok = max(r["ok"], 1)
         applied = sum(v for k, v in r["events"].items() if k.endswith("/true"))
@@ -819,7 +825,8 @@ def table(dp_res: list[dict], static_res: list[dict]) -> list[str]:
     head = (["path", "cps", "calls", "ok", "failed", "retrans", "sipp cps", "decision p50 ms", "decision p99 ms",
              "CPU ms/call total"] + [f"{c}" for c in CPU_COLS] + ["dialplane Σ",
              "Redis round trips/call (reads)", "Redis cmds/call incl. scripts", "Redis bytes in/call",
-             "Redis bytes out/call", "webhooks/call (call_hook + call_status + action)", "events/s applied (received)"])
+             "Redis bytes out/call", "dialplane Redis requests/call", "webhooks/call (call_hook + call_status + action)",
+             "events/s applied (received)", "event batch p50/p99 ms"])
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, rows in (("dialplane", dp_res), ("static", static_res)):
         for r in rows:
@@ -832,9 +839,10 @@ def table(dp_res: list[dict], static_res: list[dict]) -> list[str]:
                      fmt(r["sipp_rate"], 0), fmt(r.get("p50_ms")), fmt(r.get("p99_ms")), fmt(cpu["total"])]
             cells += [fmt(cpu.get(c)) for c in CPU_COLS] + [fmt(dp_sum)]
             cells += [fmt(pc["redis_reads"], 1), fmt(pc["redis_cmds"], 1), fmt(pc["redis_in_bytes"], 0),
-                      fmt(pc["redis_out_bytes"], 0),
+                      fmt(pc["redis_out_bytes"], 0), fmt(sum(pc["dp_redis_ops"].values()), 1),
                       f"{sum(wh.values()):.2f} ({' + '.join(f'{k:.2f}' for k in kinds)})",
-                      f"{fmt(r['events_applied_per_s'], 0)} ({fmt(r['events_per_s'], 0)})"]
+                      f"{fmt(r['events_applied_per_s'], 0)} ({fmt(r['events_per_s'], 0)})",
+                      f"{fmt(r.get('batch_p50_ms'))}/{fmt(r.get('batch_p99_ms'))}"]
             out.append("| " + " | ".join(str(c) for c in cells) + " |")
     return out
 

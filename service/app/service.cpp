@@ -197,10 +197,10 @@ struct Service::Impl {
   ProvisioningStore prov_store{redis, keys, teams_ping_keys(cfg)};
   // Every user of provisioning goes through the cache (its writes drop it; other instances' writes are seen
   // within --prov-cache-ms).
-  ProvisioningCache prov{prov_store, redis, keys, std::chrono::milliseconds(cfg.prov_cache_ms)};
+  ProvisioningCache prov{prov_store, redis, keys, std::chrono::milliseconds(cfg.prov_cache_ms), metrics.redis()};
   CallStore calls{redis, keys, cfg.call_ttl_s, metrics.redis()};
   Webhooks hooks{http, prov, metrics.webhooks(), std::chrono::milliseconds(cfg.webhook_timeout_ms)};
-  Outbox outbox{tasks, redis, hooks, keys};
+  Outbox outbox{tasks, redis, hooks, keys, metrics.redis()};
   KamailioRpcControl kamailio{rpc};
   io::NgClient ng{ioc.get_executor(), ng_options(cfg, metrics.rtpengine())};
   NgMediaPort media{ng};
@@ -211,7 +211,7 @@ struct Service::Impl {
                       std::chrono::milliseconds(cfg.timer_poll_ms)};
   LiveCallControl live{{cfg, calls, media, media_files, metrics.calls(), flow, tasks}};
   CallsApi calls_api{live};
-  InternalApi internal{flow, redis, prov, calls};
+  InternalApi internal{flow, redis, prov, calls, metrics.calls()};
   Health health{redis, rpc, metrics.health(), metrics.redis(),
                 health_options(cfg, [this] { return outbox.active(); })};
   RestApi rest{prov, cfg.api_keys};

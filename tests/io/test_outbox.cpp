@@ -42,7 +42,7 @@ struct OutboxWorld {
   dp::app::CallStore store{redis, keys, 600, metrics.redis()};
   dp::io::TaskGroup tasks{ioc.get_executor()};
   RecordingSender sender;
-  dp::app::Outbox outbox{tasks, redis, sender, keys};
+  dp::app::Outbox outbox{tasks, redis, sender, keys, metrics.redis()};
   dp::core::CallState call;
   long long version = 0;
 

@@ -32,8 +32,8 @@ return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[5]) - 1)
 constexpr std::size_t kJobPrefix = 96;
 }  // namespace
 
-Outbox::Outbox(io::TaskGroup& tasks, io::RedisClient& redis, WebhookSenderPort& hooks, Keys keys)
-    : tasks_(tasks), redis_(redis), hooks_(hooks), keys_(std::move(keys)), due_(redis, keys_.outbox_due()) {}
+Outbox::Outbox(io::TaskGroup& tasks, io::RedisClient& redis, WebhookSenderPort& hooks, Keys keys, RedisStats& stats)
+    : tasks_(tasks), redis_(redis), hooks_(hooks), keys_(std::move(keys)), stats_(stats), due_(redis, keys_.outbox_due()) {}
 
 void Outbox::spawn_drain(asio::awaitable<void> task, const std::string& call_sid) {
   tasks_.spawn(std::move(task), [call_sid](std::exception_ptr e) {
@@ -79,7 +79,7 @@ asio::awaitable<std::vector<std::string>> Outbox::ack(const std::string& call_si
   std::vector<std::string> args{"EVAL", kAck, "2", keys_.outbox(call_sid), due_.key(), first.substr(0, kJobPrefix),
                                 std::to_string(n), call_sid, std::to_string(io::epoch_ms() + kLease.count()),
                                 std::to_string(kReadAhead)};
-  auto r = co_await redis_.command(std::move(args));
+  auto r = co_await timed_redis(redis_, stats_, std::move(args), "outbox_ack");
   std::vector<std::string> out;
   for (auto& e : r.elements) out.push_back(std::move(e.str));
   co_return out;
@@ -139,7 +139,7 @@ asio::awaitable<void> Outbox::flush(const std::string& call_sid, std::chrono::mi
     // Our own drain running: it empties the outbox (or hands it on) without asking the store meanwhile.
     if (!draining_.count(call_sid)) {
       std::vector<std::string> len{"LLEN", keys_.outbox(call_sid)};
-      auto r = co_await redis_.command(std::move(len));
+      auto r = co_await timed_redis(redis_, stats_, std::move(len), "outbox_len");
       if (r.integer == 0) co_return;
     }
     timer.expires_after(std::chrono::milliseconds(5));

@@ -6,6 +6,7 @@
 // the first unacknowledged webhook: at least once, each with a stable Idempotency-Key.
 #pragma once
 #include "app/delivery/lease_queue.hpp"
+#include "app/observability/metrics.hpp"
 #include "app/ports/outbox_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
 #include "app/store/keys.hpp"
@@ -35,7 +36,7 @@ struct OutboxJob {
 class Outbox final : public OutboxPort {
  public:
   // Each call's delivery runs in its own task of `tasks`.
-  Outbox(io::TaskGroup& tasks, io::RedisClient& redis, WebhookSenderPort& hooks, Keys keys);
+  Outbox(io::TaskGroup& tasks, io::RedisClient& redis, WebhookSenderPort& hooks, Keys keys, RedisStats& stats);
 
   // The job stored for one notification (JSON string); `id` becomes the Idempotency-Key.
   static std::string job(const std::string& id, const std::string& account_sid, const core::Notification& n);
@@ -64,6 +65,7 @@ class Outbox final : public OutboxPort {
   io::RedisClient& redis_;
   WebhookSenderPort& hooks_;
   Keys keys_;
+  RedisStats& stats_;
   LeaseQueue due_;
   std::unordered_set<std::string> draining_;  // calls this instance is delivering right now
   static constexpr std::chrono::milliseconds kLease{kLeaseMs};

@@ -76,6 +76,10 @@ struct MetricFamilies {
       prometheus::BuildHistogram().Name("dialplane_decision_seconds")
           .Help("Time from Kamailio's question (invite, dial_failed) to dialplane's answer, by decision action")
           .Register(*reg);
+  prometheus::Family<prometheus::Histogram>& event_batches =
+      prometheus::BuildHistogram().Name("dialplane_event_batch_seconds")
+          .Help("Time to apply one batch of Kamailio's events (Kamailio keeps one batch in flight), by result")
+          .Register(*reg);
   prometheus::Family<prometheus::Histogram>& webhooks =
       prometheus::BuildHistogram().Name("dialplane_webhook_seconds")
           .Help("Webhook request latency by hook kind").Register(*reg);
@@ -323,7 +327,7 @@ Metrics::Metrics()
     f.webhook_failures.Add({{"kind", k}, {"status", "error"}});
   }
   for (const char* op : {"call_load", "call_lookup", "call_by_leg", "calls_of_account", "call_save", "call_remove",
-                         "ping", "scan"})
+                         "outbox_ack", "outbox_len", "prov_generation", "ping", "scan"})
     f.redis_cmd_errors.Add({{"op", op}});
   for (const char* k : {"invite", "dial_failed"})
     for (const char* a : {"fork", "reject"})
@@ -359,6 +363,10 @@ asio::awaitable<io::ServerResponse> Metrics::handle(io::ServerRequest& req) cons
   if (req.path != "/metrics") co_return io::ServerResponse::error(404, "not found");
   if (req.method != "GET") co_return io::ServerResponse::error(405, "use GET");
   co_return scrape();
+}
+
+void CallStats::event_batch(bool stored, double seconds) {
+  f_.event_batches.Add({{"result", stored ? "stored" : "failed"}}, kDecisionBuckets).Observe(seconds);
 }
 
 void CallStats::decision(std::string_view kind, std::string_view action, double seconds) {

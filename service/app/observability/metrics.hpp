@@ -38,6 +38,8 @@ class CallStats {
   explicit CallStats(MetricFamilies& f) : f_(f) {}
   // Kamailio asked (kind: invite|dial_failed) and dialplane answered with `action` (fork|reject).
   void decision(std::string_view kind, std::string_view action, double seconds);
+  // One batch of Kamailio's events applied (stored) or refused for a re-send (failed).
+  void event_batch(bool stored, double seconds);
   void event(std::string_view ev, bool applied);
   void leg(std::string_view type, std::string_view status);
   // A leg reached a final status (child call_status payload): by target type, plus by carrier for phone legs.

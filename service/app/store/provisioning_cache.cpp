@@ -7,8 +7,8 @@ template <class T>
 using awaitable = asio::awaitable<T>;
 
 ProvisioningCache::ProvisioningCache(ProvisioningPort& store, io::RedisClient& redis, Keys keys,
-                                     std::chrono::milliseconds max_age)
-    : store_(store), redis_(redis), keys_(std::move(keys)), max_age_(max_age) {}
+                                     std::chrono::milliseconds max_age, RedisStats& stats)
+    : store_(store), redis_(redis), keys_(std::move(keys)), stats_(stats), max_age_(max_age) {}
 
 void ProvisioningCache::clear() {
   accounts_.clear();
@@ -24,7 +24,7 @@ awaitable<void> ProvisioningCache::revalidate() {
   if (now - checked_ < max_age_) co_return;
   checked_ = now;  // before the co_await: lookups meanwhile use what is cached rather than ask again
   std::vector<std::string> cmd{"GET", keys_.prov_generation()};
-  auto r = co_await redis_.command(std::move(cmd));
+  auto r = co_await timed_redis(redis_, stats_, std::move(cmd), "prov_generation");
   std::string gen = r.type == io::RedisReply::Type::String ? r.str : std::string("0");
   if (gen != generation_) {
     clear();

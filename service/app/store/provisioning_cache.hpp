@@ -5,6 +5,7 @@
 // and drops everything at once on a write through this instance. So a REST change reaches this instance at
 // once and the others within `max_age` (docs/configuration.md: --prov-cache-ms; 0 turns the cache off).
 #pragma once
+#include "app/observability/metrics.hpp"
 #include "app/ports/provisioning_port.hpp"
 #include "app/store/keys.hpp"
 #include "io/redis/redis_client.hpp"
@@ -19,7 +20,8 @@ namespace dp::app {
 
 class ProvisioningCache final : public ProvisioningPort {
  public:
-  ProvisioningCache(ProvisioningPort& store, io::RedisClient& redis, Keys keys, std::chrono::milliseconds max_age);
+  ProvisioningCache(ProvisioningPort& store, io::RedisClient& redis, Keys keys, std::chrono::milliseconds max_age,
+                    RedisStats& stats);
 
   boost::asio::awaitable<std::optional<core::Account>> account(const std::string& sid) override;
   boost::asio::awaitable<std::optional<core::Application>> application(const std::string& sid) override;
@@ -95,6 +97,7 @@ class ProvisioningCache final : public ProvisioningPort {
   ProvisioningPort& store_;
   io::RedisClient& redis_;
   Keys keys_;
+  RedisStats& stats_;
   std::chrono::milliseconds max_age_;
   std::chrono::steady_clock::time_point checked_{};
   std::string generation_;

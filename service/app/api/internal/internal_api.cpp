@@ -55,10 +55,14 @@ boost::asio::awaitable<ServerResponse> InternalApi::handle(io::ServerRequest& re
   }
   auto batch = core::parse_event_batch(*body, io::wall_now());
   if (!batch) co_return ServerResponse::json(200, R"({"accepted":0})");  // nothing usable: re-sending won't help
+  auto started = std::chrono::steady_clock::now();
+  auto took = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
   try {
     auto n = co_await flow_.events(*batch);
+    metrics_.event_batch(true, took());
     co_return ServerResponse::json(200, json::serialize(json::object{{"accepted", n}}));
   } catch (const std::exception& e) {
+    metrics_.event_batch(false, took());
     // Not 2xx: Kamailio keeps the batch and sends it again.
     co_return ServerResponse::error(503, "events not stored");
   }

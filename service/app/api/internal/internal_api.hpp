@@ -1,5 +1,6 @@
 // Kamailio-facing HTTP endpoints (bind them to an internal address) plus health checks.
 #pragma once
+#include "app/observability/metrics.hpp"
 #include "app/observability/health.hpp"
 #include "app/ports/call_store_port.hpp"
 #include "app/ports/provisioning_port.hpp"
@@ -14,8 +15,9 @@ namespace dp::app {
 
 class InternalApi {
  public:
-  InternalApi(CallFlow& flow, io::RedisClient& redis, ProvisioningPort& prov, CallStorePort& calls)
-      : flow_(flow), redis_(redis), prov_(prov), calls_(calls) {}
+  InternalApi(CallFlow& flow, io::RedisClient& redis, ProvisioningPort& prov, CallStorePort& calls,
+              CallStats& metrics)
+      : flow_(flow), redis_(redis), prov_(prov), calls_(calls), metrics_(metrics) {}
   boost::asio::awaitable<io::ServerResponse> handle(io::ServerRequest& req);
   void set_draining(bool d) { draining_ = d; }
   void set_health(const Health* h) { health_ = h; }  // readiness probes (health.hpp)
@@ -25,6 +27,7 @@ class InternalApi {
   io::RedisClient& redis_;
   ProvisioningPort& prov_;
   CallStorePort& calls_;
+  CallStats& metrics_;
   std::atomic<bool> draining_{false};
   const Health* health_ = nullptr;
 };
