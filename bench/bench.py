@@ -40,7 +40,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -265,10 +265,9 @@ CPU_ROLES = {"uas": "sipp UAS", "kamailio": "Kamailio", "kamailio-static": "Kama
                                                         for i in range(INSTANCES)}}
 
 
-def proc_table() -> dict[int, tuple[int, float]]:
-    """Every process: pid -> (ppid, CPU seconds = utime + stime + cutime + cstime). The children's times make a
-    worker that exits (and is reaped by its parent) stay counted in its tree."""
-    out = {}
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, session, …) of every
+    process that is still there when read."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -276,9 +275,13 @@ def proc_table() -> dict[int, tuple[int, float]]:
             st = Path(f"/proc/{d}/stat").read_text()
         except OSError:
             continue
-        rest = st[st.rindex(")") + 2:].split()
-        out[int(d)] = (int(rest[1]), sum(int(x) for x in rest[11:15]) / TICK)
-    return out
+        yield int(d), st[st.rindex(")") + 2:].split()
+
+
+def proc_table() -> dict[int, tuple[int, float]]:
+    """Every process: pid -> (ppid, CPU seconds = utime + stime + cutime + cstime). The children's times make a
+    worker that exits (and is reaped by its parent) stay counted in its tree."""
+    return {pid: (int(rest[1]), sum(int(x) for x in rest[11:15]) / TICK) for pid, rest in proc_stats()}
 
 
 def cpu_snapshot() -> dict[str, float]:

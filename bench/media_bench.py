@@ -139,14 +139,7 @@ def cpu_snapshot() -> dict[str, float]:
     """CPU seconds (user+system) of the live processes of every session bench.spawn started, by group; the
     exited children of this process (the sipp UACs) and this process itself (its HTTP server)."""
     out: dict[str, float] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            st = Path(f"/proc/{d}/stat").read_text()
-        except OSError:
-            continue
-        rest = st[st.rindex(")") + 2:].split()
+    for _, rest in B.proc_stats():
         name = B.NAMES.get(int(rest[3]))  # session id
         if name is None:
             continue

@@ -11,6 +11,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
 #include <future>
 #include <stdexcept>
 
@@ -45,6 +48,13 @@ bool pump_until(boost::asio::io_context& ioc, Pred pred, std::chrono::millisecon
   auto until = std::chrono::steady_clock::now() + limit;
   while (!pred() && std::chrono::steady_clock::now() < until) pump(ioc, std::chrono::milliseconds(10));
   return pred();
+}
+
+// The Redis the adapter tests may use (DP_TEST_REDIS_PORT, set by scripts/run-tests.sh); nullopt: skip.
+inline std::optional<uint16_t> env_redis_port() {
+  const char* env = std::getenv("DP_TEST_REDIS_PORT");
+  if (!env || !*env) return std::nullopt;
+  return static_cast<uint16_t>(std::atoi(env));
 }
 
 inline boost::asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {

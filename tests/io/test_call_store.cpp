@@ -10,35 +10,18 @@
 #include "app/observability/metrics.hpp"
 #include "app/store/call_store.hpp"
 #include "io_test_util.hpp"
+#include "redis_test_world.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct StoreWorld {
-  asio::io_context ioc;
-  dp::io::RedisClient redis;
+struct StoreWorld : dp::test::RedisWorld {
   dp::app::Metrics metrics;
-  std::string prefix = "dp_test_calls:" + std::to_string(getpid()) + ":";
-  dp::app::Keys keys{prefix};
   dp::app::CallStore store{redis, keys, 600, metrics.redis()};
 
-  explicit StoreWorld(uint16_t port) : redis(ioc.get_executor(), options(port)) {
-    redis.start();
-    REQUIRE(dp::test::pump_until(ioc, [&] { return redis.connected(); }, 3000ms));
-  }
-  ~StoreWorld() {
-    auto keys_left = cmd({"KEYS", prefix + "*"});
-    for (const auto& k : keys_left.elements) cmd({"DEL", k.str});
-    redis.stop();
-  }
-  static dp::io::RedisClient::Options options(uint16_t port) {
-    dp::io::RedisClient::Options o;
-    o.port = port;
-    return o;
-  }
-  dp::io::RedisReply cmd(std::vector<std::string> args) { return dp::test::run(ioc, redis.command(std::move(args))); }
+  explicit StoreWorld(uint16_t port) : RedisWorld(port, "dp_test_calls") {}
   bool commit(const dp::core::CallState& c, long long version, bool remove = false) {
     return dp::test::run(ioc, store.commit(c, version, remove, {}, {}, 0, 0)).ok;
   }
@@ -72,16 +55,10 @@ dp::core::CallState call(const std::string& sid, double created, std::vector<std
   return c;
 }
 
-std::optional<uint16_t> test_redis_port() {
-  const char* env = std::getenv("DP_TEST_REDIS_PORT");
-  if (!env || !*env) return std::nullopt;
-  return static_cast<uint16_t>(std::atoi(env));
-}
-
 }  // namespace
 
 TEST_CASE("CallStore indices: leg sids, the account's live calls, deletion with the call") {
-  auto port = test_redis_port();
+  auto port = dp::test::env_redis_port();
   if (!port) {
     MESSAGE("DP_TEST_REDIS_PORT not set: skipped");
     return;
@@ -131,7 +108,7 @@ TEST_CASE("CallStore indices: leg sids, the account's live calls, deletion with 
 }
 
 TEST_CASE("CallStore listing skips expired members without losing its page") {
-  auto port = test_redis_port();
+  auto port = dp::test::env_redis_port();
   if (!port) {
     MESSAGE("DP_TEST_REDIS_PORT not set: skipped");
     return;
@@ -147,7 +124,7 @@ TEST_CASE("CallStore listing skips expired members without losing its page") {
 }
 
 TEST_CASE("CallStore commit: a conflict returns the stored call; the outbox lease goes to the first committer") {
-  auto port = test_redis_port();
+  auto port = dp::test::env_redis_port();
   if (!port) {
     MESSAGE("DP_TEST_REDIS_PORT not set: skipped");
     return;

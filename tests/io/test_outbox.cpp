@@ -14,6 +14,7 @@
 #include "app/store/call_store.hpp"
 #include "io/clock.hpp"
 #include "io_test_util.hpp"
+#include "redis_test_world.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -33,12 +34,8 @@ struct RecordingSender final : dp::app::WebhookSenderPort {
   }
 };
 
-struct OutboxWorld {
-  asio::io_context ioc;
-  dp::io::RedisClient redis;
+struct OutboxWorld : dp::test::RedisWorld {
   dp::app::Metrics metrics;
-  std::string prefix = "dp_test_outbox:" + std::to_string(getpid()) + ":";
-  dp::app::Keys keys{prefix};
   dp::app::CallStore store{redis, keys, 600, metrics.redis()};
   dp::io::TaskGroup tasks{ioc.get_executor()};
   RecordingSender sender;
@@ -46,26 +43,15 @@ struct OutboxWorld {
   dp::core::CallState call;
   long long version = 0;
 
-  explicit OutboxWorld(uint16_t port) : redis(ioc.get_executor(), options(port)) {
-    redis.start();
-    REQUIRE(dp::test::pump_until(ioc, [&] { return redis.connected(); }, 3000ms));
+  explicit OutboxWorld(uint16_t port) : RedisWorld(port, "dp_test_outbox") {
     call.call_sid = "call-o";
     call.call_id = "call-o@test";
     call.account_sid = "acct-1";
   }
   ~OutboxWorld() {
-    tasks.cancel();
-    dp::test::pump(ioc, 50ms);
-    auto left = cmd({"KEYS", prefix + "*"});
-    for (const auto& k : left.elements) cmd({"DEL", k.str});
-    redis.stop();
+    tasks.cancel();  // before the Redis connection goes: the drains end at their next co_await
+    dp::test::pump(ioc, std::chrono::milliseconds(50));
   }
-  static dp::io::RedisClient::Options options(uint16_t port) {
-    dp::io::RedisClient::Options o;
-    o.port = port;
-    return o;
-  }
-  dp::io::RedisReply cmd(std::vector<std::string> args) { return dp::test::run(ioc, redis.command(std::move(args))); }
   static std::string job(const std::string& id) {
     dp::core::Notification n;
     n.hook.url = "http://127.0.0.1:9/status";
@@ -86,16 +72,10 @@ struct OutboxWorld {
   bool due() { return !cmd({"ZSCORE", keys.outbox_due(), call.call_sid}).is_nil(); }
 };
 
-std::optional<uint16_t> test_redis_port() {
-  const char* env = std::getenv("DP_TEST_REDIS_PORT");
-  if (!env || !*env) return std::nullopt;
-  return static_cast<uint16_t>(std::atoi(env));
-}
-
 }  // namespace
 
 TEST_CASE("Outbox: the committer delivers its jobs from memory and acknowledges them with one command") {
-  auto port = test_redis_port();
+  auto port = dp::test::env_redis_port();
   if (!port) {
     MESSAGE("DP_TEST_REDIS_PORT not set: skipped");
     return;
@@ -121,7 +101,7 @@ TEST_CASE("Outbox: the committer delivers its jobs from memory and acknowledges 
 }
 
 TEST_CASE("Outbox: jobs committed while a drain runs follow its jobs, in order, without a second drain") {
-  auto port = test_redis_port();
+  auto port = dp::test::env_redis_port();
   if (!port) {
     MESSAGE("DP_TEST_REDIS_PORT not set: skipped");
     return;
@@ -139,7 +119,7 @@ TEST_CASE("Outbox: jobs committed while a drain runs follow its jobs, in order, 
 }
 
 TEST_CASE("Outbox: an outbox whose holder died is resumed from the first unacknowledged job") {
-  auto port = test_redis_port();
+  auto port = dp::test::env_redis_port();
   if (!port) {
     MESSAGE("DP_TEST_REDIS_PORT not set: skipped");
     return;
