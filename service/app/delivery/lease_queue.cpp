@@ -13,14 +13,6 @@ end
 return due
 )lua";
 
-// KEYS[1] zset. ARGV: member, now, lease ms. 1 when claimed.
-constexpr const char* kClaimOne = R"lua(
-local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) + tonumber(ARGV[3]), ARGV[1])
-return 1
-)lua";
-
 // KEYS[1] zset. ARGV: member, leased_until (-1 = any).
 constexpr const char* kComplete = R"lua(
 if ARGV[2] ~= '-1' then
@@ -41,14 +33,6 @@ boost::asio::awaitable<std::vector<LeaseQueue::Claimed>> LeaseQueue::claim_due(l
   for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2)
     out.push_back({r.elements[i].str, std::stoll(r.elements[i + 1].str)});
   co_return out;
-}
-
-boost::asio::awaitable<bool> LeaseQueue::claim(const std::string& member, long long now_ms,
-                                               std::chrono::milliseconds lease) {
-  std::vector<std::string> args{"EVAL", kClaimOne, "1", key_, member, std::to_string(now_ms),
-                                std::to_string(lease.count())};
-  auto r = co_await redis_.command(std::move(args));
-  co_return r.type == io::RedisReply::Type::Integer && r.integer == 1;
 }
 
 boost::asio::awaitable<void> LeaseQueue::schedule(const std::string& member, long long due_ms) {

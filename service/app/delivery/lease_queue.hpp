@@ -24,8 +24,6 @@ class LeaseQueue {
   // Members due at `now_ms`, at most `max`, each leased until now_ms + lease.
   boost::asio::awaitable<std::vector<Claimed>> claim_due(long long now_ms, std::chrono::milliseconds lease,
                                                          int max);
-  // Claims one member if it is due (an instance that just queued work can take it without polling).
-  boost::asio::awaitable<bool> claim(const std::string& member, long long now_ms, std::chrono::milliseconds lease);
   // Adds (or moves) a member to become due at due_ms.
   boost::asio::awaitable<void> schedule(const std::string& member, long long due_ms);
   // Removes a member whose score still equals `leased_until` (so a re-scheduled member survives);

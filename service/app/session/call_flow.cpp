@@ -906,7 +906,8 @@ asio::awaitable<json::object> CallFlow::dial_failed(const core::DialFailedReques
 asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
   // The batch's events grouped by call, in their order within each call: one commit per call, and the calls
   // applied side by side (a batch used to take one commit per event, one after another).
-  std::vector<std::pair<std::string, std::vector<const core::KamailioEvent*>>> groups;
+  // Copies, not pointers into the batch: a group may outlive this coroutine when shutdown cancels it.
+  std::vector<std::pair<std::string, std::vector<core::KamailioEvent>>> groups;
   std::unordered_map<std::string, std::size_t> group_of;
   for (const auto& ev : batch.events) {
     auto sid = ev.call_sid;
@@ -927,10 +928,10 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
     }
     auto [it, added] = group_of.emplace(sid, groups.size());
     if (added) groups.push_back({sid, {}});
-    groups[it->second].second.push_back(&ev);
+    groups[it->second].second.push_back(ev);
   }
   if (groups.size() == 1) {
-    auto n = co_await apply_events(groups[0].first, batch.source, groups[0].second);
+    auto n = co_await apply_events(groups[0].first, batch.source, std::move(groups[0].second));
     co_return n;
   }
   // Side by side, in the sessions' task group (cancelled at shutdown); the batch is answered when all ended.
@@ -944,7 +945,7 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
   join->done.expires_at(asio::steady_timer::time_point::max());
   for (auto& [sid, evs] : groups) {
     auto run = [](CallFlow* self, std::shared_ptr<Join> j, std::string sid, std::string source,
-                  std::vector<const core::KamailioEvent*> evs) -> asio::awaitable<void> {
+                  std::vector<core::KamailioEvent> evs) -> asio::awaitable<void> {
       j->applied += co_await self->apply_events(std::move(sid), std::move(source), std::move(evs));
     };
     sessions_.spawn(run(this, join, sid, batch.source, std::move(evs)), [join](std::exception_ptr e) {
@@ -961,9 +962,9 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
 }
 
 asio::awaitable<std::size_t> CallFlow::apply_events(std::string sid, std::string source,
-                                                     std::vector<const core::KamailioEvent*> evs) {
+                                                     std::vector<core::KamailioEvent> evs) {
   if (evs.size() == 1) {
-    const auto& ev = *evs.front();
+    const auto& ev = evs.front();
     try {
       bool fresh = co_await apply_event(sid, source, ev);
       co_return fresh ? 1 : 0;
@@ -995,7 +996,7 @@ asio::awaitable<std::size_t> CallFlow::apply_events(std::string sid, std::string
           out.assign(evs.size(), Applied{});
           Transition all;
           for (std::size_t i = 0; i < evs.size(); ++i) {
-            const auto& ev = *evs[i];
+            const auto& ev = evs[i];
             // After the event that ended the call, the rest find no call, as they would one by one.
             if (all.call_ended) break;
             auto& a = out[i];
@@ -1020,7 +1021,7 @@ asio::awaitable<std::size_t> CallFlow::apply_events(std::string sid, std::string
   std::size_t applied = 0;
   for (std::size_t i = 0; i < evs.size(); ++i) {
     bool fresh = t && i < out.size() && out[i].fresh;
-    d_.metrics.event(core::to_string(evs[i]->kind), fresh);
+    d_.metrics.event(core::to_string(evs[i].kind), fresh);
     if (fresh) ++applied;
   }
   if (!t) co_return applied;
@@ -1029,9 +1030,9 @@ asio::awaitable<std::size_t> CallFlow::apply_events(std::string sid, std::string
     if (!a.after) continue;
     try {
       if (a.answered_now) answered(*a.after);
-      if (a.fresh && evs[i]->kind == core::EventKind::Held) co_await screen_held(sid, *evs[i], a.fx, *a.after);
+      if (a.fresh && evs[i].kind == core::EventKind::Held) co_await screen_held(sid, evs[i], a.fx, *a.after);
     } catch (const std::exception& e) {
-      log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(core::to_string(evs[i]->kind))},
+      log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(core::to_string(evs[i].kind))},
                                   {"error", e.what()}});
     }
   }

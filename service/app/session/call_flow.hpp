@@ -154,7 +154,7 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   // A batch's events of one call, in order, folded into one commit; then what they start. Returns how many
   // were new.
   boost::asio::awaitable<std::size_t> apply_events(std::string sid, std::string source,
-                                                   std::vector<const core::KamailioEvent*> evs);
+                                                   std::vector<core::KamailioEvent> evs);
   // A held leg's event: screen it, or end it when it can no longer win.
   boost::asio::awaitable<void> screen_held(const std::string& sid, const core::KamailioEvent& ev,
                                            const core::ScreenEffects& fx, const core::CallState& after);
