@@ -160,7 +160,7 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
                                            const core::ScreenEffects& fx, const core::CallState& after);
 
   Deps d_;
-  CallCache cache_{20000};
+  CallCache cache_{4096};  // ~2-3 KB a state: live calls beyond it are loaded, as before the cache
   DialMusic music_;
   ListenInboxes listens_;  // DTMF keys for the live listens of this instance (outlives sessions_)
   io::TaskGroup sessions_;
