@@ -84,6 +84,25 @@ void anchor_media(CallState& c, const std::vector<std::string>& nodes) {
   c.rtp_node = nodes[i];
 }
 
+// A batch's events of one call applied in order as one transition: each as core::apply_event does, then its
+// status-order step, as if committed alone; events after the one that ended the call are not applied (one by one,
+// they would find no call). `out[i]` says what event i did.
+Transition fold_events(CallState& c, const std::string& source, const std::vector<core::KamailioEvent>& evs,
+                       std::vector<AppliedEvent>& out) {
+  out.assign(evs.size(), AppliedEvent{});
+  Transition all;
+  for (std::size_t i = 0; i < evs.size() && !all.call_ended; ++i) {
+    auto& a = out[i];
+    bool before = c.dial && c.dial->winner >= 0;
+    auto tr = core::apply_event(c, source, evs[i], a.fresh, a.fx);
+    a.answered_now = !before && c.dial && c.dial->winner >= 0 && c.status == core::CallStatus::InProgress;
+    if (evs[i].kind == core::EventKind::Held || a.answered_now) a.after = c;
+    core::keep_status_order(c, tr);
+    core::merge_into(all, std::move(tr));
+  }
+  return all;
+}
+
 }  // namespace
 
 std::string x_reason(std::string_view message) {
@@ -963,53 +982,10 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
 
 asio::awaitable<std::size_t> CallFlow::apply_events(std::string sid, std::string source,
                                                      std::vector<core::KamailioEvent> evs) {
-  if (evs.size() == 1) {
-    const auto& ev = evs.front();
-    try {
-      bool fresh = co_await apply_event(sid, source, ev);
-      co_return fresh ? 1 : 0;
-    } catch (const io::RedisError& e) {
-      d_.metrics.redis_error();
-      log::error("event_redis_error", {{"call_sid", sid}, {"ev", std::string(core::to_string(ev.kind))},
-                                       {"error", e.what()}});
-      throw;  // Kamailio re-sends the batch
-    } catch (const std::exception& e) {
-      log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(core::to_string(ev.kind))},
-                                  {"error", e.what()}});
-      co_return 0;
-    }
-  }
-  // Several events of one call: applied in order as one transition (each with its status-order step, as if
-  // committed alone), so the batch costs this call one commit.
-  struct Applied {
-    bool fresh = false;
-    core::ScreenEffects fx;
-    std::optional<CallState> after;  // for a held leg, or the answer that connected the call
-    bool answered_now = false;
-  };
-  std::vector<Applied> out;
+  std::vector<AppliedEvent> out;
   std::optional<Transition> t;
   try {
-    t = co_await update(
-        sid,
-        [&](CallState& c) {
-          out.assign(evs.size(), Applied{});
-          Transition all;
-          for (std::size_t i = 0; i < evs.size(); ++i) {
-            const auto& ev = evs[i];
-            // After the event that ended the call, the rest find no call, as they would one by one.
-            if (all.call_ended) break;
-            auto& a = out[i];
-            bool before = c.dial && c.dial->winner >= 0;
-            auto tr = core::apply_event(c, source, ev, a.fresh, a.fx);
-            a.answered_now = !before && c.dial && c.dial->winner >= 0 && c.status == core::CallStatus::InProgress;
-            if (ev.kind == core::EventKind::Held || a.answered_now) a.after = c;
-            core::keep_status_order(c, tr);
-            core::merge_into(all, std::move(tr));
-          }
-          return all;
-        },
-        true);
+    t = co_await update(sid, [&](CallState& c) { return fold_events(c, source, evs, out); }, true);
   } catch (const io::RedisError& e) {
     d_.metrics.redis_error();
     log::error("event_redis_error", {{"call_sid", sid}, {"events", std::to_string(evs.size())}, {"error", e.what()}});
@@ -1024,40 +1000,23 @@ asio::awaitable<std::size_t> CallFlow::apply_events(std::string sid, std::string
     d_.metrics.event(core::to_string(evs[i].kind), fresh);
     if (fresh) ++applied;
   }
-  if (!t) co_return applied;
+  if (t) co_await after_events(sid, evs, out);
+  co_return applied;
+}
+
+asio::awaitable<void> CallFlow::after_events(const std::string& sid, const std::vector<core::KamailioEvent>& evs,
+                                             const std::vector<AppliedEvent>& out) {
   for (std::size_t i = 0; i < out.size(); ++i) {
-    auto& a = out[i];
+    const auto& a = out[i];
     if (!a.after) continue;
     try {
-      if (a.answered_now) answered(*a.after);
+      if (a.answered_now) answered(*a.after);  // the dial's amd, listen and transcribe on the leg that answered
       if (a.fresh && evs[i].kind == core::EventKind::Held) co_await screen_held(sid, evs[i], a.fx, *a.after);
     } catch (const std::exception& e) {
       log::error("event_failed", {{"call_sid", sid}, {"ev", std::string(core::to_string(evs[i].kind))},
                                   {"error", e.what()}});
     }
   }
-  co_return applied;
-}
-
-asio::awaitable<bool> CallFlow::apply_event(const std::string& sid, const std::string& source,
-                                            const core::KamailioEvent& ev) {
-  bool fresh = false;
-  core::ScreenEffects fx;
-  std::optional<CallState> after;
-  bool answered_now = false;
-  auto t = co_await update(sid, [&](CallState& c) {
-    fx = {};
-    bool before = c.dial && c.dial->winner >= 0;
-    auto tr = core::apply_event(c, source, ev, fresh, fx);
-    answered_now = !before && c.dial && c.dial->winner >= 0 && c.status == core::CallStatus::InProgress;
-    if (ev.kind == core::EventKind::Held || answered_now) after = c;
-    return tr;
-  });
-  d_.metrics.event(core::to_string(ev.kind), t && fresh);
-  if (!t || !after) co_return t && fresh;
-  if (answered_now) answered(*after);  // the dial's amd, listen and transcribe, if any, on the leg that answered
-  if (fresh && ev.kind == core::EventKind::Held) co_await screen_held(sid, ev, fx, *after);
-  co_return fresh;
 }
 
 asio::awaitable<void> CallFlow::dtmf(core::DtmfEvent ev) {

@@ -31,6 +31,14 @@
 
 namespace dp::app {
 
+// What one event of a folded batch did to its call (CallFlow::apply_events).
+struct AppliedEvent {
+  bool fresh = false;  // not seen before
+  core::ScreenEffects fx;
+  std::optional<core::CallState> after;  // for a held leg, or the answer that connected the call
+  bool answered_now = false;
+};
+
 // The call session: runs a call's verbs (verbs/), answers Kamailio's decisions and applies its events.
 class CallFlow final : public VerbSession, public SessionControl, public ScreeningHost {
  public:
@@ -147,14 +155,13 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   // Sends one transcriptionHook (a result, or an error when `error` is set); the answer is ignored.
   boost::asio::awaitable<void> transcription_hook(const core::CallState& c, const core::stt::Options& opts,
                                                   const core::stt::Result& r, const std::string& error, int seq);
-  // One event of a batch: applied to its call (compare-and-set), then what it starts (amd, a screening).
-  // Returns whether it was new.
-  boost::asio::awaitable<bool> apply_event(const std::string& sid, const std::string& source,
-                                           const core::KamailioEvent& ev);
-  // A batch's events of one call, in order, folded into one commit; then what they start. Returns how many
-  // were new.
+  // A batch's events of one call, in order, folded into one commit (fold_events); then what they start. Returns
+  // how many were new (duplicates and strays are skipped).
   boost::asio::awaitable<std::size_t> apply_events(std::string sid, std::string source,
                                                    std::vector<core::KamailioEvent> evs);
+  // What applied events start: the dial's amd/listen/transcribe on an answer, the screening of a held leg.
+  boost::asio::awaitable<void> after_events(const std::string& sid, const std::vector<core::KamailioEvent>& evs,
+                                            const std::vector<AppliedEvent>& out);
   // A held leg's event: screen it, or end it when it can no longer win.
   boost::asio::awaitable<void> screen_held(const std::string& sid, const core::KamailioEvent& ev,
                                            const core::ScreenEffects& fx, const core::CallState& after);
