@@ -88,7 +88,8 @@ asio::awaitable<std::vector<std::string>> Outbox::ack(const std::string& call_si
 asio::awaitable<void> Outbox::drain(std::string call_sid, std::vector<std::string> jobs) {
   if (!draining_.insert(call_sid).second) co_return;
   try {
-    if (jobs.empty()) jobs = co_await ack(call_sid, {}, 0);
+    const std::string none;  // a named local, not a temporary, in a co_await (docs/coroutines.md)
+    if (jobs.empty()) jobs = co_await ack(call_sid, none, 0);
     auto renewed = std::chrono::steady_clock::now();
     while (!jobs.empty()) {
       std::size_t sent = 0;

@@ -965,7 +965,8 @@ asio::awaitable<std::size_t> CallFlow::events(const core::EventBatch& batch) {
   for (auto& [sid, evs] : groups) {
     auto run = [](CallFlow* self, std::shared_ptr<Join> j, std::string sid, std::string source,
                   std::vector<core::KamailioEvent> evs) -> asio::awaitable<void> {
-      j->applied += co_await self->apply_events(std::move(sid), std::move(source), std::move(evs));
+      auto n = co_await self->apply_events(std::move(sid), std::move(source), std::move(evs));
+      j->applied += n;
     };
     sessions_.spawn(run(this, join, sid, batch.source, std::move(evs)), [join](std::exception_ptr e) {
       if (e && !join->failure) join->failure = e;

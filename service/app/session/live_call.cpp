@@ -144,7 +144,8 @@ asio::awaitable<Outcome> LiveCallControl::mute(const std::string& call_sid, cons
   // Remember it in the call (listing, and whatever re-anchors media later). A call that ended or moved on
   // meanwhile needs no mark.
   try {
-    co_await d_.session.record(call_sid, [&](core::CallState& c) { return core::record_mute(c, sid, muted); });
+    std::function<bool(core::CallState&)> mark = [&](core::CallState& c) { return core::record_mute(c, sid, muted); };
+    co_await d_.session.record(call_sid, std::move(mark));
   } catch (const io::RedisError&) {
     throw;
   } catch (const std::runtime_error&) {
