@@ -10,7 +10,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config dpkg-dev ca-certificates curl openssl iproute2 procps \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-  libhiredis-dev prometheus-cpp-dev doctest-dev libssl-dev flite1-dev \
+  libhiredis-dev prometheus-cpp-dev doctest-dev libssl-dev flite1-dev libjemalloc-dev \
   libwebrtc-audio-processing-dev espeak-ng flite sox \
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us \
   libcurl4-openssl-dev libevent-dev \

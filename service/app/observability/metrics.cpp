@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <ctime>
+#include <dlfcn.h>
 #include <mutex>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -27,6 +28,10 @@ namespace json = boost::json;
 using Buckets = prometheus::Histogram::BucketBoundaries;
 
 namespace {
+// Which malloc the process runs on (jemalloc linked or preloaded exports mallctl): an operator reading the
+// build info can tell a build with DP_ALLOCATOR=glibc apart.
+const char* allocator_name() { return dlsym(RTLD_DEFAULT, "mallctl") != nullptr ? "jemalloc" : "glibc"; }
+
 // Kamailio waits for a decision at most DECISION_TIMEOUT_MS (2 s by default): fine resolution below it.
 const Buckets kDecisionBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5};
 // Customer web apps: tens of ms to the webhook timeout (4 s by default).
@@ -285,7 +290,8 @@ Metrics::Metrics()
       rtpengine_(std::make_unique<RtpengineStats>(*families_)),
       media_(std::make_unique<MediaStats>(*families_)) {
   auto& f = *families_;
-  f.build.Add({{"version", DIALPLANE_VERSION}, {"compiler", "gcc " __VERSION__}}).Set(1);
+  f.build.Add({{"version", DIALPLANE_VERSION}, {"compiler", "gcc " __VERSION__}, {"allocator", allocator_name()}})
+      .Set(1);
   f.start_time.Add({}).Set(static_cast<double>(std::time(nullptr)));
   f.active.Add({}).Set(0);
   f.queue.Add({}).Set(0);
