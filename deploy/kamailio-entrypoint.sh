@@ -5,7 +5,7 @@
 #   SIP_IP (127.0.0.1)  SIP_PORT (5060)  RPC_IP (127.0.0.1)  RPC_PORT (5071)  NODE_URL (http://RPC_IP:RPC_PORT/RPC)
 #   DIALPLANE_URL (http://127.0.0.1:8081, the load balancer)  RTPENGINE_SOCK (udp:127.0.0.1:22222)
 #   REDIS_ADDR (127.0.0.1:6379)  DECISION_TIMEOUT_MS (5000)  EVENT_TIMEOUT_MS (2000)  EVQ_SIZE (20000)
-#   KAM_SHM (512)  KAM_PKG (32)  KAM_LOG_LEVEL (2)  KAM_RUN_DIR (/var/run/dialplane-kamailio)
+#   KAM_SHM (512)  KAM_PKG (32)  KAM_MEMMGR (tlsf: shm and pkg memory manager)  KAM_LOG_LEVEL (2)  KAM_RUN_DIR (/var/run/dialplane-kamailio)
 #   KAM_DEFINES   space-separated extra defines, e.g. "WITH_PROMETHEUS" (xhttp_prom /metrics on RPC_PORT)
 #   KAM_CFG (/etc/dialplane/kamailio.cfg)
 #   KAM_TLS_PORT, KAM_TLS_ADVERTISE, KAM_TLS_CERT, KAM_TLS_KEY: Microsoft Teams over TLS (docs/teams.md), off by default
@@ -22,7 +22,7 @@ RUN_DIR=${KAM_RUN_DIR:-/var/run/dialplane-kamailio}
 CFG=${KAM_CFG:-/etc/dialplane/kamailio.cfg}
 mkdir -p "$RUN_DIR"
 
-set -- -f "$CFG" -m "${KAM_SHM:-512}" -M "${KAM_PKG:-32}" -Y "$RUN_DIR" -P "$RUN_DIR/kamailio.pid" \
+set -- -x "${KAM_MEMMGR:-tlsf}" -f "$CFG" -m "${KAM_SHM:-512}" -M "${KAM_PKG:-32}" -Y "$RUN_DIR" -P "$RUN_DIR/kamailio.pid" \
   -A "SIP_IP=$SIP_IP" -A "SIP_PORT=$SIP_PORT" -A "RPC_IP=$RPC_IP" -A "RPC_PORT=$RPC_PORT" \
   -A "SELF_SIP_URI=\"sip:$SIP_IP:$SIP_PORT\"" \
   -A "NODE_URL=\"$NODE_URL\"" -A "DIALPLANE_URL=\"${DP_URL%/}\"" -A "RTPENGINE_SOCK=\"$RTPE\"" \
