@@ -542,3 +542,20 @@ def test_11_webhook_signatures(full_stack, sipp, webhook, numbers):
     assert verify_signature(full_stack.webhook.secret, r.headers["jambonz-signature"], r.body + b" ") is not None
     assert verify_signature("another-secret", r.headers["jambonz-signature"], r.body) is not None
     assert verify_signature(full_stack.webhook.secret, sign(full_stack.webhook.secret, r.body), r.body) is None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 12. a From display name that is not UTF-8 (ISO-8859-1 from an old PBX): Kamailio's one-shot JSON encoding of
+#     the invite decision request fails on it, the field-by-field fallback leaves it out, the call goes through
+# ---------------------------------------------------------------------------------------------------------
+def test_12_latin1_display_name_still_decided(full_stack, sipp, webhook, numbers):
+    called = numbers.take()
+    ans = sipp.uas("answer", "uas_answer.xml", duration_ms=300)
+    webhook.set_app(called, dial(webhook, called, [sip_target(ans)], timeout=10))
+    caller = sipp.uac("caller", "uac_call_latin1.xml", called, caller="+15551110014", duration_ms=300)
+    caller.assert_ok()
+    ans.assert_ok()
+    assert final_reply(caller).code == 200, caller.describe()
+    hook = webhook.wait_call_hook(called, 10)
+    assert hook.get("from") == "+15551110014", hook.json
+    assert "+15551110014" in first_invite(ans).header("From"), first_invite(ans).header("From")
