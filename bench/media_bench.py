@@ -35,7 +35,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# bench.py reads its ports at import: this benchmark's own range (e2e 25000-26999, scale 23000-24999, bench 34000-36999)
+# bench.py reads its ports at import: this benchmark's own range (e2e 25000-26999, scale 23000-24999, bench 28000-30120)
 os.environ.setdefault("BENCH_PORT_BASE", "40000")
 os.environ.setdefault("BENCH_RTP_MIN", "41000")
 os.environ.setdefault("BENCH_RTP_MAX", "41999")
