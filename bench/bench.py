@@ -888,8 +888,8 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
         "INFO commandstats calls); bytes = total_net_input/output_bytes; the bench's own INFO (1 per step) is "
         "subtracted. Webhooks: dialplane_webhook_requests_total by kind, both instances. Events: "
         "dialplane_kamailio_events_total per second of sipp's run, applied=\"true\" (received: all; the static "
-        "route's events reach dialplane too, for calls it does not know); dialplane has no event-batch latency "
-        "histogram. Decision: dialplane_decision_seconds{kind=\"invite\"}, interpolated in its buckets.")
+        "route's events reach dialplane too, for calls it does not know); event batch = "
+        "dialplane_event_batch_seconds{result=\"stored\"} (a batch received to answered). Decision: dialplane_decision_seconds{kind=\"invite\"}, interpolated in its buckets.")
     b_dp, b_st = best(dp_res), best(static_res)
 
     def capped(rows: list[dict]) -> bool:  # the path's ceiling was found: it stopped at a failed step

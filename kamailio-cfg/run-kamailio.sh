@@ -47,7 +47,7 @@ RUN_DIR=${KAM_RUN_DIR:-/tmp/dialplane-kamailio}
 SHM=${KAM_SHM:-512}
 PKG=${KAM_PKG:-32}
 # TLSF instead of the default q_malloc for shm and pkg memory: qm_malloc was ~6 % of Kamailio's CPU under load and
-# TLSF took ~8 % off its CPU per call in the bench (bench/README.md). KAM_MEMMGR=qm|fm|tlsf.
+# TLSF took ~10 % off its CPU per call in the bench (bench/README.md). KAM_MEMMGR=qm|fm|tlsf.
 MEMMGR=${KAM_MEMMGR:-tlsf}
 LOGL=${KAM_LOG_LEVEL:-2}
 CFG=$HERE/kamailio.cfg

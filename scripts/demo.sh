@@ -104,6 +104,8 @@ prepare() {
   for t in redis-server rtpengine kamailio sipp haproxy cmake curl; do
     command -v $t >/dev/null || [[ -x /usr/sbin/$t ]] || missing+=("$t")
   done
+  # A machine set up before the binary linked jemalloc has every tool above but not its headers.
+  [[ -x "$BIN" ]] || pkg-config --exists jemalloc 2>/dev/null || missing+=("libjemalloc-dev")
   if ((${#missing[@]})); then
     ((EUID == 0)) || die "missing: ${missing[*]}; run as root (or: sudo bash scripts/install-deps.sh) to install them"
     echo "demo: installing packages (missing: ${missing[*]}) with scripts/install-deps.sh"

@@ -318,6 +318,9 @@ fi
 n1=$(( $(decisions "$DP1_METRICS_PORT") - d1 )); n2=$(( $(decisions "$DP2_METRICS_PORT") - d2 ))
 if ((n1 > 0 && n2 > 0)); then ok "both replicas served decisions: dialplane-1 $n1, dialplane-2 $n2"
 else fail "both replicas should serve decisions: dialplane-1 $n1, dialplane-2 $n2"; fi
+alloc=$(curl -sS -m 3 "http://127.0.0.1:$DP1_METRICS_PORT/metrics" | grep -o '^dialplane_build_info{[^}]*allocator="[a-z]*"' | grep -o '"[a-z]*"$')
+[[ "$alloc" == '"jemalloc"' ]] && ok "the image's dialplane took those calls on jemalloc (dialplane_build_info allocator=$alloc)" \
+  || fail "the image's dialplane should run on jemalloc (CMakeLists.txt DP_ALLOCATOR): dialplane_build_info allocator=${alloc:-none}"
 hooks=$("${COMPOSE[@]}" logs --no-color demo-app 2>&1 | grep -c '/call_hook signature=valid')
 ((hooks >= CALLS)) && ok "the demo app got $hooks signed call_hooks" || fail "the demo app got $hooks signed call_hooks (want $CALLS)"
 

@@ -78,6 +78,8 @@ run "Dockerfile.dialplane builds with libwebrtc-audio-processing-dev, runs with 
   bash -c 'grep -q libwebrtc-audio-processing-dev deploy/Dockerfile.dialplane && grep -q "libwebrtc-audio-processing1 " deploy/Dockerfile.dialplane'
 run "Dockerfile.dialplane builds with libpocketsphinx-dev, runs with libpocketsphinx3 and the model pocketsphinx-en-us (io/media/pocketsphinx_recognizer)" \
   bash -c 'grep -q libpocketsphinx-dev deploy/Dockerfile.dialplane && grep -q "libpocketsphinx3 " deploy/Dockerfile.dialplane && grep -q "pocketsphinx-en-us " deploy/Dockerfile.dialplane'
+run "Dockerfile.dialplane builds with libjemalloc-dev, runs with libjemalloc2 (CMakeLists.txt DP_ALLOCATOR)" \
+  bash -c 'grep -q libjemalloc-dev deploy/Dockerfile.dialplane && grep -q "libjemalloc2 " deploy/Dockerfile.dialplane'
 run "every Dockerfile runs as a non-root USER" bash -c '
   for f in deploy/Dockerfile.*; do
     u=$(grep -E "^USER " "$f" | tail -1 | cut -d" " -f2)
