@@ -1,5 +1,7 @@
 #include "core/amd_detector.hpp"
 
+#include "core/json_get.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -106,6 +108,19 @@ Params params_from_json(const boost::json::object& amd) {
     if (lang != nullptr && lang->is_string() && !lang->get_string().empty()) p.language = lang->get_string();
   }
   return p;
+}
+
+std::optional<DialAmd> from_dial(const boost::json::object& dial_verb) {
+  const auto* v = dial_verb.if_contains("amd");
+  if (!v || !v->is_object()) return std::nullopt;
+  const auto& amd = v->get_object();
+  DialAmd out;
+  out.params = params_from_json(amd);
+  if (const auto* h = amd.if_contains("actionHook")) out.action_hook = *h;
+  out.disconnect = jget::boolean(amd, "disconnectOnAmd") || jget::boolean(amd, "disconnectOnAMD");
+  const auto* safe = amd.if_contains("voicemailSafe");
+  out.voicemail_safe = safe && safe->is_bool() && safe->get_bool();
+  return out;
 }
 
 std::optional<double> tonal_frequency(std::span<const std::int16_t> pcm, double min_purity, double min_rms) {

@@ -48,6 +48,16 @@ struct Params {
 // defaults; out-of-range numbers are clamped (a timer is at least 100 ms and at most 10 min).
 Params params_from_json(const boost::json::object& amd);
 
+// Everything of a dial's `amd` the call flow acts on, read once from the stored verb.
+struct DialAmd {
+  Params params;
+  boost::json::value action_hook;  // amd.actionHook as given (null = the call's hook rules apply)
+  bool disconnect = false;         // disconnectOnAmd (or disconnectOnAMD): a machine ends the call
+  bool voicemail_safe = false;     // the check runs on held legs during screening, not after the bridge
+};
+// nullopt when the dial has no `amd` object.
+std::optional<DialAmd> from_dial(const boost::json::object& dial_verb);
+
 // One event for amd.actionHook: type as jambonz names it, its extras snake_cased, and when (ms since answer).
 struct Event {
   std::string type;

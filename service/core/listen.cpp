@@ -135,6 +135,13 @@ ParsedParams parse_params(const json::value& v) {
   return out;
 }
 
+std::optional<ParsedParams> from_dial(const json::object& dial_verb) {
+  const auto* spec = dial_verb.if_contains("listen");
+  if (!spec) spec = dial_verb.if_contains("stream");
+  if (!spec || !spec->is_object()) return std::nullopt;
+  return parse_params(*spec);
+}
+
 std::optional<std::string> resolve_ws_url(const std::string& url, const std::string& call_hook_url) {
   if (url.starts_with("ws://") || url.starts_with("wss://")) {
     auto u = boost::urls::parse_absolute_uri(url);

@@ -48,6 +48,8 @@ struct ParsedParams {
 // The dial's `listen` (or `stream`) object, already validated against jambonz's schema. Refuses what dialplane
 // cannot do: a sample rate that is not 8000 × {1,2,3,6,8}, a channel other than 1 or 2, no url.
 ParsedParams parse_params(const boost::json::value& v);
+// The dial's `listen`, or jambonz's alias `stream`, parsed; nullopt when the dial asks for neither.
+std::optional<ParsedParams> from_dial(const boost::json::object& dial_verb);
 
 // The websocket URL: ws:// and wss:// as given; a relative URL ("/ws") is taken to the call_hook's origin with
 // http → ws and https → wss. nullopt when neither works.

@@ -1,4 +1,5 @@
 #include "core/screening.hpp"
+#include "core/amd_detector.hpp"
 
 #include "core/dial_steps.hpp"
 
@@ -18,10 +19,8 @@ const json::value* confirm_hook_of(const json::object& dial_verb, const json::ob
 }
 
 bool voicemail_safe(const json::object& dial_verb) {
-  auto* amd = dial_verb.if_contains("amd");
-  if (!amd || !amd->is_object()) return false;
-  auto* safe = amd->get_object().if_contains("voicemailSafe");
-  return safe && safe->is_bool() && safe->get_bool();
+  auto amd = amd::from_dial(dial_verb);
+  return amd && amd->voicemail_safe;
 }
 
 namespace {

@@ -285,4 +285,28 @@ TEST_SUITE("amd detector") {
     CHECK(q.no_speech_timeout_ms == 5000);
     CHECK(q.language == "en-US");
   }
+
+  TEST_CASE("from_dial: what the call flow acts on, read once from the dial verb") {
+    auto dial = [](std::string_view j) { return boost::json::parse(j).as_object(); };
+    CHECK_FALSE(amd::from_dial(dial(R"({"verb":"dial","target":[]})")));
+    CHECK_FALSE(amd::from_dial(dial(R"({"verb":"dial","amd":true})")));
+    auto plain = amd::from_dial(dial(R"({"verb":"dial","amd":{}})"));
+    REQUIRE(plain);
+    CHECK(plain->action_hook.is_null());
+    CHECK_FALSE(plain->disconnect);
+    CHECK_FALSE(plain->voicemail_safe);
+    CHECK(plain->params.threshold_word_count == 9);
+    auto full = amd::from_dial(dial(R"({"verb":"dial","amd":{"actionHook":{"url":"/amd","method":"GET"},
+      "thresholdWordCount":4,"disconnectOnAMD":true,"voicemailSafe":true}})"));
+    REQUIRE(full);
+    CHECK(full->action_hook.at("url") == "/amd");
+    CHECK(full->disconnect);
+    CHECK(full->voicemail_safe);
+    CHECK(full->params.threshold_word_count == 4);
+    // disconnectOnAmd reads like other flags (a "true" string counts); voicemailSafe only as a JSON boolean
+    auto loose = amd::from_dial(dial(R"({"amd":{"disconnectOnAmd":"true","voicemailSafe":"true"}})"));
+    REQUIRE(loose);
+    CHECK(loose->disconnect);
+    CHECK_FALSE(loose->voicemail_safe);
+  }
 }

@@ -26,6 +26,28 @@ std::int16_t le_at(const std::string& s, std::size_t sample) {
 }  // namespace
 
 TEST_SUITE("listen") {
+  TEST_CASE("from_dial: listen, or its alias stream; nothing when neither") {
+    auto dial = [](std::string_view j) { return json::parse(j).as_object(); };
+    CHECK_FALSE(ls::from_dial(dial(R"({"verb":"dial"})")));
+    CHECK_FALSE(ls::from_dial(dial(R"({"verb":"dial","listen":"ws://x"})")));
+    auto l = ls::from_dial(dial(R"({"listen":{"url":"ws://a","sampleRate":16000}})"));
+    REQUIRE(l);
+    REQUIRE(l->params);
+    CHECK(l->params->url == "ws://a");
+    CHECK(l->params->sample_rate == 16000);
+    auto s = ls::from_dial(dial(R"({"stream":{"url":"ws://b"}})"));
+    REQUIRE(s);
+    REQUIRE(s->params);
+    CHECK(s->params->url == "ws://b");
+    auto both = ls::from_dial(dial(R"({"listen":{"url":"ws://a"},"stream":{"url":"ws://b"}})"));
+    REQUIRE(both);
+    CHECK(both->params->url == "ws://a");
+    auto bad = ls::from_dial(dial(R"({"listen":{"url":"ws://a","channel":3}})"));
+    REQUIRE(bad);  // asked for, refused: the caller reports why
+    CHECK_FALSE(bad->params);
+    CHECK_FALSE(bad->error.empty());
+  }
+
   TEST_CASE("params: defaults, options, refusals") {
     auto p = params_of(R"({"url":"wss://x/y"})");
     CHECK(p.mix == ls::Mix::Mono);

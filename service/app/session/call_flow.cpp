@@ -135,11 +135,9 @@ void CallFlow::answered(const CallState& c) {
 
 void CallFlow::start_listen(const CallState& c) {
   if (!c.dial || c.dial->winner < 0 || !c.dial->verb.is_object()) return;
-  const auto& verb = c.dial->verb.get_object();
-  const auto* spec = verb.if_contains("listen");
-  if (!spec) spec = verb.if_contains("stream");
-  if (!spec || !spec->is_object()) return;
-  auto parsed = core::listen::parse_params(*spec);
+  auto asked = core::listen::from_dial(c.dial->verb.get_object());
+  if (!asked) return;
+  auto& parsed = *asked;
   auto node = core::ng::parse_node(c.rtp_node);
   const auto& win = c.dial->legs[c.dial->winner];
   std::string why;
@@ -178,9 +176,8 @@ void CallFlow::start_listen(const CallState& c) {
 
 void CallFlow::start_amd(const CallState& c) {
   if (!c.dial || c.dial->winner < 0 || !c.dial->verb.is_object()) return;
-  const auto& verb = c.dial->verb.get_object();
-  const auto* amd = verb.if_contains("amd");
-  if (!amd || !amd->is_object() || core::voicemail_safe(verb)) return;
+  auto amd = core::amd::from_dial(c.dial->verb.get_object());
+  if (!amd || amd->voicemail_safe) return;
   auto node = core::ng::parse_node(c.rtp_node);
   const auto& win = c.dial->legs[c.dial->winner];
   if (!node || win.to_tag.empty()) {
@@ -188,7 +185,7 @@ void CallFlow::start_amd(const CallState& c) {
     return;
   }
   auto sid = c.call_sid;
-  sessions_.spawn(amd_on_call(sid, c.dial->seq, *node, win.to_tag, amd->get_object()), [sid](std::exception_ptr e) {
+  sessions_.spawn(amd_on_call(sid, c.dial->seq, *node, win.to_tag, std::move(amd->params)), [sid](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
@@ -199,8 +196,7 @@ void CallFlow::start_amd(const CallState& c) {
 }
 
 asio::awaitable<void> CallFlow::amd_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
-                                            json::object amd) {
-  auto params = core::amd::params_from_json(amd);
+                                            core::amd::Params params) {
   auto cur = co_await d_.calls.load(sid);
   if (!cur) co_return;
   CallState last = cur->state;
@@ -310,14 +306,12 @@ asio::awaitable<void> CallFlow::amd_event(const std::string& sid, const std::str
   auto cur = co_await d_.calls.load(sid);
   const CallState& c = cur ? cur->state : last_known;  // the call may have ended (amd_stopped)
   if (!c.dial || !c.dial->verb.is_object()) co_return;
-  const auto* amd = c.dial->verb.get_object().if_contains("amd");
-  if (!amd || !amd->is_object()) co_return;
-  const auto& a = amd->get_object();
-  auto hook = core::resolve_hook(a.if_contains("actionHook"), c.call_hook);
+  auto amd = core::amd::from_dial(c.dial->verb.get_object());
+  if (!amd) co_return;
+  auto hook = core::resolve_hook(&amd->action_hook, c.call_hook);
   d_.metrics.amd_event(e.type);
   log::info("amd_event", {{"call_sid", sid}, {"type", e.type}, {"at_ms", std::to_string(e.at_ms)}});
-  bool end_call = e.type == "amd_machine_detected" && (core::jget::boolean(a, "disconnectOnAmd") ||
-                                                       core::jget::boolean(a, "disconnectOnAMD"));
+  bool end_call = e.type == "amd_machine_detected" && amd->disconnect;
   if (hook) {
     // jambonz: the parent's call info and the event (type + extras); a screened leg's sid goes along.
     auto payload = core::parent_payload(c, io::wall_now());

@@ -15,6 +15,7 @@
 #include "app/session/screening.hpp"
 #include "app/session/session_control.hpp"
 #include "app/verbs/verb_task.hpp"
+#include "core/amd_detector.hpp"
 #include "core/dial_machine.hpp"
 #include "core/dial_plan.hpp"
 #include "core/dtmf.hpp"
@@ -143,7 +144,7 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   // The dial's `amd` on the leg that answered (not for voicemail-safe dials: their legs were checked while held).
   void start_amd(const core::CallState& c);
   boost::asio::awaitable<void> amd_on_call(std::string sid, int dial_seq, core::ng::Node node, std::string tag,
-                                           boost::json::object amd);
+                                           core::amd::Params params);
   // The dial's nested listen (or stream), once bridged: a ListenRun in sessions_ (app/session/listen_session).
   void start_listen(const core::CallState& c);
   // The dial's nested `transcribe` on the bridged call: one run per channel (app/session/transcribe_session).

@@ -138,9 +138,9 @@ asio::awaitable<Screening::Verdict> Screening::screen(const HeldLeg& leg, const 
 asio::awaitable<Screening::Verdict> Screening::machine_check(const HeldLeg& leg, const CallState& c,
                                                               const core::Leg& l) {
   auto node = core::ng::parse_node(c.rtp_node);
-  const auto* amd = c.dial->verb.get_object().if_contains("amd");
-  if (!node || !amd || !amd->is_object()) co_return Verdict::Accept;
-  auto params = core::amd::params_from_json(amd->get_object());
+  auto amd = core::amd::from_dial(c.dial->verb.get_object());
+  if (!node || !amd) co_return Verdict::Accept;
+  auto params = amd->params;
   std::optional<Verdict> verdict;
   std::string sid = c.call_sid, leg_sid = l.call_sid;
   AmdRun::OnEvent on_event = [&](const core::amd::Event& e) -> asio::awaitable<void> {
