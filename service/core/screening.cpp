@@ -1,6 +1,6 @@
 #include "core/screening.hpp"
-#include "core/amd_detector.hpp"
 
+#include "core/amd_detector.hpp"
 #include "core/dial_steps.hpp"
 
 #include <algorithm>

@@ -185,7 +185,8 @@ void CallFlow::start_amd(const CallState& c) {
     return;
   }
   auto sid = c.call_sid;
-  sessions_.spawn(amd_on_call(sid, c.dial->seq, *node, win.to_tag, std::move(amd->params)), [sid](std::exception_ptr e) {
+  auto run = amd_on_call(sid, c.dial->seq, *node, win.to_tag, std::move(amd->params));
+  sessions_.spawn(std::move(run), [sid](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
