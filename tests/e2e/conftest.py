@@ -561,6 +561,13 @@ class Sipp:
         """Compact message flow, e.g. ['> INVITE', '< 100', '< 180', '< 200', '> ACK']."""
         return [("> " if m.direction == "sent" else "< ") + (m.method or str(m.code)) for m in self.messages()]
 
+    def errors(self) -> str:
+        """sipp's -trace_err file (a bind failure lands there); '' before sipp wrote it."""
+        try:
+            return self.err_file.read_text(errors="replace")
+        except OSError:
+            return ""
+
     def describe(self) -> str:
         rc = self.rc
         errs = tail(self.err_file, 12) if self.err_file.exists() else ""
@@ -848,11 +855,22 @@ class SippFactory:
     def uas(self, name: str, scenario: str, *, port: Optional[int] = None, duration_ms: int = 0,
             timeout_s: float = 25, calls: int = 1, keys: Optional[dict] = None, extra: Optional[list] = None,
             start: bool = True) -> Sipp:
-        sip, media = self.stack.ports.sipp()
-        s = Sipp(name, scenario, self.dir, (port or sip, media), keys=keys, calls=calls, duration_ms=duration_ms,
-                 timeout_s=timeout_s, extra=extra)
-        self.all.append(s)
-        return s.start() if start else s
+        for attempt in range(3):
+            sip, media = self.stack.ports.sipp()
+            s = Sipp(name, scenario, self.dir, (port or sip, media), keys=keys, calls=calls,
+                     duration_ms=duration_ms, timeout_s=timeout_s, extra=extra)
+            self.all.append(s)
+            if not start:
+                return s
+            try:
+                return s.start()
+            except RuntimeError as e:
+                # Another process holds the port, or took it between our check and sipp's bind (seen once in CI:
+                # "Unable to bind main socket, errno = 98"): the next pair of ports, unless the test chose this one.
+                taken = "already in use" in str(e) or "Unable to bind" in s.errors()
+                if port or attempt == 2 or not taken:
+                    raise
+        raise AssertionError("unreachable")
 
     def uac(self, name: str, scenario: str, called: str, *, caller: str = "+15551110000", duration_ms: int = 0,
             timeout_s: float = 25, calls: int = 1, rate: Optional[float] = None, keys: Optional[dict] = None,
