@@ -118,9 +118,13 @@ std::optional<DialAmd> from_dial(const boost::json::object& dial_verb) {
   out.params = params_from_json(amd);
   if (const auto* h = amd.if_contains("actionHook")) out.action_hook = *h;
   out.disconnect = jget::boolean(amd, "disconnectOnAmd") || jget::boolean(amd, "disconnectOnAMD");
-  const auto* safe = amd.if_contains("voicemailSafe");
-  out.voicemail_safe = safe && safe->is_bool() && safe->get_bool();
+  out.voicemail_safe = voicemail_safe_of(amd);
   return out;
+}
+
+bool voicemail_safe_of(const boost::json::object& amd) {
+  const auto* safe = amd.if_contains("voicemailSafe");
+  return safe && safe->is_bool() && safe->get_bool();
 }
 
 std::optional<double> tonal_frequency(std::span<const std::int16_t> pcm, double min_purity, double min_rms) {

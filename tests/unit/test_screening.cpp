@@ -134,3 +134,13 @@ TEST_CASE("a held leg survives the store round trip") {
   CHECK(l.held.vias == "v");
   CHECK(l.screen_digits == "12");
 }
+
+TEST_CASE("voicemail_safe: only amd.voicemailSafe as a JSON true") {
+  auto dial = [](std::string_view j) { return json::parse(j).as_object(); };
+  CHECK(voicemail_safe(dial(R"({"amd":{"voicemailSafe":true}})")));
+  CHECK_FALSE(voicemail_safe(dial(R"({"amd":{"voicemailSafe":false}})")));
+  CHECK_FALSE(voicemail_safe(dial(R"({"amd":{"voicemailSafe":"true"}})")));
+  CHECK_FALSE(voicemail_safe(dial(R"({"amd":{}})")));
+  CHECK_FALSE(voicemail_safe(dial(R"({"amd":true})")));
+  CHECK_FALSE(voicemail_safe(dial(R"({"verb":"dial"})")));
+}
