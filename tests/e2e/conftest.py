@@ -852,36 +852,40 @@ class SippFactory:
         self.dir = workdir
         self.all: list[Sipp] = []
 
-    def uas(self, name: str, scenario: str, *, port: Optional[int] = None, duration_ms: int = 0,
-            timeout_s: float = 25, calls: int = 1, keys: Optional[dict] = None, extra: Optional[list] = None,
-            start: bool = True) -> Sipp:
+    def _started(self, make: Callable[[tuple[int, int]], Sipp], port: Optional[int], start: bool,
+                 wait_bound: bool) -> Sipp:
+        """A Sipp on the next free port pair (or on `port`), started unless start=False. When another process holds
+        the port, or takes it before sipp binds (seen once in CI: "Unable to bind main socket, errno = 98"), the
+        next pair, twice at most; never for a port the test chose."""
         for attempt in range(3):
             sip, media = self.stack.ports.sipp()
-            s = Sipp(name, scenario, self.dir, (port or sip, media), keys=keys, calls=calls,
-                     duration_ms=duration_ms, timeout_s=timeout_s, extra=extra)
+            s = make((port or sip, media))
             self.all.append(s)
             if not start:
                 return s
             try:
-                return s.start()
+                return s.start(wait_bound=wait_bound)
             except RuntimeError as e:
-                # Another process holds the port, or took it between our check and sipp's bind (seen once in CI:
-                # "Unable to bind main socket, errno = 98"): the next pair of ports, unless the test chose this one.
                 taken = "already in use" in str(e) or "Unable to bind" in s.errors()
                 if port or attempt == 2 or not taken:
                     raise
         raise AssertionError("unreachable")
 
+    def uas(self, name: str, scenario: str, *, port: Optional[int] = None, duration_ms: int = 0,
+            timeout_s: float = 25, calls: int = 1, keys: Optional[dict] = None, extra: Optional[list] = None,
+            start: bool = True) -> Sipp:
+        return self._started(lambda ports: Sipp(name, scenario, self.dir, ports, keys=keys, calls=calls,
+                                                duration_ms=duration_ms, timeout_s=timeout_s, extra=extra),
+                             port, start, wait_bound=True)
+
     def uac(self, name: str, scenario: str, called: str, *, caller: str = "+15551110000", duration_ms: int = 0,
             timeout_s: float = 25, calls: int = 1, rate: Optional[float] = None, keys: Optional[dict] = None,
             extra: Optional[list] = None, port: Optional[int] = None, start: bool = True) -> Sipp:
-        sip, media = self.stack.ports.sipp()
-        s = Sipp(name, scenario, self.dir, (port or sip, media),
-                 remote=f"{LOOPBACK}:{self.stack.ports.kamailio_sip}", service=called,
-                 keys={"from_user": caller, **(keys or {})}, calls=calls, duration_ms=duration_ms,
-                 timeout_s=timeout_s, rate=rate, extra=extra)
-        self.all.append(s)
-        return s.start(wait_bound=False) if start else s
+        return self._started(lambda ports: Sipp(name, scenario, self.dir, ports,
+                                                remote=f"{LOOPBACK}:{self.stack.ports.kamailio_sip}", service=called,
+                                                keys={"from_user": caller, **(keys or {})}, calls=calls,
+                                                duration_ms=duration_ms, timeout_s=timeout_s, rate=rate, extra=extra),
+                             port, start, wait_bound=False)
 
     def uri(self, s: Sipp, user: str = "callee") -> str:
         return f"sip:{user}@{LOOPBACK}:{s.port}"
