@@ -353,6 +353,23 @@ TEST_SUITE("redis") {
     CHECK(std::count(ok.begin(), ok.end(), 1) == kN);
   }
 
+  TEST_CASE("a value larger than the socket buffers is written in parts and read back whole") {
+    // 8 MiB: the write stops on a full socket buffer and waits for writability; the reply spans many reads.
+    asio::io_context ioc;
+    RedisClient c(ioc.get_executor(), opts(5000ms));
+    c.start();
+    REQUIRE(dp::test::pump_until(ioc, [&] { return c.connected(); }, 3000ms));
+    std::string big(8 << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7919) % 26);
+    CHECK(cmd(ioc, c, {"SET", key("big"), big}).str == "OK");
+    auto r = cmd(ioc, c, {"GET", key("big")});
+    CHECK(r.str.size() == big.size());
+    CHECK(r.str == big);
+    CHECK(cmd(ioc, c, {"PING"}).str == "PONG");  // the connection is still in step after it
+    cmd(ioc, c, {"DEL", key("big")});
+    c.stop();
+  }
+
   TEST_CASE("stopped or never started client fails fast with Disconnected") {
     asio::io_context ioc;
     RedisClient idle(ioc.get_executor(), opts());

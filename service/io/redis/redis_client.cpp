@@ -101,7 +101,10 @@ struct Pending {
 };
 
 // Asio side of one hiredis context: read/write interest flags and at most one outstanding wait per
-// direction. Kept alive by its own pending waits after hiredis frees the context.
+// direction. Queued commands are written at the end of the strand's current turn (several in one write)
+// rather than after a wait for writability: an async_wait re-arms epoll each time (an epoll_ctl and a
+// wake-up per command). A write waits only while connecting or when the socket buffer is full. Kept alive by
+// its own pending waits after hiredis frees the context.
 struct Watch : std::enable_shared_from_this<Watch> {
   Watch(const Strand& s, redisAsyncContext* c) : sd(s, c->c.fd), ac(c) {}
 
@@ -110,6 +113,8 @@ struct Watch : std::enable_shared_from_this<Watch> {
   bool alive = true;
   bool want_read = false, want_write = false;
   bool read_armed = false, write_armed = false;
+  bool flush_posted = false;
+  bool in_write = false;  // inside redisAsyncHandleWrite, which re-adds write interest when it could not finish
   std::function<void()> on_cleanup;
 
   void arm_read() {
@@ -122,14 +127,31 @@ struct Watch : std::enable_shared_from_this<Watch> {
       if (self->alive && self->want_read) self->arm_read();
     });
   }
+  void write_now() {
+    in_write = true;
+    redisAsyncHandleWrite(ac);  // completes a pending connect, then writes what hiredis has queued
+    in_write = false;
+    if (alive && want_write) arm_write();
+  }
   void arm_write() {
     if (!alive || write_armed) return;
     write_armed = true;
     sd.async_wait(asio::posix::descriptor_base::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
       self->write_armed = false;
       if (ec || !self->alive || !self->want_write) return;
-      redisAsyncHandleWrite(self->ac);
-      if (self->alive && self->want_write) self->arm_write();
+      self->write_now();
+    });
+  }
+  void schedule_write() {
+    if (!alive || in_write || write_armed || flush_posted) return;
+    if (!(ac->c.flags & REDIS_CONNECTED)) {  // the connect completes when the socket turns writable
+      arm_write();
+      return;
+    }
+    flush_posted = true;
+    asio::post(sd.get_executor(), [self = shared_from_this()] {
+      self->flush_posted = false;
+      if (self->alive && self->want_write && !self->write_armed) self->write_now();
     });
   }
   // hiredis closes the fd itself, so the descriptor is released (deregistered, waits aborted), not closed.
@@ -143,7 +165,11 @@ struct Watch : std::enable_shared_from_this<Watch> {
 
   static void add_read(void* p) { auto* w = static_cast<Watch*>(p); w->want_read = true; w->arm_read(); }
   static void del_read(void* p) { static_cast<Watch*>(p)->want_read = false; }
-  static void add_write(void* p) { auto* w = static_cast<Watch*>(p); w->want_write = true; w->arm_write(); }
+  static void add_write(void* p) {
+    auto* w = static_cast<Watch*>(p);
+    w->want_write = true;
+    w->schedule_write();
+  }
   static void del_write(void* p) { static_cast<Watch*>(p)->want_write = false; }
   static void cleanup_hook(void* p) {
     // hiredis holds only a raw pointer; the shared_ptr below keeps the Watch alive through cleanup.
