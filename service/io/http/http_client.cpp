@@ -113,6 +113,8 @@ struct Conn {
   }
 };
 
+constexpr auto kPeekAfterIdle = std::chrono::milliseconds(500);
+
 // Failure of one attempt; `stale` marks a reused connection that died before any response byte arrived.
 struct Failure {
   HttpError::Kind kind;
@@ -145,7 +147,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     while (it != idle.end() && !it->second.empty()) {
       auto c = std::move(it->second.back());
       it->second.pop_back();
-      if (c->looks_alive()) return c;
+      // A connection idle for less than kPeekAfterIdle is taken without the check's system call: no server
+      // closes a keep-alive connection that fast on purpose, and a stale one still costs only the retry.
+      if (Clock::now() - c->idle_since < kPeekAfterIdle || c->looks_alive()) return c;
     }
     return nullptr;
   }
