@@ -1,5 +1,6 @@
 #include "core/signature.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,14 +13,57 @@
 
 namespace dp::core {
 
+namespace {
+// OpenSSL 3's one-shot HMAC() fetches the HMAC implementation and the digest by name on every call (a
+// provider lookup under a lock, ~5 % of dialplane's CPU with 8 signed webhooks per call). One context per
+// thread, fetched once and re-keyed for each signature, skips that.
+class HmacSha256 {
+ public:
+  HmacSha256() {
+    mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac_) ctx_ = EVP_MAC_CTX_new(mac_);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+    if (ctx_ && !EVP_MAC_CTX_set_params(ctx_, params)) {
+      EVP_MAC_CTX_free(ctx_);
+      ctx_ = nullptr;
+    }
+  }
+  ~HmacSha256() {
+    EVP_MAC_CTX_free(ctx_);
+    EVP_MAC_free(mac_);
+  }
+  HmacSha256(const HmacSha256&) = delete;
+  HmacSha256& operator=(const HmacSha256&) = delete;
+
+  // False when OpenSSL could not give a context or failed; the caller then falls back to HMAC().
+  bool sign(std::string_view key, std::string_view data, unsigned char* out, std::size_t cap, std::size_t& len) {
+    // A null key would mean "keep the previous key" to EVP_MAC_init: an empty key must still be a key.
+    static const unsigned char kEmpty = 0;
+    const auto* k = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+    return ctx_ && EVP_MAC_init(ctx_, k, key.size(), nullptr) &&
+           EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()), data.size()) &&
+           EVP_MAC_final(ctx_, out, &len, cap);
+  }
+
+ private:
+  EVP_MAC* mac_ = nullptr;
+  EVP_MAC_CTX* ctx_ = nullptr;
+};
+}  // namespace
+
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  thread_local HmacSha256 hmac;
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
+  std::size_t len = 0;
+  if (hmac.sign(key, data, mac, sizeof mac, len))
+    return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+  unsigned int one_shot_len = 0;
   // One-shot HMAC() stays supported in OpenSSL 3 (only the HMAC_CTX API is deprecated).
   if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len))
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &one_shot_len))
     return {};
-  return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), one_shot_len));
 }
 
 std::string jambonz_signature(std::string_view secret, std::string_view body, long long unix_ts) {

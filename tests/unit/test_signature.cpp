@@ -21,6 +21,20 @@ TEST_CASE("hmac_sha256_hex with empty key and data") {
   CHECK(hmac_sha256_hex("", "0.") == "b849d5a581847b281957065739df36df2463d1977ea8d6e1e4e6cf33fadc68c3");
 }
 
+TEST_CASE("hmac_sha256_hex re-keys its reused context for every call") {
+  // Vectors: printf '%s' 'abc' | openssl dgst -sha256 -hmac "$KEY" (a 100-byte key is hashed first).
+  const std::string long_key(100, 'k');
+  for (int round = 0; round < 2; ++round) {
+    CHECK(jambonz_signature("shh-secret", kBody, 1700000000) == std::string("t=1700000000,v1=") + kSig);
+    CHECK(hmac_sha256_hex("", "0.") == "b849d5a581847b281957065739df36df2463d1977ea8d6e1e4e6cf33fadc68c3");
+    CHECK(hmac_sha256_hex(long_key, "abc") == "b58b2b694fdba0dd76da3ebe99174f728d327560f36ece224e90867972479922");
+    CHECK(hmac_sha256_hex("other", "abc") == "c05a688e1ec559955f438ae269b938aca6e48124a63c02984299112755f397b5");
+    // A null empty key right after another key: still the empty key, not the previous one.
+    CHECK(hmac_sha256_hex("other", "abc") == "c05a688e1ec559955f438ae269b938aca6e48124a63c02984299112755f397b5");
+    CHECK(hmac_sha256_hex(std::string_view{}, "0.") == "b849d5a581847b281957065739df36df2463d1977ea8d6e1e4e6cf33fadc68c3");
+  }
+}
+
 TEST_CASE("verify_jambonz_signature") {
   std::string hdr = std::string("t=1700000000,v1=") + kSig;
   CHECK(verify_jambonz_signature("shh-secret", kBody, hdr, 1700000000, 300));
