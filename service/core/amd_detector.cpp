@@ -110,21 +110,28 @@ Params params_from_json(const boost::json::object& amd) {
   return p;
 }
 
+namespace {
+bool voicemail_safe_flag(const boost::json::object& amd) {
+  const auto* safe = amd.if_contains("voicemailSafe");
+  return safe && safe->is_bool() && safe->get_bool();
+}
+}  // namespace
+
 std::optional<DialAmd> from_dial(const boost::json::object& dial_verb) {
-  const auto* v = dial_verb.if_contains("amd");
-  if (!v || !v->is_object()) return std::nullopt;
-  const auto& amd = v->get_object();
+  const auto* found = child(dial_verb, "amd");
+  if (!found) return std::nullopt;
+  const auto& amd = *found;
   DialAmd out;
   out.params = params_from_json(amd);
   if (const auto* h = amd.if_contains("actionHook")) out.action_hook = *h;
   out.disconnect = jget::boolean(amd, "disconnectOnAmd") || jget::boolean(amd, "disconnectOnAMD");
-  out.voicemail_safe = voicemail_safe_of(amd);
+  out.voicemail_safe = voicemail_safe_flag(amd);
   return out;
 }
 
-bool voicemail_safe_of(const boost::json::object& amd) {
-  const auto* safe = amd.if_contains("voicemailSafe");
-  return safe && safe->is_bool() && safe->get_bool();
+bool voicemail_safe_of(const boost::json::object& dial_verb) {
+  const auto* amd = child(dial_verb, "amd");
+  return amd && voicemail_safe_flag(*amd);
 }
 
 std::optional<double> tonal_frequency(std::span<const std::int16_t> pcm, double min_purity, double min_rms) {

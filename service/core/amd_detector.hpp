@@ -57,9 +57,9 @@ struct DialAmd {
 };
 // nullopt when the dial has no `amd` object.
 std::optional<DialAmd> from_dial(const boost::json::object& dial_verb);
-// amd.voicemailSafe alone (a JSON boolean; anything else is false), for the decision's per-target check that
-// needs no more of the amd object.
-bool voicemail_safe_of(const boost::json::object& amd);
+// The dial's amd.voicemailSafe alone (a JSON boolean; anything else, or no amd object, is false), for the
+// decision's per-target check that needs no more of the amd object.
+bool voicemail_safe_of(const boost::json::object& dial_verb);
 
 // One event for amd.actionHook: type as jambonz names it, its extras snake_cased, and when (ms since answer).
 struct Event {

@@ -19,8 +19,7 @@ const json::value* confirm_hook_of(const json::object& dial_verb, const json::ob
 }
 
 bool voicemail_safe(const json::object& dial_verb) {
-  const auto* amd = dial_verb.if_contains("amd");
-  return amd && amd->is_object() && amd::voicemail_safe_of(amd->get_object());
+  return amd::voicemail_safe_of(dial_verb);
 }
 
 namespace {
