@@ -3,7 +3,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <charconv>
 #include <string>
@@ -36,7 +35,7 @@ class HmacSha256 {
   HmacSha256(const HmacSha256&) = delete;
   HmacSha256& operator=(const HmacSha256&) = delete;
 
-  // False when OpenSSL could not give a context or failed; the caller then falls back to HMAC().
+  // False when OpenSSL could not give a context or failed (as a failed HMAC() before: no signature).
   bool sign(std::string_view key, std::string_view data, unsigned char* out, std::size_t cap, std::size_t& len) {
     // A null key would mean "keep the previous key" to EVP_MAC_init: an empty key must still be a key.
     static const unsigned char kEmpty = 0;
@@ -56,14 +55,8 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   thread_local HmacSha256 hmac;
   unsigned char mac[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
-  if (hmac.sign(key, data, mac, sizeof mac, len))
-    return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
-  unsigned int one_shot_len = 0;
-  // One-shot HMAC() stays supported in OpenSSL 3 (only the HMAC_CTX API is deprecated).
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &one_shot_len))
-    return {};
-  return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), one_shot_len));
+  if (!hmac.sign(key, data, mac, sizeof mac, len)) return {};
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
 std::string jambonz_signature(std::string_view secret, std::string_view body, long long unix_ts) {
