@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """dialplane benchmark (issue 3): sipp through the whole stack on 127.0.0.1, bounded in calls and time.
 
-Stack: Redis, rtpengine, N dialplane instances (default 2) behind HAProxy, Kamailio (run-kamailio.sh) whose
---dialplane-url is HAProxy, and the customer's app played by HAProxy itself (static JSON answers: the app is
-never the bottleneck). Run through bench/run-bench.sh; every option is an environment variable (see README.md).
+Stack: Redis, rtpengine, N dialplane instances (default 2), Kamailio (run-kamailio.sh) whose --dialplane-url lists
+them (Kamailio balances; BENCH_BALANCER=haproxy: HAProxy does), and the customer's app played by HAProxy
+(static JSON answers: the app is never the bottleneck). Run through bench/run-bench.sh; every option is an environment variable (see README.md).
 
 Phases, printed as one report:
   1. dialplane: rising call rates (BENCH_DP_RATES, else BENCH_RATES, default 100,200,...,1000,1200,1400 cps;
@@ -74,9 +74,12 @@ HOLD_SECONDS = env_int("BENCH_HOLD_SECONDS", 20)
 INSTANCES = env_int("BENCH_INSTANCES", 2)
 SKIP_STATIC = os.environ.get("BENCH_SKIP_STATIC") == "1"
 SKIP_HOLD = os.environ.get("BENCH_SKIP_HOLD") == "1"
-# Kamailio asks dialplane-1 itself, without the HAProxy hop (issue 14's lever 4: what the hop costs). The app's
-# webhooks still go through HAProxy, which plays the app; meant with BENCH_INSTANCES=1.
-KAMAILIO_DIRECT = os.environ.get("BENCH_KAMAILIO_DIRECT") == "1"
+# Who spreads Kamailio's requests over the instances: "kamailio" (DIALPLANE_URL lists every instance:
+# kamailio-cfg/roles/balance.cfg) or "haproxy" (DIALPLANE_URL is HAProxy's dialplane_internal frontend). The app's
+# webhooks go to HAProxy either way: it plays the app.
+BALANCER = os.environ.get("BENCH_BALANCER", "kamailio")
+if BALANCER not in ("kamailio", "haproxy"):
+    raise SystemExit(f"bench: BENCH_BALANCER={BALANCER!r}: kamailio or haproxy")
 BIN = Path(os.environ.get("DIALPLANE_BIN", ROOT / "build" / "dialplane"))
 API_KEY = "bench-key"
 
@@ -494,7 +497,7 @@ def provision() -> None:
 
 
 def start_kamailio(static: bool) -> subprocess.Popen:
-    dp_url = f"http://{LO}:{DP[0][0]}" if KAMAILIO_DIRECT else f"http://{LO}:{P['lb']}"
+    dp_url = ",".join(f"http://{LO}:{d[0]}" for d in DP) if BALANCER == "kamailio" else f"http://{LO}:{P['lb']}"
     argv = ["bash", str(ROOT / "kamailio-cfg" / "run-kamailio.sh"), "--foreground", "--ip", LO,
             "--sip-port", str(P["sip"]), "--rpc-port", str(P["rpc"]), "--dialplane-url", dp_url,
             "--rtpengine", f"udp:{LO}:{P['ng']}", "--redis", f"{LO}:{P['redis']}", "--run-dir", str(RUN / "kamailio"),
@@ -874,7 +877,8 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
     lines: list[str] = []
     say = lines.append
     say("=== dialplane benchmark ===")
-    say(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane); "
+    say(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane, "
+        f"balanced by {BALANCER}); "
         f"commit {commit}; binary {BIN}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     say(f"steps: dialplane {DP_RATES} cps, static {STATIC_RATES} cps, calls/step = rate x {STEP_SECONDS} s"
         f"{f' (at most {MAX_CALLS})' if MAX_CALLS > 0 else ''}; call = INVITE, 180, 50 ms, 200, ACK, BYE (media "

@@ -3,7 +3,8 @@
 # Same defines as kamailio-cfg/run-kamailio.sh, but SIP and JSON-RPC addresses are separate: SIP listens on
 # SIP_IP (the host's public address under host networking), JSON-RPC and /metrics stay on RPC_IP (loopback).
 #   SIP_IP (127.0.0.1)  SIP_PORT (5060)  RPC_IP (127.0.0.1)  RPC_PORT (5071)  NODE_URL (http://RPC_IP:RPC_PORT/RPC)
-#   DIALPLANE_URL (http://127.0.0.1:8081, the load balancer)  RTPENGINE_SOCK (udp:127.0.0.1:22222)
+#   DIALPLANE_URL (http://127.0.0.1:8081, the load balancer; or the instances comma-separated: Kamailio balances)
+#   RTPENGINE_SOCK (udp:127.0.0.1:22222)
 #   REDIS_ADDR (127.0.0.1:6379)  DECISION_TIMEOUT_MS (5000)  EVENT_TIMEOUT_MS (2000)  EVQ_SIZE (20000)
 #   KAM_SHM (512)  KAM_PKG (32)  KAM_MEMMGR (tlsf: shm and pkg memory manager)  KAM_LOG_LEVEL (2)  KAM_RUN_DIR (/var/run/dialplane-kamailio)
 #   KAM_DEFINES   space-separated extra defines, e.g. "WITH_PROMETHEUS" (xhttp_prom /metrics on RPC_PORT)

@@ -6,7 +6,8 @@
 #   --sip-port PORT         SIP port (udp+tcp)                 env KAM_SIP_PORT       5070
 #   --rpc-port PORT         JSON-RPC over HTTP port            env KAM_RPC_PORT       5071
 #   --node-url URL          this node's RPC URL sent as `node` env KAM_NODE_URL       http://IP:RPC_PORT/RPC
-#   --dialplane-url URL     dialplane internal base URL        env DIALPLANE_URL      http://127.0.0.1:8081
+#   --dialplane-url URL[,URL] dialplane internal base URL; several: Kamailio balances (roles/balance.cfg)
+#                                                              env DIALPLANE_URL      http://127.0.0.1:8081
 #   --rtpengine SOCK[,SOCK] rtpengine NG socket(s), one set each, in dialplane's --rtpengine order (max 4)
 #                                                              env RTPENGINE_SOCK     udp:127.0.0.1:22222
 #   --redis HOST:PORT       Redis with dp:sipuser:* HA1s       env REDIS_ADDR         127.0.0.1:6379

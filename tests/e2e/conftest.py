@@ -701,10 +701,12 @@ def _start_dialplane(stack: Stack) -> None:
 
 
 def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int = DECISION_TIMEOUT_MS,
-                    debug: "bool | None" = None, rtpengines: Optional[str] = None) -> None:
+                    debug: "bool | None" = None, rtpengines: Optional[str] = None,
+                    dialplane_url: Optional[str] = None) -> None:
     """Kamailio via run-kamailio.sh on the stack's ports. `debug` (default: $DP_E2E_KAM_DEBUG, on) adds
     WITH_DEBUG, which logs every decision, reply and event; `defines` are extra cfg defines; `rtpengines` the
-    NG sockets of its rtpengine sets (default: the stack's one rtpengine)."""
+    NG sockets of its rtpengine sets (default: the stack's one rtpengine); `dialplane_url` its DIALPLANE_URL
+    (default: the stack's dialplane internal port; several URLs separated by commas: Kamailio balances)."""
     p = stack.ports
     script = ROOT / "kamailio-cfg" / "run-kamailio.sh"
     if not script.exists():
@@ -712,7 +714,7 @@ def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int 
         return
     log = stack.log("kamailio")
     argv = ["bash", str(script), "--foreground", "--ip", LOOPBACK, "--sip-port", str(p.kamailio_sip),
-            "--rpc-port", str(p.kamailio_rpc), "--dialplane-url", f"http://{LOOPBACK}:{p.dp_internal}",
+            "--rpc-port", str(p.kamailio_rpc), "--dialplane-url", dialplane_url or f"http://{LOOPBACK}:{p.dp_internal}",
             "--rtpengine", rtpengines or f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--redis", f"{LOOPBACK}:{p.redis}",
             "--decision-timeout", str(decision_timeout_ms), "--run-dir", str(stack.run_dir / "kamailio"),
             "--shm", "128", "--pkg", "16", "--log-level", os.environ.get("DP_E2E_KAM_LOG_LEVEL", "2")]

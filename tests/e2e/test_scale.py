@@ -184,6 +184,7 @@ class Instance:
 class ScaleStack(Stack):
     instances: dict[str, Instance]
     hold_scenario: Path
+    balancer: str  # "haproxy": Kamailio asks HAProxy; "kamailio": Kamailio balances over both (test_balance.py)
 
     def inst(self, name: str) -> Instance:
         return self.instances[name]
@@ -273,15 +274,34 @@ def haproxy_servers(st: ScaleStack) -> dict[str, str]:
             if len(r) > ix_st and r[ix_px] == "dialplane_internal" and r[ix_sv].startswith("dp")}
 
 
+def kamailio_instances_down(st: ScaleStack) -> Optional[list]:
+    """The dialplane instances Kamailio's balancer holds down (roles/balance.cfg: htable dpdown; [] = none), None
+    when its JSON-RPC does not answer."""
+    rpc = {"jsonrpc": "2.0", "method": "htable.dump", "params": ["dpdown"], "id": 1}
+    status, body, _ = http("POST", f"http://{LOOPBACK}:{st.ports.kamailio_rpc}/RPC", rpc, timeout=2)
+    if status != 200 or not isinstance(body, dict) or "result" not in body:
+        return None
+    return [slot for slot in body["result"] if slot]
+
+
 def ensure_all_up(st: ScaleStack, timeout: float = 15) -> None:
-    """Restarts what an earlier test stopped (Redis, an instance) and waits until HAProxy sees both instances UP."""
+    """Restarts what an earlier test stopped (Redis, an instance) and waits until the balancer (HAProxy, or
+    Kamailio itself) sees both instances up."""
     if st.services["redis"].proc.poll() is not None:
         _start_redis(st)
     for inst in st.instances.values():
         if not inst.alive:
             start_instance(st, inst)
-    for name in ("kamailio", "rtpengine", "rtpengine2", "haproxy"):
+    for name in ("kamailio", "rtpengine", "rtpengine2") + (("haproxy",) if st.balancer == "haproxy" else ()):
         st.require(name)
+    if st.balancer == "kamailio":
+        try:
+            wait_until(lambda: all(http("GET", i.url("/readyz"), timeout=1)[0] == 200 for i in st.instances.values())
+                       and kamailio_instances_down(st) == [], timeout, "Kamailio: both dialplane instances up")
+        except TimeoutError:
+            raise AssertionError(f"Kamailio's instances down: {kamailio_instances_down(st)}" + st.instance_logs(15)) \
+                from None
+        return
     try:
         wait_until(lambda: set(haproxy_servers(st).values()) == {"UP"} and len(haproxy_servers(st)) == 2, timeout,
                    "HAProxy: both dialplane instances UP")
@@ -289,17 +309,20 @@ def ensure_all_up(st: ScaleStack, timeout: float = 15) -> None:
         raise AssertionError(f"HAProxy servers: {haproxy_servers(st)}" + st.instance_logs(15)) from None
 
 
-@pytest.fixture(scope="module")
-def scale() -> Any:
-    ports = ScalePorts(SCALE_BASE)
+def scale_stack(base: int, balancer: str) -> Any:
+    """The stack, as a generator for a module fixture. `balancer`: "haproxy" (Kamailio's DIALPLANE_URL is HAProxy)
+    or "kamailio" (DIALPLANE_URL lists both instances: roles/balance.cfg)."""
+    ports = ScalePorts(base)
     busy = ports.busy()
     if busy:
-        pytest.fail(f"DP_SCALE_PORT_BASE={SCALE_BASE}: ports in use: {', '.join(busy)}", pytrace=False)
+        pytest.fail(f"port base {base}: ports in use: {', '.join(busy)}", pytrace=False)
     if not os.access(dialplane_bin(), os.X_OK):
         pytest.fail(f"dialplane binary {dialplane_bin()} not found (set DIALPLANE_BIN)", pytrace=False)
-    run_dir = Path(tempfile.mkdtemp(prefix=f"dp-scale-{SCALE_BASE}-"))
-    print(f"\n[scale] run dir {run_dir}, port base {SCALE_BASE}, dialplane {dialplane_bin()}", file=sys.stderr)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"dp-scale-{base}-"))
+    print(f"\n[scale] run dir {run_dir}, port base {base}, balancer {balancer}, dialplane {dialplane_bin()}",
+          file=sys.stderr)
     st = ScaleStack(ports, run_dir)
+    st.balancer = balancer
     st.instances = {n: Instance(n, i, a, m, run_dir / f"dialplane-{n}.log") for n, (i, a, m) in ports.instances.items()}
     st.hold_scenario = run_dir / "uac_hold_until_bye.xml"
     st.hold_scenario.write_text(UAC_HOLD)
@@ -315,11 +338,16 @@ def scale() -> Any:
         for inst in st.instances.values():
             start_instance(st, inst)
         _provision(st)
-        start_haproxy(st)
-        if "haproxy" in st.errors:
-            pytest.fail(f"haproxy is not available: {st.errors['haproxy']}", pytrace=False)
+        dp_url = None
+        if balancer == "haproxy":
+            start_haproxy(st)
+            if "haproxy" in st.errors:
+                pytest.fail(f"haproxy is not available: {st.errors['haproxy']}", pytrace=False)
+        else:
+            dp_url = ",".join(f"http://{LOOPBACK}:{i.internal}" for i in st.instances.values())
         # WITH_DEBUG: test 1 reads the dialog events Kamailio queued from its log
-        _start_kamailio(st, decision_timeout_ms=KAM_DECISION_TIMEOUT_MS, debug=True, rtpengines=ports.rtpengines())
+        _start_kamailio(st, decision_timeout_ms=KAM_DECISION_TIMEOUT_MS, debug=True, rtpengines=ports.rtpengines(),
+                        dialplane_url=dp_url)
         ensure_all_up(st, 20)
         yield st
         failed = False
@@ -334,6 +362,11 @@ def scale() -> Any:
             print(f"\n[scale] logs kept in {run_dir}", file=sys.stderr)
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def scale() -> Any:
+    yield from scale_stack(SCALE_BASE, "haproxy")
 
 
 @pytest.fixture

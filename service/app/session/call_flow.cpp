@@ -519,7 +519,7 @@ asio::awaitable<bool> CallFlow::create_call(const CallState& c) {
 
 asio::awaitable<std::optional<json::object>> CallFlow::resume_invite(const std::string& call_id,
                                                                      const std::string& cseq) {
-  // Kamailio re-sends an INVITE decision only when the instance that took it died (HAProxy, empty
+  // An INVITE decision is re-sent only when the instance that took it died (the balancer: HAProxy or Kamailio, empty
   // response): the same Call-ID and CSeq with a call still unanswered is that attempt's work, not a new call.
   auto sid = co_await d_.calls.sid_for_call_id(call_id);
   if (!sid) co_return std::nullopt;
