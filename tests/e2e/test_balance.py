@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SippFactory, wait_until
+from conftest import LOOPBACK, SippFactory, http, wait_until
 from test_scale import (ScaleStack, calls_of, dial_app, ensure_all_up, first, kamailio_instances_down, scale_stack,
                         take_number, target)
 from test_scale import sp, st  # noqa: F401  (fixtures: they use this module's `scale`)
@@ -36,7 +36,18 @@ BALANCE_BASE = int(os.environ.get("DP_BALANCE_PORT_BASE", "21000"))
 
 @pytest.fixture(scope="module")
 def scale() -> Any:
-    yield from scale_stack(BALANCE_BASE, "kamailio")
+    yield from scale_stack(BALANCE_BASE, "kamailio", kamailio_defines=("WITH_PROMETHEUS",))
+
+
+def dialplane_up_gauge(st: ScaleStack) -> dict[str, str]:
+    """Kamailio's dp_dialplane_up{instance} gauges (WITH_PROMETHEUS), by instance name."""
+    status, body, _ = http("GET", f"http://{LOOPBACK}:{st.ports.kamailio_rpc}/metrics", timeout=2)
+    out = {}
+    for line in (body if status == 200 and isinstance(body, str) else "").splitlines():
+        for name, inst in st.instances.items():
+            if "dp_dialplane_up{" in line and f'"http://{LOOPBACK}:{inst.internal}"' in line:
+                out[name] = str(int(float(line.split("} ", 1)[1].split()[0])))  # value, then a timestamp
+    return out
 
 
 def served_by(st: ScaleStack, needle: str) -> dict[str, int]:
@@ -86,9 +97,11 @@ def test_spread_then_kill9_fails_over_and_comes_back(st: ScaleStack, sp: SippFac
         "Kamailio never reported instance A down or failed" + st.logs("kamailio")
     down = kamailio_instances_down(st)
     assert down, f"Kamailio should hold A down {time.time() - t_kill:.1f}s after kill -9: {down}"
+    wait_until(lambda: dialplane_up_gauge(st) == {"A": "0", "B": "1"}, 3, "dp_dialplane_up A 0, B 1")
 
     ensure_all_up(st, 10)  # restarts A; Kamailio's check takes it back
     called, _ = place(st, sp, "back", 6, "+15553340003")
     back = served_by(st, called.lstrip("+"))
-    print(f"[balance] A restarted: 6 calls served by {back}", file=sys.stderr)
+    print(f"[balance] A restarted: 6 calls served by {back}; dp_dialplane_up {dialplane_up_gauge(st)}", file=sys.stderr)
     assert back["A"] >= 1, f"A gets calls again once its check passes: {back}"
+    assert dialplane_up_gauge(st) == {"A": "1", "B": "1"}, dialplane_up_gauge(st)

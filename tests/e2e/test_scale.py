@@ -309,9 +309,9 @@ def ensure_all_up(st: ScaleStack, timeout: float = 15) -> None:
         raise AssertionError(f"HAProxy servers: {haproxy_servers(st)}" + st.instance_logs(15)) from None
 
 
-def scale_stack(base: int, balancer: str) -> Any:
+def scale_stack(base: int, balancer: str, kamailio_defines: tuple = ()) -> Any:
     """The stack, as a generator for a module fixture. `balancer`: "haproxy" (Kamailio's DIALPLANE_URL is HAProxy)
-    or "kamailio" (DIALPLANE_URL lists both instances: roles/balance.cfg)."""
+    or "kamailio" (DIALPLANE_URL lists both instances: roles/balance.cfg); `kamailio_defines`: extra cfg defines."""
     ports = ScalePorts(base)
     busy = ports.busy()
     if busy:
@@ -346,8 +346,8 @@ def scale_stack(base: int, balancer: str) -> Any:
         else:
             dp_url = ",".join(f"http://{LOOPBACK}:{i.internal}" for i in st.instances.values())
         # WITH_DEBUG: test 1 reads the dialog events Kamailio queued from its log
-        _start_kamailio(st, decision_timeout_ms=KAM_DECISION_TIMEOUT_MS, debug=True, rtpengines=ports.rtpengines(),
-                        dialplane_url=dp_url)
+        _start_kamailio(st, defines=kamailio_defines, decision_timeout_ms=KAM_DECISION_TIMEOUT_MS, debug=True,
+                        rtpengines=ports.rtpengines(), dialplane_url=dp_url)
         ensure_all_up(st, 20)
         yield st
         failed = False
