@@ -93,7 +93,7 @@ def test_spread_then_kill9_fails_over_and_comes_back(st: ScaleStack, sp: SippFac
     print(f"[balance] after kill -9 of A: 6 calls served by {after}; Kamailio holds down {kamailio_instances_down(st)}",
           file=sys.stderr)
     assert after == {"A": 0, "B": 6}, after
-    assert f"dialplane instance http://127.0.0.1:{victim.internal} " in kam_log, \
+    assert f"dialplane instance http://{LOOPBACK}:{victim.internal} " in kam_log, \
         "Kamailio never reported instance A down or failed" + st.logs("kamailio")
     down = kamailio_instances_down(st)
     assert down, f"Kamailio should hold A down {time.time() - t_kill:.1f}s after kill -9: {down}"
