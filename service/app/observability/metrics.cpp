@@ -37,8 +37,8 @@ const char* allocator_name() { return dlsym(RTLD_DEFAULT, "mallctl") != nullptr 
 // interpolated across 2.5-5 ms).
 const Buckets kDecisionBuckets{0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.0075, 0.01,
                                0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5};
-// Customer web apps: tens of ms to the webhook timeout (4 s by default).
-const Buckets kWebhookBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 10};
+// Customer web apps: ~1 ms on the same host or LAN, tens of ms far away, up to the webhook timeout (4 s).
+const Buckets kWebhookBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 10};
 // Redis on the same LAN: sub-millisecond normally; the client times out after 1 s.
 const Buckets kRedisBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
 // Kamailio JSON-RPC: ms normally; rpc timeout 1 s.
