@@ -10,6 +10,9 @@
 #   KAM_DEFINES   space-separated extra defines, e.g. "WITH_PROMETHEUS" (xhttp_prom /metrics on RPC_PORT)
 #   KAM_CFG (/etc/dialplane/kamailio.cfg)
 #   KAM_TLS_PORT, KAM_TLS_ADVERTISE, KAM_TLS_CERT, KAM_TLS_KEY: Microsoft Teams over TLS (docs/teams.md), off by default
+#   KAM_WS_PORT: SIP over WebSocket for browsers (WebRTC `user` targets) on SIP_IP, off by default; KAM_WSS_PORT the
+#   secure one (needs KAM_TLS_PORT: its certificate); KAM_WS_ORIGINS the pages allowed to connect (comma-separated
+#   Origins; empty = any)
 set -eu
 SIP_IP=${SIP_IP:-127.0.0.1}
 SIP_PORT=${SIP_PORT:-5060}
@@ -38,6 +41,20 @@ if [ -n "${KAM_TLS_PORT:-}" ]; then
     -A "TLS_ADVERTISE=${KAM_TLS_ADVERTISE:?KAM_TLS_ADVERTISE (the SBC FQDN) is required with KAM_TLS_PORT}" \
     -A "TLS_CONTACT=\"sip:$KAM_TLS_ADVERTISE:$KAM_TLS_PORT;transport=tls\"" \
     -A "TLS_CERT=\"${KAM_TLS_CERT:-/etc/kamailio/tls/sbc.pem}\"" -A "TLS_KEY=\"${KAM_TLS_KEY:-/etc/kamailio/tls/sbc.key}\""
+fi
+# Browsers: SIP over WebSocket (roles/websocket.cfg); only the pages in KAM_WS_ORIGINS may open one when it is set.
+if [ -n "${KAM_WS_PORT:-}" ]; then
+  set -- "$@" -A WITH_WEBSOCKET -A "WS_PORT=$KAM_WS_PORT"
+  if [ -n "${KAM_WS_ORIGINS:-}" ]; then
+    case "$KAM_WS_ORIGINS" in
+      *[!A-Za-z0-9:/.,_-]*) echo "KAM_WS_ORIGINS: Origins (scheme://host[:port]) separated by commas, no spaces" >&2; exit 2 ;;
+    esac
+    set -- "$@" -A "WS_ORIGINS=\"$KAM_WS_ORIGINS\""
+  fi
+  if [ -n "${KAM_WSS_PORT:-}" ]; then
+    [ -n "${KAM_TLS_PORT:-}" ] || { echo "KAM_WSS_PORT needs KAM_TLS_PORT (its certificate)" >&2; exit 2; }
+    set -- "$@" -A WITH_WSS -A "WSS_PORT=$KAM_WSS_PORT"
+  fi
 fi
 
 kamailio -c "$@" >/dev/null 2>"$RUN_DIR/check.log" || { grep -Ev 'WARNING|INFO' "$RUN_DIR/check.log" >&2; exit 1; }

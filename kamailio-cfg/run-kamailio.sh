@@ -24,6 +24,8 @@
 #   --tls-no-verify         do not verify the peers' certificates (tests with a self-signed stand-in)
 #   --ws-port PORT          SIP over WebSocket listener on IP (WITH_WEBSOCKET: browsers)   env KAM_WS_PORT  off
 #   --wss-port PORT         secure WebSocket listener (WITH_WSS; needs --tls-port: same certificate)   env KAM_WSS_PORT off
+#   --ws-origins LIST       the Origins (web pages) allowed to open ws/wss, comma-separated; others get 403
+#                                                              env KAM_WS_ORIGINS     any
 #   --define NAME[=VALUE]   any other define from kamailio.cfg, raw (strings need their quotes), e.g.
 #                           --define WITH_STATIC_ROUTE --define 'STATIC_URI="sip:x@127.0.0.1:5090"'
 #   --cfg FILE              config file                        default: kamailio.cfg next to this script
@@ -62,6 +64,7 @@ TLS_KEY=${KAM_TLS_KEY:-}
 TLS_NO_VERIFY=0
 WS_PORT=${KAM_WS_PORT:-}
 WSS_PORT=${KAM_WSS_PORT:-}
+WS_ORIGINS=${KAM_WS_ORIGINS:-}
 EXTRA=()
 
 while (($#)); do
@@ -87,6 +90,7 @@ while (($#)); do
     --tls-no-verify) TLS_NO_VERIFY=1; shift ;;
     --ws-port) WS_PORT=$2; shift 2 ;;
     --wss-port) WSS_PORT=$2; shift 2 ;;
+    --ws-origins) WS_ORIGINS=$2; shift 2 ;;
     --define) DEFS+=(-A "$2"); shift 2 ;;
     --cfg) CFG=$2; shift 2 ;;
     --foreground|-f) FG=1; shift ;;
@@ -133,6 +137,13 @@ if [[ -n "$TLS_PORT" ]]; then
 fi
 if [[ -n "$WS_PORT" ]]; then
   ARGS+=(-A WITH_WEBSOCKET -A "WS_PORT=$WS_PORT")
+  if [[ -n "$WS_ORIGINS" ]]; then
+    [[ "$WS_ORIGINS" =~ ^[A-Za-z0-9:/.,_-]+$ ]] || {
+      echo "--ws-origins: Origins (scheme://host[:port]) separated by commas, no spaces or quotes" >&2; exit 2; }
+    ARGS+=(-A "WS_ORIGINS=\"$WS_ORIGINS\"")
+  fi
+elif [[ -n "$WS_ORIGINS" ]]; then
+  echo "--ws-origins needs --ws-port" >&2; exit 2
 fi
 if [[ -n "$WSS_PORT" ]]; then
   [[ -n "$WS_PORT" && -n "$TLS_PORT" ]] || { echo "--wss-port needs --ws-port and --tls-port (the TLS certificate)" >&2; exit 2; }

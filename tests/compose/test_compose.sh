@@ -9,7 +9,8 @@
 #      first free one of 23000/24000/21000/22000: +0..+99 services, +100..+199 RTP), a Prometheus config and a
 #      demo seed rewritten for those ports, and without Grafana when its image is not here (it has no Debian
 #      package: deploy/compose.no-grafana.yml).
-#   4. Checks: every container healthy and not root, no Kamailio start-up error, /readyz of both replicas,
+#   4. Checks: every container healthy and not root, no Kamailio start-up error, Kamailio's SIP WebSocket (the
+#      allowed page's handshake 101, another Origin's 403), /readyz of both replicas,
 #      HAProxy's two backends UP, calls through Kamailio -> HAProxy -> dialplane -> demo app -> phones with sipp
 #      (tests/e2e/sipp/uac_call.xml), both replicas served decisions, every Prometheus target up; then one
 #      replica stopped (it drains and exits 0), HAProxy marks it DOWN and calls still connect through the
@@ -161,6 +162,7 @@ export DP2_INTERNAL_PORT=$((BASE + 14)) DP2_API_PORT=$((BASE + 15)) DP2_METRICS_
 export REDIS_PORT=$((BASE + 79)) PROMETHEUS_PORT=$((BASE + 90)) GRAFANA_PORT=$((BASE + 30))
 export DEMO_APP_PORT=$((BASE + 31)) PHONE1_PORT=$((BASE + 91)) PHONE2_PORT=$((BASE + 92))
 export PHONE1_MEDIA_PORT=$((BASE + 40)) PHONE2_MEDIA_PORT=$((BASE + 44))
+export KAMAILIO_WS_PORT=$((BASE + 66)) WS_ORIGINS=http://127.0.0.1:$((BASE + 67))   # a page allowed to open SIP WebSockets
 export SIP_IP=127.0.0.1 MEDIA_IP=127.0.0.1 DIALPLANE_API_KEY=compose-test-key
 CALLER_PORT=$((BASE + 50)) CALLER_MEDIA_PORT=$((BASE + 54))
 say "ports $BASE..$((BASE + 199)): SIP $SIP_PORT, HAProxy $DIALPLANE_PORT/$HAPROXY_STATS_PORT, Prometheus $PROMETHEUS_PORT"
@@ -263,6 +265,24 @@ elif ! grep -q 'http_async_client.*Initializing' <<<"$klog"; then
   fail "Kamailio's log does not show http_async_client initialising" "$(tail -20 <<<"$klog")"
 else
   ok "Kamailio started with http_async_client, no errors (TCP protocol number known: netbase)"
+fi
+
+# Browsers (WebRTC `user` targets): the SIP WebSocket listener takes the allowed page and refuses another site's.
+ws_status() {  # Origin -> HTTP status of a WebSocket upgrade (subprotocol sip) on KAMAILIO_WS_PORT
+  /usr/bin/python3 - "$KAMAILIO_WS_PORT" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+s.sendall(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+           f"Sec-WebSocket-Protocol: sip\r\nOrigin: {sys.argv[2]}\r\n\r\n").encode())
+print(s.recv(4096).split(b" ")[1].decode())
+PY
+}
+ws_ok=$(ws_status "$WS_ORIGINS" 2>&1) ws_other=$(ws_status https://elsewhere.example 2>&1)
+if [[ "$ws_ok" == 101 && "$ws_other" == 403 ]]; then
+  ok "Kamailio's SIP WebSocket on $KAMAILIO_WS_PORT: 101 for the allowed page, 403 for another Origin"
+else
+  fail "Kamailio's SIP WebSocket: $ws_ok for $WS_ORIGINS (want 101), $ws_other for another Origin (want 403)"
 fi
 
 readyz() { curl -sS -m 3 "http://127.0.0.1:$1/readyz" 2>&1; }

@@ -700,6 +700,11 @@ def _start_dialplane(stack: Stack) -> None:
     wait_until(lambda: http("GET", url, timeout=1)[0] == 200, 15, f"dialplane GET {url} -> 200", alive=proc, log=log)
 
 
+def ws_origins(p: "Ports") -> list[str]:
+    """The web pages Kamailio lets open a SIP WebSocket: test_webrtc's page servers."""
+    return [f"http://{LOOPBACK}:{p.browser_page}", f"http://{LOOPBACK}:{p.browser_page_wss}"]
+
+
 def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int = DECISION_TIMEOUT_MS,
                     debug: "bool | None" = None, rtpengines: Optional[str] = None,
                     dialplane_url: Optional[str] = None) -> None:
@@ -735,7 +740,8 @@ def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int 
     argv += ["--tls-port", str(p.kamailio_tls), "--tls-advertise", TEAMS_SBC_FQDN, "--tls-cert", str(cert),
              "--tls-key", str(key), "--tls-no-verify"]
     # SIP over WebSocket for browsers (WITH_WEBSOCKET; test_webrtc): every e2e run exercises that cfg.
-    argv += ["--ws-port", str(p.kamailio_ws), "--wss-port", str(p.kamailio_wss)]
+    # Only test_webrtc's two pages may open one (WS_ORIGINS; test_websocket_origin checks the refusals).
+    argv += ["--ws-port", str(p.kamailio_ws), "--wss-port", str(p.kamailio_wss), "--ws-origins", ",".join(ws_origins(p))]
     if debug is None:
         debug = os.environ.get("DP_E2E_KAM_DEBUG", "1") == "1"
     if debug:
