@@ -19,6 +19,11 @@ Phases, one report:
      flowing both ways) with dtmfCapture = every single key and a dtmfHook to this process; MEDIA_DTMF_DIGITS
      (120) RFC 4733 keys of 100 ms sent one at a time by the caller's peer; latency = hook arrival - the key's
      first packet, and - its first end packet (rtpengine reports a key when it ends), p50/p99/max.
+  4. listen: MEDIA_LISTEN_CALLS (40) calls whose dial has a nested listen (mono, 8 kHz) to a websocket sink in this
+     process (tests/e2e/ws_sink.py), placed at 10 cps and held MEDIA_LISTEN_HOLD_MS (25000); once every listen
+     streams, MEDIA_LISTEN_WINDOW_S (10) seconds are measured: per listen-second, the Redis requests by command and
+     the bytes Redis sent, dialplane's own requests by operation (what following the calls' state costs: the
+     listens poll it) and dialplane's CPU. MEDIA_SKIP_LISTEN=1 skips it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "tests" / "e2e")]
 
 import bench as B  # noqa: E402
 from media_peer import PT_PCMU, MediaPeer, wait_sipp_sdp, wav_bytes  # noqa: E402
+from ws_sink import WsSink  # noqa: E402
 
 LO = B.LO
 RATE = B.env_int("MEDIA_RATE", 20)
@@ -53,13 +59,16 @@ HOLD_MS = B.env_int("MEDIA_HOLD_MS", 1000)
 ROUNDS = B.env_int("MEDIA_ROUNDS", 2)
 DIGITS = B.env_int("MEDIA_DTMF_DIGITS", 120)
 WAV_SECONDS = float(os.environ.get("MEDIA_WAV_SECONDS", "2"))
+LISTEN_CALLS = B.env_int("MEDIA_LISTEN_CALLS", 40)
+LISTEN_HOLD_MS = B.env_int("MEDIA_LISTEN_HOLD_MS", 25000)
+LISTEN_WINDOW_S = B.env_int("MEDIA_LISTEN_WINDOW_S", 10)
 SIPP = ROOT / "tests" / "e2e" / "sipp"
 
 BASE = B.BASE
 PORT = {"hooks": BASE + 31, "dtmf": BASE + 2, "dt_uas": BASE + 95, "dt_uac": BASE + 96, "dt_uas_mp": BASE + 130,
-        "dt_uac_mp": BASE + 140, "peer_a": BASE + 150, "peer_b": BASE + 152}
+        "dt_uac_mp": BASE + 140, "peer_a": BASE + 150, "peer_b": BASE + 152, "ws": BASE + 155}
 HOOKS = f"http://{LO}:{PORT['hooks']}"
-NUM_PLAIN, NUM_MUSIC, NUM_DTMF = "+15550003000", "+15550003001", "+15550004000"
+NUM_PLAIN, NUM_MUSIC, NUM_DTMF, NUM_LISTEN = "+15550003000", "+15550003001", "+15550004000", "+15550005000"
 DT_UAS_URI = f"sip:dtmf@{LO}:{PORT['dt_uas']}"
 KEYS = "123456789*0#"
 
@@ -186,8 +195,10 @@ def write_apps() -> None:
     music = [{"verb": "dial", "timeout": 20, "target": target, "dialMusic": f"{HOOKS}/music.wav"}]
     dtmf = [{"verb": "dial", "timeout": 20, "target": [{"type": "sip", "sipUri": DT_UAS_URI}],
              "dtmfCapture": list(KEYS), "dtmfHook": f"{HOOKS}/dtmf"}]
+    listen = [{"verb": "dial", "timeout": 20, "target": target,
+               "listen": {"url": f"ws://{LO}:{PORT['ws']}/listen", "mixType": "mono", "sampleRate": 8000}}]
     B.EXTRA_APPS[:] = [("/media-plain", NUM_PLAIN, plain), ("/media-music", NUM_MUSIC, music),
-                       ("/media-dtmf", NUM_DTMF, dtmf)]
+                       ("/media-dtmf", NUM_DTMF, dtmf), ("/media-listen", NUM_LISTEN, listen)]
 
 
 def load_phase(label: str, number: str, calls: int) -> dict:
@@ -202,6 +213,38 @@ def load_phase(label: str, number: str, calls: int) -> dict:
     log(f"{label}: {calls} calls at {RATE} cps: ok={r['ok']} failed={r['failed']} retrans={r['retrans']} "
         f"rc={r['rc']} music={r['music']} cpu={ {k: round(v, 2) for k, v in r['cpu'].items()} }")
     return r
+
+
+def listen_phase() -> dict:
+    """MEDIA_LISTEN_CALLS calls streaming a listen at once; what the window of LISTEN_WINDOW_S costs."""
+    sink = WsSink(LO, PORT["ws"]).start()
+    holder: dict[str, Any] = {}
+    rate = 10
+    th = threading.Thread(target=lambda: holder.update(r=B.run_uac(
+        "listen", SIPP / "uac_call.xml", NUM_LISTEN, rate, LISTEN_CALLS, hold_ms=LISTEN_HOLD_MS,
+        bound_s=LISTEN_CALLS / rate + (RING_MS + LISTEN_HOLD_MS) / 1000 + 30)))
+    th.start()
+    try:
+        def streaming() -> int:
+            return sum(1 for c in list(sink.conns) if c.closed_at is None and c.messages)
+        end = time.monotonic() + LISTEN_CALLS / rate + RING_MS / 1000 + 10
+        while streaming() < LISTEN_CALLS and time.monotonic() < end:
+            time.sleep(0.1)
+        n0 = streaming()
+        time.sleep(1)
+        r0, ops0, c0, t0 = B.redis_info(), counters("dialplane_redis_command_seconds_count", "op"), cpu_snapshot(), time.monotonic()
+        time.sleep(LISTEN_WINDOW_S)
+        r1, ops1, c1, t1 = B.redis_info(), counters("dialplane_redis_command_seconds_count", "op"), cpu_snapshot(), time.monotonic()
+        n1 = streaming()
+        th.join()
+    finally:
+        sink.stop()
+    listen_s = min(n0, n1) * (t1 - t0)
+    out = {"streaming": (n0, n1), "window_s": t1 - t0, "listen_s": listen_s, "redis": B.redis_delta(r0, r1),
+           "ops": delta(ops0, ops1), "cpu": delta(c0, c1), "calls": holder.get("r", {})}
+    log(f"listen: {n0} -> {n1} streaming over {t1 - t0:.1f} s; dialplane ops {out['ops']}; "
+        f"Redis {out['redis']['by_command']}")
+    return out
 
 
 def dtmf_phase(label: str) -> dict:
@@ -297,6 +340,29 @@ def pct(xs: list[float], q: float) -> float:
         return float("nan")
     s = sorted(xs)
     return s[min(len(s) - 1, max(0, int(round(q * len(s) + 0.5)) - 1))]
+
+
+def report_listen(ls: dict) -> None:
+    n = ls["listen_s"] or float("nan")
+    calls = ls["calls"]
+    print(f"\nlisten: {ls['streaming'][0]} listens streaming at the window's start, {ls['streaming'][1]} at its end, "
+          f"{ls['window_s']:.1f} s ({ls['listen_s']:.0f} listen-seconds); the calls: ok {calls.get('ok')}, "
+          f"failed {calls.get('failed')}. Per second and per listen-second (the per-second figures include what an "
+          f"instance does without calls, e.g. its timer poll: an `evalsha` and a `zrangebyscore` every 20 ms):\n")
+    print("| what | per second | per listen-second |")
+    print("|---|---|---|")
+    w = ls["window_s"]
+
+    def row(what: str, v: float, nd: int = 2) -> None:
+        print(f"| {what} | {v / w:.{nd}f} | {v / n:.{nd}f} |")
+    for op, v in sorted(ls["ops"].items()):
+        row(f"dialplane Redis requests `{op}`", v)
+    for cmd, v in list(ls["redis"]["by_command"].items())[:6]:
+        row(f"Redis commands `{cmd}`", v)
+    row("Redis bytes sent (replies)", ls["redis"]["net_out_bytes"], 0)
+    row("Redis bytes received", ls["redis"]["net_in_bytes"], 0)
+    for k in ("dialplane", "redis", "rtpengine"):
+        row(f"CPU ms of {k}", ls["cpu"].get(k, 0) * 1000, 3)
 
 
 def report(runs: list[dict], dts: list[dict], t_start: float) -> None:
@@ -434,8 +500,11 @@ def main() -> int:
         dts.append(dtmf_phase(f"under load ({RATE} cps dialMusic calls)"))
         th.join()
         dts[-1]["load"] = holder.get("r", {})
+    ls = listen_phase() if os.environ.get("MEDIA_SKIP_LISTEN") != "1" else None
     B.stop(u)
     report(runs, dts, t_start)
+    if ls:
+        report_listen(ls)
     return 0
 
 

@@ -33,6 +33,10 @@ class CallStorePort {
   // The call with this sid; nullopt when there is none (never created, ended and deleted, or expired).
   virtual boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid) = 0;
 
+  // Only the version the call is stored under (nullopt when there is none): what a follower of the call checks
+  // before it loads the whole record again (session/call_watch).
+  virtual boost::asio::awaitable<std::optional<long long>> version(const std::string& call_sid) = 0;
+
   // The sid of the call whose caller INVITE had this SIP Call-ID; nullopt when unknown. The index is written
   // and deleted together with the call.
   virtual boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) = 0;

@@ -119,6 +119,7 @@ json::object reject_decision(int code, std::string_view reason, const std::strin
 CallFlow::CallFlow(Deps d)
     : d_(std::move(d)),
       music_({d_.media, d_.files, d_.metrics}),
+      watch_(d_.ex, d_.calls, kFollowFresh),
       sessions_(d_.ex),
       screening_({d_.cfg, d_.calls, d_.hooks, d_.kamailio, d_.media, d_.files, *this, sessions_, d_.metrics}) {}
 
@@ -162,7 +163,7 @@ void CallFlow::start_listen(const CallState& c) {
   bool callee = parsed.params->channel == 2;
   t.listened_tag = callee ? win.to_tag : c.from_tag;
   t.other_tag = callee ? c.from_tag : win.to_tag;
-  ListenRun::Deps deps{d_.ex, d_.cfg, d_.calls, d_.media, d_.files, d_.hooks, d_.metrics, listens_};
+  ListenRun::Deps deps{d_.ex, d_.cfg, d_.calls, watch_, d_.media, d_.files, d_.hooks, d_.metrics, listens_};
   auto sid = c.call_sid;
   sessions_.spawn(ListenRun::run(deps, std::move(t), std::move(*parsed.params)), [sid](std::exception_ptr e) {
     if (!e) return;
@@ -205,7 +206,7 @@ asio::awaitable<void> CallFlow::amd_on_call(std::string sid, int dial_seq, core:
     co_await amd_event(sid, {}, e, last);
   };
   AmdRun::Wanted wanted = [&]() -> asio::awaitable<bool> {
-    auto now = co_await d_.calls.load(sid);
+    auto now = co_await watch_.current(sid);
     if (now) last = now->state;
     co_return now && now->state.status == core::CallStatus::InProgress && now->state.dial &&
         now->state.dial->seq == dial_seq;

@@ -10,6 +10,7 @@
 #include "app/ports/speech_recognizer_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
 #include "app/session/call_cache.hpp"
+#include "app/session/call_watch.hpp"
 #include "app/session/dial_music.hpp"
 #include "app/session/listen_session.hpp"
 #include "app/session/screening.hpp"
@@ -171,6 +172,9 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   CallCache cache_{4096};  // ~2-3 KB a state: live calls beyond it are loaded, as before the cache
   DialMusic music_;
   ListenInboxes listens_;  // DTMF keys for the live listens of this instance (outlives sessions_)
+  // What the listen and transcribe sessions see of their call: one read per call and 100 ms, shared (outlives sessions_).
+  static constexpr std::chrono::milliseconds kFollowFresh{100};
+  CallWatch watch_;
   io::TaskGroup sessions_;
   Screening screening_;
 };

@@ -372,7 +372,7 @@ asio::awaitable<std::optional<ls::EndReason>> poll_call(const Deps& d, const Lis
                                                         core::CallState& last) {
   std::optional<CallStorePort::Versioned> polled;
   try {
-    polled = co_await d.calls.load(t.call_sid);
+    polled = co_await d.watch.current(t.call_sid);
   } catch (const io::RedisError& e) {
     log::warn("listen_poll_failed", {{"call_sid", t.call_sid}, {"error", e.what()}});
     co_return std::nullopt;

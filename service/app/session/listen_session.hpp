@@ -12,6 +12,7 @@
 #include "app/ports/media_files_port.hpp"
 #include "app/ports/media_port.hpp"
 #include "app/ports/webhook_sender_port.hpp"
+#include "app/session/call_watch.hpp"
 #include "core/dtmf.hpp"
 #include "core/listen.hpp"
 #include "core/ng_protocol.hpp"
@@ -58,6 +59,7 @@ class ListenRun {
     boost::asio::any_io_executor ex;
     const Config& cfg;
     CallStorePort& calls;
+    CallWatch& watch;  // the call's state every poll, shared with its other sessions
     MediaPort& media;
     MediaFilesPort& files;
     WebhookSenderPort& hooks;

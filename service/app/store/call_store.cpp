@@ -117,6 +117,13 @@ boost::asio::awaitable<std::optional<CallStorePort::Versioned>> CallStore::load(
   co_return out;
 }
 
+boost::asio::awaitable<std::optional<long long>> CallStore::version(const std::string& sid) {
+  std::vector<std::string> args{"HGET", keys_.call(sid), "v"};
+  auto r = co_await timed_redis(redis_, stats_, std::move(args), "call_version");
+  if (r.is_nil() || r.str.empty()) co_return std::nullopt;
+  co_return std::stoll(r.str);
+}
+
 boost::asio::awaitable<std::optional<std::string>> CallStore::sid_for_call_id(const std::string& call_id) {
   std::vector<std::string> args{"GET", keys_.call_id(call_id)};
   auto r = co_await timed_redis(redis_, stats_, std::move(args), "call_lookup");

@@ -20,6 +20,7 @@ class CallStore final : public CallStorePort {
   CallStore(io::RedisClient& redis, Keys keys, int ttl_s, RedisStats& stats);
 
   boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid) override;
+  boost::asio::awaitable<std::optional<long long>> version(const std::string& call_sid) override;
   boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) override;
   boost::asio::awaitable<std::optional<std::string>> sid_for_leg(const std::string& leg_sid) override;
   // One EVAL: walks the account's zset, skipping (and removing) members whose call expired.

@@ -26,7 +26,16 @@ class FakeCallStore final : public app::CallStorePort {
 
   boost::asio::awaitable<std::optional<Versioned>> load(const std::string& call_sid) override {
     fail_if_scripted();
+    ++loads;
     co_return stored(call_sid);
+  }
+
+  boost::asio::awaitable<std::optional<long long>> version(const std::string& call_sid) override {
+    fail_if_scripted();
+    ++version_reads;
+    auto it = calls.find(call_sid);
+    if (it == calls.end()) co_return std::nullopt;
+    co_return it->second.version;
   }
 
   boost::asio::awaitable<std::optional<std::string>> sid_for_call_id(const std::string& call_id) override {
@@ -146,6 +155,8 @@ class FakeCallStore final : public app::CallStorePort {
   std::function<void()> before_commit;                         // runs inside the next commit, before the compare
   int commits = 0;
   int conflicts = 0;
+  int loads = 0;          // load() calls
+  int version_reads = 0;  // version() calls
 
  private:
   bool lease_taken_ = false;  // by the last apply()
