@@ -335,8 +335,8 @@ Metrics::Metrics()
     f.webhook_total.Add({{"kind", k}, {"status", "2xx"}});
     f.webhook_failures.Add({{"kind", k}, {"status", "error"}});
   }
-  for (const char* op : {"call_load", "call_version", "call_lookup", "call_by_leg", "calls_of_account", "call_save", "call_remove",
-                         "outbox_ack", "outbox_len", "prov_generation", "ping", "scan"})
+  for (const char* op : {"call_load", "call_version", "call_lookup", "call_by_leg", "calls_of_account", "call_save",
+                         "call_remove", "outbox_ack", "outbox_len", "prov_generation", "ping", "scan"})
     f.redis_cmd_errors.Add({{"op", op}});
   for (const char* k : {"invite", "dial_failed"})
     for (const char* a : {"fork", "reject"})

@@ -262,7 +262,7 @@ asio::awaitable<void> CallFlow::transcribe_on_call(std::string sid, int dial_seq
     co_await transcription_hook(last, opts, r, error, ++seq);
   };
   TranscribeRun::PollFn poll = [&]() -> asio::awaitable<TranscribeRun::Poll> {
-    auto now = co_await d_.calls.load(sid);
+    auto now = co_await watch_.current(sid);
     if (now) last = now->state;
     TranscribeRun::Poll p;
     p.wanted = now && now->state.status == core::CallStatus::InProgress && now->state.dial &&

@@ -172,7 +172,8 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   CallCache cache_{4096};  // ~2-3 KB a state: live calls beyond it are loaded, as before the cache
   DialMusic music_;
   ListenInboxes listens_;  // DTMF keys for the live listens of this instance (outlives sessions_)
-  // What the listen and transcribe sessions see of their call: one read per call and 100 ms, shared (outlives sessions_).
+  // What the listen, transcribe and amd runs see of their call: one read per call and 100 ms, shared (outlives
+  // sessions_).
   static constexpr std::chrono::milliseconds kFollowFresh{100};
   CallWatch watch_;
   io::TaskGroup sessions_;

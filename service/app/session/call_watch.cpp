@@ -70,7 +70,9 @@ asio::awaitable<void> CallWatch::read(Entry& e, const std::string& sid) {
 void CallWatch::forget_idle(Clock::time_point now) {
   if (now - swept_ < std::chrono::seconds(1)) return;
   swept_ = now;
-  std::erase_if(entries_, [&](const auto& kv) { return !kv.second->reading && now - kv.second->asked_at > kForgetAfter; });
+  std::erase_if(entries_, [&](const auto& kv) {
+    return !kv.second->reading && now - kv.second->asked_at > kForgetAfter;
+  });
 }
 
 }  // namespace dp::app

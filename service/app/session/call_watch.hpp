@@ -1,8 +1,8 @@
-// The state of the calls that media sessions follow (a dial's listen, each transcribe channel), read once for all
-// of them. A session's poll gets the copy read within the last `fresh_for`, else one read shared with every session
-// asking meanwhile. A read checks the stored version first and loads (and parses) the whole record only when it
-// moved: a quiet call costs one small read per poll, and N sessions on one call cost one read, not N full loads.
-// One io thread, no lock.
+// The state of the calls that media sessions follow (a dial's listen, each transcribe channel, an amd run), read
+// once for all of them. A session's poll gets the copy read within the last `fresh_for`, else one read shared with
+// every session asking meanwhile. A read checks the stored version first and loads (and parses) the whole record
+// only when it moved: a quiet call costs one small read per poll, and N sessions on one call cost one read, not N
+// full loads. One io thread, no lock.
 #pragma once
 #include "app/ports/call_store_port.hpp"
 
