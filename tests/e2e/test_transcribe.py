@@ -13,6 +13,7 @@ and results reach transcribe.transcriptionHook with jambonz's payload.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import urllib.request
@@ -79,6 +80,27 @@ def call_with_transcribe(st: Any, sipp: Any, webhook: Any, media: Any, called: s
     return a, b, uac, uas
 
 
+@contextlib.contextmanager
+def hung_up_on_failure(st: Any, webhook: Any, keys: list):
+    """Ends the test's calls when an assertion fails, so a call left up does not hold a decoder from the next
+    test (the pool is 2)."""
+    try:
+        yield
+    except BaseException:
+        for key in keys:
+            with contextlib.suppress(Exception):
+                update(st, parent_of(webhook, key, timeout=1), {"call_status": "completed"})
+        raise
+
+
+def sentence_finals(webhook: Any, key: str, n_before: int, spoken_until: float, what: str) -> list:
+    """The finals after the first `n_before` that one spoken sentence produced: waits for the first, then until
+    the sentence has been played plus 1.5 s, since the recognizer may cut a sentence at a pause into two."""
+    webhook.wait_for(lambda _: len(finals(webhook, key)) > n_before, 15, what)
+    time.sleep(max(0.0, spoken_until + 1.5 - time.time()))
+    return finals(webhook, key)[n_before:]
+
+
 def speak(peer: Any, text: str, workdir: str) -> float:
     """Plays `text` and returns how long it lasts (s)."""
     payloads = speech_payloads(text, workdir)
@@ -103,11 +125,14 @@ def test_t1_callee_transcribed_paused_resumed_and_flushed_at_hangup(full_stack, 
         "transcriptionHook": hook, "channel": 2, "recognizer": {"vendor": "default", "language": "en-US",
                                                                 "interim": True}})
     parent = parent_of(webhook, called)
-    wd = str(tmp_path)
+    with hung_up_on_failure(st, webhook, [called]):
+        t1_steps(st, webhook, called, parent, b, uac, uas, str(tmp_path))
 
-    # 1. a sentence → partials, then a final with most of its words (≥ 60 %)
-    speak(b, S1, wd)
-    got = webhook.wait_for(lambda _: finals(webhook, called), 15, "the first final transcript")
+
+def t1_steps(st: Any, webhook: Any, called: str, parent: str, b: Any, uac: Any, uas: Any, wd: str) -> None:
+    # 1. a sentence → partials, then finals with most of its words
+    spoken_until = time.time() + speak(b, S1, wd)
+    got = sentence_finals(webhook, called, 0, spoken_until, "the first final transcript")
     first = got[0]
     sp = first.get("speech")
     assert sp["channel_tag"] == 2 and sp["is_final"] is True and sp["language_code"] == "en-US", first.json
@@ -115,7 +140,7 @@ def test_t1_callee_transcribed_paused_resumed_and_flushed_at_hangup(full_stack, 
     alt = sp["alternatives"][0]
     # at least half the words: the measured WER over G.711 is 38-42 %, and one sentence's result moves by a word
     # or two from machine to machine (CI heard "and people appalling and have a wonderful day")
-    assert recall(S1, alt["transcript"]) >= 0.5, (S1, alt)
+    assert recall(S1, heard(got)) >= 0.5, (S1, heard(got))
     assert 0 < alt["confidence"] <= 1, alt
     assert first.get("call_sid") == parent and first.get("direction") == "inbound", first.json
     assert "parent_call_sid" not in first.json and first.get("call_status") == "in-progress", first.json
@@ -141,10 +166,9 @@ def test_t1_callee_transcribed_paused_resumed_and_flushed_at_hangup(full_stack, 
     assert status == 202, body
     time.sleep(0.6)
     n_finals = len(finals(webhook, called))
-    speak(b, S3, wd)
-    got = webhook.wait_for(lambda _: len(finals(webhook, called)) > n_finals and finals(webhook, called), 15,
-                           "a final after resume")
-    assert recall(S3, heard(got[n_finals:])) >= 0.5, heard(got[n_finals:])
+    spoken_until = time.time() + speak(b, S3, wd)
+    got = sentence_finals(webhook, called, n_finals, spoken_until, "a final after resume")
+    assert recall(S3, heard(got)) >= 0.5, heard(got)
     assert recall(S2, heard(finals(webhook, called))) < 0.5, "the paused sentence was transcribed"
     time.sleep(0.3)
 
@@ -169,16 +193,20 @@ def test_t1_callee_transcribed_paused_resumed_and_flushed_at_hangup(full_stack, 
 def test_t2_pool_exhausted_and_unconfigured_vendor_get_error_events(full_stack, sipp, webhook, numbers, media,
                                                                     tmp_path):
     st = full_stack
+    k1, k2, k3 = numbers.take(), numbers.take(), numbers.take()
+    with hung_up_on_failure(st, webhook, [k1, k2, k3]):
+        t2_steps(st, webhook, sipp, media, k1, k2, k3, str(tmp_path))
+
+
+def t2_steps(st: Any, webhook: Any, sipp: Any, media: Any, k1: str, k2: str, k3: str, wd: str) -> None:
     refused_before = metric(st, "dialplane_transcriptions_total", 'event="refused_pool_exhausted"')
     # call 1 transcribes both legs: the two decoders of the default pool
-    k1 = numbers.take()
     h1 = webhook.set_route(f"/stt/{k1}", None)
     a1, b1, uac1, uas1 = call_with_transcribe(st, sipp, webhook, media, k1, "+15551119302",
                                               {"transcriptionHook": h1})
     time.sleep(0.5)
     assert metric(st, "dialplane_stt_decoders", 'state="in_use"') == 2
     # call 2: no decoder left → an error event at once, naming the reason
-    k2 = numbers.take()
     h2 = webhook.set_route(f"/stt/{k2}", None)
     a2, b2, uac2, uas2 = call_with_transcribe(st, sipp, webhook, media, k2, "+15551119303",
                                               {"transcriptionHook": h2, "channel": 1})
@@ -191,16 +219,19 @@ def test_t2_pool_exhausted_and_unconfigured_vendor_get_error_events(full_stack, 
     assert err.get("call_sid") == parent_of(webhook, k2), err.json
     assert metric(st, "dialplane_transcriptions_total", 'event="refused_pool_exhausted"') == refused_before + 1
     # a cloud vendor that is not configured: an error event, not silence
-    k3 = numbers.take()
     h3 = webhook.set_route(f"/stt/{k3}", None)
     a3, b3, uac3, uas3 = call_with_transcribe(st, sipp, webhook, media, k3, "+15551119304", {
         "transcriptionHook": h3, "channel": 2, "recognizer": {"vendor": "google", "language": "en-US"}})
     err3 = webhook.wait_for(lambda _: errors(webhook, k3), 5, "the vendor error event")[0]
     assert "google is not configured" in err3.get("speech_event")["error"], err3.json
     # call 1 still transcribes (its callee speaks) while the others were refused
-    speak(b1, S1, str(tmp_path))
-    got = webhook.wait_for(lambda _: [r for r in finals(webhook, k1) if r.get("speech")["channel_tag"] == 2], 15,
-                           "call 1's callee final")
+    spoken_until = time.time() + speak(b1, S1, wd)
+
+    def callee_finals() -> list:
+        return [r for r in finals(webhook, k1) if r.get("speech")["channel_tag"] == 2]
+    webhook.wait_for(lambda _: callee_finals(), 15, "call 1's callee final")
+    time.sleep(max(0.0, spoken_until + 1.5 - time.time()))
+    got = callee_finals()
     assert recall(S1, heard(got)) >= 0.4, heard(got)  # still transcribing (t1 checks the accuracy)
     for p, key in ((uac1, k1), (uac2, k2), (uac3, k3)):
         status, body = update(st, parent_of(webhook, key), {"call_status": "completed"})
