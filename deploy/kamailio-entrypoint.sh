@@ -47,7 +47,7 @@ if [ -n "${KAM_WS_PORT:-}" ]; then
   set -- "$@" -A WITH_WEBSOCKET -A "WS_PORT=$KAM_WS_PORT"
   if [ -n "${KAM_WS_ORIGINS:-}" ]; then
     case "$KAM_WS_ORIGINS" in
-      *[!A-Za-z0-9:/.,_-]*) echo "KAM_WS_ORIGINS: Origins (scheme://host[:port]) separated by commas, no spaces" >&2; exit 2 ;;
+      *[!][A-Za-z0-9:/.,_-]*) echo "KAM_WS_ORIGINS: Origins (scheme://host[:port]) separated by commas, no spaces" >&2; exit 2 ;;
     esac
     set -- "$@" -A "WS_ORIGINS=\"$KAM_WS_ORIGINS\""
   fi

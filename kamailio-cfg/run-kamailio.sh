@@ -138,7 +138,7 @@ fi
 if [[ -n "$WS_PORT" ]]; then
   ARGS+=(-A WITH_WEBSOCKET -A "WS_PORT=$WS_PORT")
   if [[ -n "$WS_ORIGINS" ]]; then
-    [[ "$WS_ORIGINS" =~ ^[A-Za-z0-9:/.,_-]+$ ]] || {
+    [[ "$WS_ORIGINS" =~ ^[][A-Za-z0-9:/.,_-]+$ ]] || {
       echo "--ws-origins: Origins (scheme://host[:port]) separated by commas, no spaces or quotes" >&2; exit 2; }
     ARGS+=(-A "WS_ORIGINS=\"$WS_ORIGINS\"")
   fi

@@ -701,8 +701,10 @@ def _start_dialplane(stack: Stack) -> None:
 
 
 def ws_origins(p: "Ports") -> list[str]:
-    """The web pages Kamailio lets open a SIP WebSocket: test_webrtc's page servers."""
-    return [f"http://{LOOPBACK}:{p.browser_page}", f"http://{LOOPBACK}:{p.browser_page_wss}"]
+    """The web pages Kamailio lets open a SIP WebSocket: test_webrtc's page servers, and a page at an IPv6 literal
+    (test_websocket_origin)."""
+    return [f"http://{LOOPBACK}:{p.browser_page}", f"http://{LOOPBACK}:{p.browser_page_wss}",
+            f"http://[::1]:{p.browser_page}"]
 
 
 def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int = DECISION_TIMEOUT_MS,

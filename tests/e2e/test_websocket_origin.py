@@ -16,7 +16,7 @@ from conftest import LOOPBACK, ws_origins
 TIMEOUT_S = 5
 
 
-def refused(st: Any, origin: Optional[str]) -> None:
+def handshake_status(st: Any, origin: Optional[str]) -> int:
     async def attempt() -> int:
         try:
             async with websockets.connect(f"ws://{LOOPBACK}:{st.ports.kamailio_ws}/", subprotocols=["sip"],
@@ -24,7 +24,11 @@ def refused(st: Any, origin: Optional[str]) -> None:
                 return 101
         except websockets.InvalidStatusCode as e:
             return e.status_code
-    status = asyncio.run(attempt())
+    return asyncio.run(attempt())
+
+
+def refused(st: Any, origin: Optional[str]) -> None:
+    status = handshake_status(st, origin)
     assert status == 403, f"Origin {origin!r}: expected 403, got {status}"
 
 
@@ -51,6 +55,13 @@ def test_other_origin_is_refused(full_stack: Any) -> None:
     refused(full_stack, "https://evil.example")
     refused(full_stack, allowed + "0")               # a longer port: a list entry is matched whole
     refused(full_stack, allowed.replace("http:", "https:"))
+
+
+def test_page_at_an_ipv6_literal_is_allowed(full_stack: Any) -> None:
+    ipv6_page = ws_origins(full_stack.ports)[2]
+    assert ipv6_page.startswith("http://[::1]:")
+    assert handshake_status(full_stack, ipv6_page) == 101
+    refused(full_stack, ipv6_page.replace("[::1]", "[::2]"))
 
 
 def test_handshake_without_origin_is_refused(full_stack: Any) -> None:
