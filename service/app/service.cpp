@@ -168,8 +168,12 @@ struct Service::Impl {
   io::TaskGroup tasks{ioc.get_executor()};
 
   io::RedisClient redis{ioc.get_executor(),
-                        {cfg.redis_host, cfg.redis_port, cfg.redis_password, std::chrono::milliseconds(1000),
-                         std::chrono::milliseconds(250)}};
+                        {.host = cfg.redis_host,
+                         .port = cfg.redis_port,
+                         .password = cfg.redis_password,
+                         .command_timeout = std::chrono::milliseconds(1000),
+                         .reconnect_delay = std::chrono::milliseconds(250),
+                         .unix_path = cfg.redis_socket}};
   io::HttpClient http{ioc.get_executor(), webhook_client_options(cfg)};
   io::HttpClient rpc_http{ioc.get_executor(), {}};
   io::KamailioRpc rpc{rpc_http};

@@ -27,6 +27,7 @@ class RedisServer {
     return s;
   }
   uint16_t port() const { return port_; }
+  const std::string& unix_path() const { return unix_path_; }  // empty for somebody else's server
   bool owned() const { return !external_; }  // false: somebody else's server, no restarts / config changes
 
   void kill_server() {
@@ -42,8 +43,9 @@ class RedisServer {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
       std::string p = std::to_string(port_);
       std::freopen("/dev/null", "w", stdout);
-      ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--enable-debug-command", "yes", static_cast<char*>(nullptr));
+      ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--unixsocket",
+               unix_path_.c_str(), "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+               "--enable-debug-command", "yes", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     REQUIRE(pid_ > 0);
@@ -60,6 +62,7 @@ class RedisServer {
       return;
     }
     port_ = dp::test::free_port();
+    unix_path_ = "/tmp/dp-test-redis-" + std::to_string(port_) + ".sock";
     start_server();
   }
   bool accepting() const {
@@ -70,6 +73,7 @@ class RedisServer {
     return !ec;
   }
   uint16_t port_ = 0;
+  std::string unix_path_;
   pid_t pid_ = -1;
   bool external_ = false;
 };
@@ -293,6 +297,38 @@ TEST_SUITE("redis") {
     RedisServer::get().start_server();
     REQUIRE(dp::test::pump_until(ioc, [&] { return c.connected(); }, 5000ms));
     CHECK(cmd(ioc, c, {"PING"}).str == "PONG");
+  }
+
+  TEST_CASE("a Unix domain socket instead of host:port, through a restart; a missing socket is Disconnected") {
+    if (!RedisServer::get().owned()) {
+      MESSAGE("skipped: external redis-server");
+      return;
+    }
+    asio::io_context ioc;
+    auto o = opts(300ms);
+    o.port = 1;  // unused: nothing listens there, so a TCP connection could not be what answers
+    o.unix_path = RedisServer::get().unix_path();
+    RedisClient c(ioc.get_executor(), o);
+    c.start();
+    REQUIRE(dp::test::pump_until(ioc, [&] { return c.connected(); }, 3000ms));
+    cmd(ioc, c, {"SET", key("unix"), "over the socket"});
+    CHECK(cmd(ioc, c, {"GET", key("unix")}).str == "over the socket");
+    // Redis names a socket client's address after the socket's path
+    CHECK(cmd(ioc, c, {"CLIENT", "INFO"}).str.find("addr=" + o.unix_path) != std::string::npos);
+
+    RedisServer::get().kill_server();
+    REQUIRE(dp::test::pump_until(ioc, [&] { return !c.connected(); }, 2000ms));
+    RedisServer::get().start_server();
+    REQUIRE(dp::test::pump_until(ioc, [&] { return c.connected(); }, 5000ms));
+    CHECK(cmd(ioc, c, {"PING"}).str == "PONG");
+
+    auto missing = opts(300ms);
+    missing.unix_path = "/tmp/dp-test-no-such-redis.sock";
+    RedisClient none(ioc.get_executor(), missing);
+    none.start();
+    dp::test::pump(ioc, 300ms);
+    CHECK_FALSE(none.connected());
+    CHECK(error_kind([&] { cmd(ioc, none, {"PING"}); }) == RedisError::Kind::Disconnected);
   }
 
   TEST_CASE("AUTH on connect") {

@@ -18,6 +18,7 @@ struct Config {
   std::string redis_host = "127.0.0.1";
   uint16_t redis_port = 6379;
   std::string redis_password;
+  std::string redis_socket;  // a Unix domain socket path; when set, used instead of host:port
   std::string redis_prefix = "dp:";
   std::string seed_file;
   std::string log_level = "info";

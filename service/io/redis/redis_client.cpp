@@ -217,8 +217,17 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     connect();
   }
 
+  // Where the log lines say Redis is.
+  std::string where() const {
+    return opts.unix_path.empty() ? opts.host + ":" + std::to_string(opts.port) : "unix:" + opts.unix_path;
+  }
+
   void connect() {
     const uint64_t my_attempt = ++attempt;
+    if (!opts.unix_path.empty()) {
+      open(redisAsyncConnectUnix(opts.unix_path.c_str()), my_attempt);
+      return;
+    }
     // Resolve with Asio so a slow DNS lookup never blocks the strand inside hiredis (which would
     // call getaddrinfo synchronously).
     resolver.async_resolve(opts.host, std::to_string(opts.port),
@@ -229,12 +238,12 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
                                self->schedule_reconnect();
                                return;
                              }
-                             self->open(results.begin()->endpoint().address().to_string(), my_attempt);
+                             const auto ip = results.begin()->endpoint().address().to_string();
+                             self->open(redisAsyncConnect(ip.c_str(), self->opts.port), my_attempt);
                            });
   }
 
-  void open(const std::string& ip, uint64_t my_attempt) {
-    redisAsyncContext* c = redisAsyncConnect(ip.c_str(), opts.port);
+  void open(redisAsyncContext* c, uint64_t my_attempt) {
     if (!c || c->err) {
       connect_failed(c && c->errstr ? c->errstr : "alloc");
       if (c) redisAsyncFree(c);
@@ -243,7 +252,9 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     }
     ac = c;
     ac->data = this;
-    redisEnableKeepAlive(&ac->c);  // notices a silently dead peer instead of waiting forever
+    // TCP keepalive notices a silently dead peer instead of waiting forever (a local socket's peer cannot
+    // vanish silently).
+    if (opts.unix_path.empty()) redisEnableKeepAlive(&ac->c);
     watch = std::make_shared<Watch>(strand, ac);
     watch->on_cleanup = [this, c] { on_context_gone(c); };
     ac->ev.data = watch.get();
@@ -284,7 +295,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     auto* reply = static_cast<redisReply*>(r);
     if (!reply) return;  // connection lost during AUTH; cleanup handles it
     if (reply->type == REDIS_REPLY_ERROR) {
-      log::error("redis_auth_failed", {{"host", self->opts.host}, {"error", sanitize_error(std::string(reply->str, reply->len))}});
+      log::error("redis_auth_failed", {{"redis", self->where()}, {"error", sanitize_error(std::string(reply->str, reply->len))}});
       redisAsyncFree(c);  // deferred by hiredis until this callback returns
       return;
     }
@@ -293,16 +304,15 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
 
   // Only the first failure of a streak is a warning; retries every reconnect_delay would flood the log.
   void connect_failed(const std::string& why) {
-    if (failures++ == 0) log::warn("redis_connect_failed", {{"host", opts.host}, {"error", why}});
-    else log::debug("redis_connect_failed", {{"host", opts.host}, {"error", why}, {"attempts", std::to_string(failures)}});
+    if (failures++ == 0) log::warn("redis_connect_failed", {{"redis", where()}, {"error", why}});
+    else log::debug("redis_connect_failed", {{"redis", where()}, {"error", why}, {"attempts", std::to_string(failures)}});
   }
 
   void on_ready() {
     failures = 0;
     connect_timer.cancel();
     ready = true;
-    log::info(ever_connected ? "redis_reconnected" : "redis_connected",
-              {{"host", opts.host}, {"port", std::to_string(opts.port)}});
+    log::info(ever_connected ? "redis_reconnected" : "redis_connected", {{"redis", where()}});
     ever_connected = true;
     auto q = std::move(queued);
     queued.clear();
@@ -317,7 +327,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     ac = nullptr;
     watch.reset();
     if (stopping) return;
-    if (was_ready) log::warn("redis_disconnected", {{"host", opts.host}, {"error", c->errstr ? c->errstr : "closed"}});
+    if (was_ready) log::warn("redis_disconnected", {{"redis", where()}, {"error", c->errstr ? c->errstr : "closed"}});
     schedule_reconnect();
   }
 

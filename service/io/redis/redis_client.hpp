@@ -37,6 +37,9 @@ class RedisClient {
     std::string password;  // AUTH on connect when non-empty
     std::chrono::milliseconds command_timeout{1000};
     std::chrono::milliseconds reconnect_delay{250};
+    // When set, the client connects to this Unix domain socket instead of host:port: for a Redis on the same
+    // host, each request skips the loopback TCP path in the kernel.
+    std::string unix_path;
   };
 
   RedisClient(boost::asio::any_io_executor ex, Options opts);
