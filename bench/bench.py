@@ -82,6 +82,8 @@ BALANCER = os.environ.get("BENCH_BALANCER", "kamailio")
 # CPU priority per process (name prefix = nice), e.g. "dialplane=-5,redis=-5,haproxy=-5": the decision path's
 # processes ahead of the SIP and media path on a box where all of them queue for two cores
 NICE = {k.strip(): int(v) for k, v in (kv.split("=") for kv in os.environ.get("BENCH_NICE", "").split(",") if kv)}
+# dialplane reaches Redis over a Unix domain socket (--redis-socket) instead of loopback TCP
+REDIS_SOCKET = os.environ.get("BENCH_REDIS_SOCKET") == "1"
 if BALANCER not in ("kamailio", "haproxy"):
     raise SystemExit(f"bench: BENCH_BALANCER={BALANCER!r}: kamailio or haproxy")
 BIN = Path(os.environ.get("DIALPLANE_BIN", ROOT / "build" / "dialplane"))
@@ -482,11 +484,17 @@ def lb_up() -> int:
     return sum(1 for l in text.splitlines() if l.startswith("dialplane_internal,dp") and ",UP," in l)
 
 
+def redis_args() -> list[str]:
+    if REDIS_SOCKET:
+        return ["--redis-socket", str(RUN / "redis.sock")]
+    return ["--redis-host", LO, "--redis-port", str(P["redis"])]
+
+
 def start_dialplane() -> None:
     for i, (ip, api, met) in enumerate(DP):
         p = spawn(f"dialplane-{i + 1}", [str(BIN), "--internal-listen", f"{LO}:{ip}", "--api-listen", f"{LO}:{api}",
                                          "--metrics-listen", f"{LO}:{met}", "--api-key", API_KEY,
-                                         "--redis-host", LO, "--redis-port", str(P["redis"]), "--log-level", "warn",
+                                         *redis_args(), "--log-level", "warn",
                                          "--instance-id", f"bench-{i + 1}", *DP_EXTRA_ARGS])
         DP_PROCS.append(p)
         wait_until(lambda: http("GET", f"http://{LO}:{ip}/healthz")[0] == 200, 15, f"dialplane {i + 1}", p)
@@ -542,7 +550,7 @@ def options_ok(port: int) -> bool:
 
 def start_base() -> None:
     spawn("redis", ["redis-server", "--bind", LO, "--port", str(P["redis"]), "--save", "", "--appendonly", "no",
-                    "--dir", str(RUN)])
+                    "--dir", str(RUN), "--unixsocket", str(RUN / "redis.sock"), "--unixsocketperm", "700"])
     wait_until(lambda: redis("PING") == "PONG", 10, "redis")
     p = spawn("rtpengine", ["bash", str(ROOT / "rtpengine" / "run-rtpengine.sh"), "--foreground", "--ip", LO,
                             "--ng-port", str(P["ng"]), "--port-min", str(RTP_MIN), "--port-max", str(RTP_MAX),
@@ -896,7 +904,7 @@ def report(dp_res: list[dict], static_res: list[dict], hold: dict) -> None:
     say = lines.append
     say("=== dialplane benchmark ===")
     say(f"host: {cpu} CPUs (shared by sipp x2, Kamailio, rtpengine, HAProxy, Redis, {INSTANCES} dialplane, "
-        f"balanced by {BALANCER}); "
+        f"balanced by {BALANCER}; Redis over {'a Unix socket' if REDIS_SOCKET else 'loopback TCP'}); "
         f"commit {commit}; binary {BIN}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     say(f"steps: dialplane {DP_RATES} cps, static {STATIC_RATES} cps, calls/step = rate x {STEP_SECONDS} s"
         f"{f' (at most {MAX_CALLS})' if MAX_CALLS > 0 else ''}; call = INVITE, 180, 50 ms, 200, ACK, BYE (media "
