@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
 
 #include <cstdlib>
 #include <string>
@@ -27,7 +30,6 @@ class RedisServer {
     return s;
   }
   uint16_t port() const { return port_; }
-  const std::string& unix_path() const { return unix_path_; }  // empty for somebody else's server
   bool owned() const { return !external_; }  // false: somebody else's server, no restarts / config changes
 
   void kill_server() {
@@ -43,9 +45,8 @@ class RedisServer {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
       std::string p = std::to_string(port_);
       std::freopen("/dev/null", "w", stdout);
-      ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--unixsocket",
-               unix_path_.c_str(), "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-               "--enable-debug-command", "yes", static_cast<char*>(nullptr));
+      ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--enable-debug-command", "yes", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     REQUIRE(pid_ > 0);
@@ -62,7 +63,6 @@ class RedisServer {
       return;
     }
     port_ = dp::test::free_port();
-    unix_path_ = "/tmp/dp-test-redis-" + std::to_string(port_) + ".sock";
     start_server();
   }
   bool accepting() const {
@@ -73,9 +73,51 @@ class RedisServer {
     return !ec;
   }
   uint16_t port_ = 0;
-  std::string unix_path_;
   pid_t pid_ = -1;
   bool external_ = false;
+};
+
+// A redis-server of this test's own that listens only on a Unix domain socket (--port 0: no TCP at all), so the
+// socket test runs even where the other tests use somebody else's server.
+class UnixSocketRedis {
+ public:
+  UnixSocketRedis() : path_("/tmp/dp-test-redis-" + std::to_string(::getpid()) + ".sock") { start(); }
+  ~UnixSocketRedis() { kill(); }
+  const std::string& path() const { return path_; }
+
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    ::unlink(path_.c_str());
+  }
+  void start() {
+    ::unlink(path_.c_str());
+    std::fflush(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      std::freopen("/dev/null", "w", stdout);
+      ::execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", path_.c_str(), "--unixsocketperm",
+               "700", "--save", "", "--appendonly", "no", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    REQUIRE(pid_ > 0);
+    for (int i = 0; i < 200 && !accepting(); ++i) std::this_thread::sleep_for(25ms);
+    REQUIRE(accepting());
+  }
+
+ private:
+  bool accepting() const {
+    asio::io_context ioc;
+    asio::local::stream_protocol::socket s(ioc);
+    boost::system::error_code ec;
+    s.connect(asio::local::stream_protocol::endpoint(path_), ec);
+    return !ec;
+  }
+  std::string path_;
+  pid_t pid_ = -1;
 };
 
 RedisClient::Options opts(std::chrono::milliseconds timeout = 1000ms) {
@@ -300,14 +342,13 @@ TEST_SUITE("redis") {
   }
 
   TEST_CASE("a Unix domain socket instead of host:port, through a restart; a missing socket is Disconnected") {
-    if (!RedisServer::get().owned()) {
-      MESSAGE("skipped: external redis-server");
-      return;
-    }
+    UnixSocketRedis server;
     asio::io_context ioc;
-    auto o = opts(300ms);
-    o.port = 1;  // unused: nothing listens there, so a TCP connection could not be what answers
-    o.unix_path = RedisServer::get().unix_path();
+    RedisClient::Options o;
+    o.command_timeout = 300ms;
+    o.reconnect_delay = 100ms;
+    o.port = 1;  // nothing listens there (and this server has no TCP port): only the socket can answer
+    o.unix_path = server.path();
     RedisClient c(ioc.get_executor(), o);
     c.start();
     REQUIRE(dp::test::pump_until(ioc, [&] { return c.connected(); }, 3000ms));
@@ -316,13 +357,13 @@ TEST_SUITE("redis") {
     // Redis names a socket client's address after the socket's path
     CHECK(cmd(ioc, c, {"CLIENT", "INFO"}).str.find("addr=" + o.unix_path) != std::string::npos);
 
-    RedisServer::get().kill_server();
+    server.kill();
     REQUIRE(dp::test::pump_until(ioc, [&] { return !c.connected(); }, 2000ms));
-    RedisServer::get().start_server();
+    server.start();
     REQUIRE(dp::test::pump_until(ioc, [&] { return c.connected(); }, 5000ms));
     CHECK(cmd(ioc, c, {"PING"}).str == "PONG");
 
-    auto missing = opts(300ms);
+    auto missing = o;
     missing.unix_path = "/tmp/dp-test-no-such-redis.sock";
     RedisClient none(ioc.get_executor(), missing);
     none.start();
