@@ -313,8 +313,15 @@ std::optional<std::string> move_url_credentials(Hook& h) {
   // "https://a:b@c:d@host/": an '@' that belongs to no part of a URL
   auto again = boost::urls::parse_uri_reference(u.buffer());
   if (!again || again->has_userinfo()) return std::string(": a URL may carry one user:password@ at most");
-  h.username = std::string(r->user());
-  h.password = std::string(r->password());
+  // The same limits as username/password given apart: the stored form is read back with them (the user and
+  // password are percent-decoded here, so a %0A is a control character too).
+  std::string user = r->user(), password = r->password();
+  if (user.size() > kMaxName || has_control(user))
+    return ": a URL's user must be at most " + std::to_string(kMaxName) + " characters, no control characters";
+  if (password.size() > kMaxSecret || has_control(password))
+    return ": a URL's password must be at most " + std::to_string(kMaxSecret) + " characters, no control characters";
+  h.username = std::move(user);
+  h.password = std::move(password);
   h.url = std::string(u.buffer());
   return std::nullopt;
 }
