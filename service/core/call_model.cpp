@@ -235,6 +235,7 @@ json::object to_json(const CallState& c) {
                  {"pending_verbs", c.pending_verbs},
                  {"event_seq", c.event_seq},
                  {"held_status", c.held_status}};
+  if (!c.caller_media.empty()) o["caller_media"] = c.caller_media;  // only for browsers: most calls are plain
   if (c.dial) o["dial"] = to_json(*c.dial);
   return o;
 }
@@ -257,6 +258,7 @@ CallState call_state_from_json(const json::value& v) {
   if (c.cseq.empty()) c.cseq = "1";
   c.from_tag = str(o, "from_tag");
   c.caller_sdp = str(o, "caller_sdp");
+  c.caller_media = str(o, "caller_media");
   c.rtp_node = str(o, "rtp_node");
   c.rtp_set = static_cast<int>(integer(o, "rtp_set", 0));
   if (auto* p = o.if_contains("caller_muted"); p && p->is_bool()) c.caller_muted = p->get_bool();

@@ -108,6 +108,7 @@ struct CallState {
   std::string cseq = "1";  // CSeq number of the caller's INVITE (tm.cancel needs it)
   std::string from_tag;    // the caller's SIP tag (rtpengine names the A party by it)
   std::string caller_sdp;  // the caller's offer, kept until the answer: dialMusic offers it to rtpengine
+  std::string caller_media;  // the caller's rtpengine profile ("webrtc": a browser; "" plain RTP)
   std::string rtp_node;    // the rtpengine (NG spec, `udp:host:port`) anchoring this call's media
   int rtp_set = 0;         // its index in --rtpengine = Kamailio's rtpengine set id
   bool caller_muted = false;  // REST mute_status on the parent sid

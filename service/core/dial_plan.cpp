@@ -239,8 +239,7 @@ PlannedLeg plan_teams_leg(PlannedLeg leg, const json::object& target, PlannedBra
 }  // namespace
 
 std::string contact_media_profile(const Contact& contact) {
-  if (contact.transport == "ws" || contact.transport == "wss") return std::string(kMediaWebrtc);
-  return {};
+  return media_profile_of_transport(contact.transport);
 }
 
 PlannedLeg plan_leg(int index, const json::object& target, const json::object& dial, const CallerFacts& caller,

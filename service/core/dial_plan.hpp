@@ -1,6 +1,7 @@
 // Turns a validated dial verb plus facts the shell looked up (carriers, registered contacts) into the
 // legs and SIP branches Kamailio will fork. Pure.
 #pragma once
+#include "core/media_profile.hpp"
 #include "core/provisioning.hpp"
 #include "core/teams.hpp"
 
@@ -24,8 +25,7 @@ struct Contact {
 
 // rtpengine profile of a branch to a registered contact (PlannedBranch::media), decided from the transport the
 // contact registered over, never from its SDP: a browser over WebSocket gets "webrtc" (ICE, DTLS-SRTP,
-// rtcp-mux, AVPF), every other contact plain RTP (""). The caller's side stays plain in both cases.
-inline constexpr std::string_view kMediaWebrtc = "webrtc";
+// rtcp-mux, AVPF), every other contact plain RTP (""). The caller's side has its own (CallState::caller_media).
 std::string contact_media_profile(const Contact& contact);
 
 // What the shell found out about one target before planning.

@@ -1,4 +1,5 @@
 #include "core/kamailio_requests.hpp"
+#include "core/media_profile.hpp"
 
 #include "core/json_get.hpp"
 
@@ -29,6 +30,7 @@ InviteRequest parse_invite_request(const boost::json::object& body) {
   r.node = jget::str(body, "node");
   r.from_tag = jget::str(body, "from_tag");
   r.sdp = jget::str(body, "sdp");
+  r.caller_media = media_profile_of_transport(jget::str(body, "proto"));
   return r;
 }
 

@@ -22,6 +22,7 @@ struct InviteRequest {
   std::string node;       // the Kamailio that asks (its JSON-RPC URL)
   std::string from_tag;   // the caller's tag
   std::string sdp;        // the caller's SDP offer ("" when the INVITE has none: late offer)
+  std::string caller_media;  // the caller's rtpengine profile from the INVITE's transport ("webrtc": a browser)
 };
 InviteRequest parse_invite_request(const boost::json::object& body);
 

@@ -106,6 +106,7 @@ void set_options(Value& d, const SdpOptions& o) {
   set_if(d, "ICE", o.ice);
   set_if(d, "DTLS", o.dtls);
   if (!o.rtcp_mux.empty()) d.set("rtcp-mux", string_list(o.rtcp_mux));
+  if (!o.sdes.empty()) d.set("SDES", string_list(o.sdes));
 }
 
 void set_party(Value& d, const Party& p) {

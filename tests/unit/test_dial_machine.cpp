@@ -449,6 +449,11 @@ TEST_SUITE("dial machine") {
     CHECK(json::serialize(to_json(back)) == json::serialize(to_json(c)));
     CHECK(back.dial->legs[0].status == CallStatus::InProgress);
     CHECK(back.call_hook.password == "p");
+    // a browser caller's profile is kept; a plain caller's state has no key for it
+    CHECK(back.caller_media.empty());
+    CHECK_FALSE(to_json(c).contains("caller_media"));
+    c.caller_media = "webrtc";
+    CHECK(call_state_from_json(json::value(to_json(c))).caller_media == "webrtc");
   }
 }
 

@@ -23,8 +23,16 @@ TEST_SUITE("kamailio requests") {
     CHECK(r.from_name == "Alice");
     CHECK(r.src_ip == "192.0.2.1");
     CHECK(r.node == "http://127.0.0.1:5071/RPC");
+    CHECK(r.caller_media.empty());  // no proto: plain RTP
     auto empty = parse_invite_request(boost::json::object{{"call_id", 5}});
     CHECK(empty.call_id.empty());  // a mistyped field reads as absent; the session refuses a missing Call-ID
+  }
+
+  TEST_CASE("an INVITE over a WebSocket comes from a browser: the caller's media profile is webrtc") {
+    for (const char* proto : {"ws", "wss"})
+      CHECK(parse_invite_request(boost::json::object{{"call_id", "c"}, {"proto", proto}}).caller_media == "webrtc");
+    for (const char* proto : {"udp", "tcp", "tls", "sctp", "WS", ""})
+      CHECK(parse_invite_request(boost::json::object{{"call_id", "c"}, {"proto", proto}}).caller_media.empty());
   }
 
   TEST_CASE("a failed-dial request keeps Kamailio's defaults and refuses out-of-range integers") {

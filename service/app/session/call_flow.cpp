@@ -482,6 +482,7 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     c.node = req.node;
     c.from_tag = req.from_tag;
     c.caller_sdp = req.sdp;
+    c.caller_media = req.caller_media;
     anchor_media(c, d_.cfg.rtpengine_nodes);
     c.call_hook = app->call_hook;
     c.call_status_hook = app->call_status_hook;

@@ -2,6 +2,7 @@
 
 #include "core/dial_machine.hpp"
 #include "core/log.hpp"
+#include "core/media_profile.hpp"
 #include "core/sdp.hpp"
 
 #include <boost/asio.hpp>
@@ -13,12 +14,6 @@ namespace dp::app {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 
-core::ng::SdpOptions DialMusic::sdp_options() {
-  core::ng::SdpOptions o;
-  o.replace = {"origin", "session connection"};
-  o.ice = "remove";
-  return o;
-}
 
 asio::awaitable<std::optional<MediaFile>> DialMusic::fetch_in_time(const core::Hook& source) {
   asio::steady_timer wait(co_await asio::this_coro::executor, d_.fetch_wait);
@@ -37,7 +32,10 @@ asio::awaitable<std::optional<std::string>> DialMusic::answer_for_caller(const c
   // own): a target's early media then reaches nobody until its 2xx, instead of the caller through the
   // placeholder's side of the call.
   std::string branch = "dpmusic-" + c.call_sid;
-  core::ng::Request offer = core::ng::Offer{c.call_id, c.from_tag, c.caller_sdp, branch, {}, sdp_options()};
+  // The placeholder is plain RTP whatever the caller is; the answer goes back in the caller's own profile (a
+  // browser gets ICE and DTLS-SRTP, as from Kamailio).
+  auto toward_placeholder = core::sdp_options_toward("", c.caller_media, false);
+  core::ng::Request offer = core::ng::Offer{c.call_id, c.from_tag, c.caller_sdp, branch, {}, toward_placeholder};
   auto offered = co_await d_.media.request(node, offer);
   if (!offered.ok() || !offered.reply.sdp) {
     log::warn("dial_music_offer_failed", {{"call_sid", c.call_sid}, {"error", offered.detail}});
@@ -50,7 +48,8 @@ asio::awaitable<std::optional<std::string>> DialMusic::answer_for_caller(const c
   }
   // The placeholder callee's tag: unique per call, never a real party's.
   core::ng::Request answer =
-      core::ng::Answer{c.call_id, c.from_tag, "dpmusic-" + c.call_sid, *placeholder, branch, {}, sdp_options()};
+      core::ng::Answer{c.call_id, c.from_tag, "dpmusic-" + c.call_sid, *placeholder, branch, {},
+                       core::sdp_options_toward(c.caller_media, "", false)};
   auto answered = co_await d_.media.request(node, answer);
   if (!answered.ok() || !answered.reply.sdp) {
     log::warn("dial_music_answer_failed", {{"call_sid", c.call_sid}, {"error", answered.detail}});

@@ -40,9 +40,6 @@ class DialMusic {
   boost::asio::awaitable<std::optional<MusicStarted>> start(const core::CallState& c,
                                                             const boost::json::object& verb);
 
-  // The NG flags of dialplane's offer/answer: the same as Kamailio's RTP_FLAGS default (roles/media.cfg).
-  static core::ng::SdpOptions sdp_options();
-
  private:
   boost::asio::awaitable<std::optional<MediaFile>> fetch_in_time(const core::Hook& source);
   boost::asio::awaitable<std::optional<std::string>> answer_for_caller(const core::CallState& c,

@@ -5,6 +5,7 @@
 #include "core/dial_plan.hpp"
 #include "core/json_get.hpp"
 #include "core/log.hpp"
+#include "core/media_profile.hpp"
 #include "io/clock.hpp"
 
 #include <boost/asio.hpp>
@@ -27,14 +28,9 @@ constexpr long long kPollMs = 100;        // how often a waiting screening re-re
 constexpr long long kGatherPollMs = 50;   // a gather watches for keys a little faster
 constexpr long long kMaxPromptMs = 120000;
 
-core::ng::SdpOptions held_sdp_options() {
-  // The same as Kamailio's RTP_FLAGS for its own answers (kamailio-cfg/kamailio.cfg).
-  core::ng::SdpOptions o;
-  o.flags = {"inject-DTMF"};
-  o.replace = {"origin", "session connection"};
-  o.ice = "remove";
-  return o;
-}
+// A held callee's answer, made by rtpengine for the caller: as Kamailio's answers (kamailio-cfg/kamailio.cfg),
+// in the caller's profile.
+core::ng::SdpOptions held_sdp_options(const CallState& c) { return core::sdp_options_toward(c.caller_media, "", true); }
 
 const core::Leg* leg_of(const CallState& c, int leg) {
   if (!c.dial || leg < 0 || leg >= static_cast<int>(c.dial->legs.size())) return nullptr;
@@ -191,7 +187,7 @@ asio::awaitable<bool> Screening::isolate(const CallState& c, const core::Leg& l,
   core::ng::Request block_caller = core::ng::BlockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}};
   auto b1 = co_await d_.media.request(*node, std::move(block_caller));
   core::ng::Request answer = core::ng::Answer{c.call_id, c.from_tag, l.to_tag, l.held.sdp, l.held.via_branch,
-                                              {}, held_sdp_options()};
+                                              {}, held_sdp_options(c)};
   auto answered = co_await d_.media.request(*node, std::move(answer));
   // And again after it: rtpengine's answer re-subscribes the caller, and its packets flow until blocked anew.
   core::ng::Request reblock = core::ng::BlockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}};
@@ -415,7 +411,7 @@ asio::awaitable<void> Screening::release(const CallState& c, const core::Leg& wi
   if (!node) co_return;
   // Answer again: another held leg may have moved the caller's side of the call to itself.
   core::ng::Request answer = core::ng::Answer{c.call_id, c.from_tag, winner.to_tag, winner.held.sdp,
-                                              winner.held.via_branch, {}, held_sdp_options()};
+                                              winner.held.via_branch, {}, held_sdp_options(c)};
   auto answered = co_await d_.media.request(*node, std::move(answer));
   std::vector<core::ng::Request> cmds{
       core::ng::UnblockMedia{c.call_id, core::ng::Party::from_tag(c.from_tag), {}},
