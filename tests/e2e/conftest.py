@@ -70,6 +70,7 @@ class Ports:
         self.browser_page = base + 14  # test_webrtc's page server (the JsSIP phone and its event reports)
         self.kamailio_wss = base + 15  # SIP over secure WebSocket (Kamailio's TLS certificate, test_webrtc w4)
         self.browser_page_wss = base + 16  # test_webrtc's second page server (the wss browser)
+        self.browser_page_caller = base + 17  # test_webrtc's third page server (the browser that calls, w5)
         self.dp_internal = base + 20
         self.dp_api = base + 21
         self.dp_metrics = base + 22
@@ -704,7 +705,7 @@ def ws_origins(p: "Ports") -> list[str]:
     """The web pages Kamailio lets open a SIP WebSocket: test_webrtc's page servers, and a page at an IPv6 literal
     (test_websocket_origin)."""
     return [f"http://{LOOPBACK}:{p.browser_page}", f"http://{LOOPBACK}:{p.browser_page_wss}",
-            f"http://[::1]:{p.browser_page}"]
+            f"http://[::1]:{p.browser_page}", f"http://{LOOPBACK}:{p.browser_page_caller}"]
 
 
 def _start_kamailio(stack: Stack, defines: tuple = (), decision_timeout_ms: int = DECISION_TIMEOUT_MS,

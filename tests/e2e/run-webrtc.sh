@@ -7,7 +7,7 @@
 #
 # Usage: tests/e2e/run-webrtc.sh [pytest args, e.g. --junitxml=FILE]     (root, or a user allowed to unshare -n)
 # Env:   DIALPLANE_BIN (build/dialplane), DP_E2E_WEBRTC_PORT_BASE (25000: every port of the namespace is free),
-#        WEBRTC_TIMEOUT (90 s, hard bound of the pytest run; it takes about 30 s), DP_E2E_KEEP=1 keeps the run dir
+#        WEBRTC_TIMEOUT (150 s, hard bound of the pytest run; it takes about 50 s), DP_E2E_KEEP=1 keeps the run dir
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
@@ -19,5 +19,5 @@ fi
 ip link set lo up
 export DP_E2E_WEBRTC=1
 export DP_E2E_PORT_BASE=${DP_E2E_WEBRTC_PORT_BASE:-25000}
-exec timeout --signal=TERM --kill-after=20 "${WEBRTC_TIMEOUT:-90}" \
+exec timeout --signal=TERM --kill-after=20 "${WEBRTC_TIMEOUT:-150}" \
   /usr/bin/python3 -m pytest tests/e2e/test_webrtc.py -v -rfE -p no:cacheprovider "$@"

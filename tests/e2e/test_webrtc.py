@@ -2,7 +2,9 @@
 registers over SIP-over-WebSocket with digest auth, a sipp caller's dial to that user rings the browser and a SIP
 phone registered as the same user in one simring, the browser answers, RTP flows both ways through rtpengine
 (ICE + DTLS-SRTP toward the browser, plain RTP/AVP toward the caller), the caller hangs up (w1); the browser
-hangs up (w2: its BYE goes over its WebSocket along the Record-Route set to the caller).
+hangs up (w2: its BYE goes over its WebSocket along the Record-Route set to the caller); a browser's re-INVITE is
+translated both ways (w3); the same over wss (w4); a browser is the caller, the app dials a SIP phone (w5), with
+dialMusic before the answer (w6).
 
 Chromium picks its own ICE ports and would gather every interface of the machine, so this file runs only inside a
 private network namespace with nothing but loopback, where the whole stack (conftest.py) runs too:
@@ -32,13 +34,15 @@ if os.environ.get("DP_E2E_WEBRTC") != "1":
 
 from conftest import HERE, LOOPBACK, SIP_REALM, spawn, tail, _kill_group  # noqa: E402
 from media_peer import MediaPeer, wait_sipp_sdp  # noqa: E402
-from test_core_call_path import dial, final_reply, parent_of, wait_action_hooks  # noqa: E402
-from test_media import ng  # noqa: E402
+from test_core_call_path import dial, final_reply, parent_of, sip_target, wait_action_hooks  # noqa: E402
+from test_media import media, ng, rtpengine_addr, wav_bytes  # noqa: E402,F401  (media: a fixture)
 
 PAGE_DIR = HERE / "webrtc"
 BUNDLE = PAGE_DIR / "build" / "phone.bundle.js"
 USER = "webrtc-bob"
 USER_WSS = "webrtc-carol"
+USER_CALLER = "webrtc-dave"
+USER_CALLER_MUSIC = "webrtc-erin"  # w6: a user of its own (running_browser provisions its user)
 MIN_PACKETS = 100  # each way; 20 ms packets: 2 s of audio
 CALL_HOLD_MS = 5000  # the caller hangs up after this (sipp -d)
 
@@ -147,14 +151,17 @@ PASSWORD = "pw-webrtc-e2e"
 
 
 @contextlib.contextmanager
-def running_browser(st: Any, user: str, ws_url: str, page_port: int, name: str, extra: tuple = ()) -> Any:
-    """Chromium with the JsSIP phone registered as `user` (provisioned here) over `ws_url`."""
+def running_browser(st: Any, user: str, ws_url: str, page_port: int, name: str, extra: tuple = (),
+                    page_args: Optional[dict] = None) -> Any:
+    """Chromium with the JsSIP phone registered as `user` (provisioned here) over `ws_url`; `page_args` are more
+    of the page's query parameters (phone.js: call, hangup_after_ms)."""
     st.create("/v1/SipUsers", {"username": user, "domain": SIP_REALM, "account_sid": st.prov["account_sid"],
                                 "password": PASSWORD})
     build_bundle()
     events = PageEvents()
     srv = page_server(page_port, events)
-    query = urllib.parse.urlencode({"ws": ws_url, "uri": f"sip:{user}@{SIP_REALM}", "user": user, "password": PASSWORD})
+    query = urllib.parse.urlencode({"ws": ws_url, "uri": f"sip:{user}@{SIP_REALM}", "user": user, "password": PASSWORD,
+                                    **(page_args or {})})
     url = f"http://{LOOPBACK}:{page_port}/phone.html?{query}"
     argv = [chromium_binary(), "--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
             "--disable-extensions", "--disable-background-networking", "--disable-sync",
@@ -381,3 +388,97 @@ def test_w4_browser_over_wss_answers_rtp_both_ways(full_stack, sipp, webhook, nu
     uac.assert_ok()
     ended = ev.first("ended", 10, browser_wss)
     assert ended.get("originator") == "remote", f"the caller's BYE should end the wss browser's call: {ended}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w5: a browser is the caller: it calls the app's number over its WebSocket, the dial rings a plain SIP phone; the
+# phone gets plain RTP/AVP, the browser a WebRTC answer; RTP both ways; the browser hangs up
+# ---------------------------------------------------------------------------------------------------------
+def test_w5_browser_calls_app_dials_sip_phone_rtp_both_ways(full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    callee_rtp = media.peer("callee")
+    uas = sipp.uas("callee", "uas_media.xml", timeout_s=40, keys={"rtp_port": callee_rtp.port})
+    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20))
+    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
+    with running_browser(st, USER_CALLER, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}", st.ports.browser_page_caller,
+                         "chromium-caller", page_args=page_args) as b:
+        ev = b.events
+        callee_rtp.set_remote(*rtpengine_addr(st, uas, "INVITE"))
+        callee_rtp.start_audio()
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser's call answered", b)
+        assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
+
+        # per-leg media: the SIP phone is offered plain RTP/AVP, the browser gets a WebRTC answer
+        offer = ev.named("sending")[0].get("sdp", "")
+        assert sdp_proto(offer) == "UDP/TLS/RTP/SAVPF", f"the browser's own offer is not WebRTC:\n{offer}"
+        usdp = uas.received("INVITE")[0].body
+        assert sdp_proto(usdp) == "RTP/AVP" and not has_attr(usdp, "fingerprint") \
+            and not has_attr(usdp, "ice-ufrag"), f"the SIP phone must be offered plain RTP/AVP:\n{usdp}"
+        answer = ev.named("accepted")[0].get("sdp", "")
+        assert sdp_proto(answer) == "UDP/TLS/RTP/SAVPF" and has_attr(answer, "fingerprint") \
+            and has_attr(answer, "ice-ufrag") and has_attr(answer, "rtcp-mux"), \
+            f"the browser must get a WebRTC answer (profile 'webrtc'):\n{answer}"
+
+        def flowing() -> Optional[dict]:
+            stats = ev._named("stats")
+            s = stats[-1] if stats else {}
+            return s if s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS \
+                else None
+        stats = ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the calling browser (getStats)", b)
+        assert stats["dtls_state"] == "connected", f"DTLS not connected: {stats}"
+        callee_rtp.wait_packets(MIN_PACKETS, 10)
+
+        ended = ev.first("ended", 15, b)
+        assert ended.get("originator") == "local", f"the browser was to hang up itself: {ended}"
+        uas.assert_ok(timeout=10)
+        assert uas.received("BYE"), f"the browser's BYE did not reach the SIP phone: {uas.describe()}"
+
+    parent = parent_of(webhook, called)
+    hook = webhook.wait_call_hook(called, 5)
+    assert hook.get("from") == USER_CALLER, hook.json
+    a = wait_action_hooks(webhook, parent)[0]
+    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w6: a browser caller hears dialMusic from the 183 (dialplane's own rtpengine answer, in the browser's profile),
+# then the callee after the 200
+# ---------------------------------------------------------------------------------------------------------
+def test_w6_browser_caller_hears_dial_music_then_the_callee(full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    callee_rtp = media.peer("callee")
+    uas = sipp.uas("callee", "uas_media.xml", duration_ms=3000, timeout_s=40, keys={"rtp_port": callee_rtp.port})
+    music = webhook.serve_file(f"/media/hold-{called}.wav", wav_bytes(4.0, 440), "audio/wav")
+    webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20, dialMusic=music))
+    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
+    with running_browser(st, USER_CALLER_MUSIC, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}",
+                         st.ports.browser_page_caller, "chromium-caller-music", page_args=page_args) as b:
+        ev = b.events
+        early = ev.wait(lambda: [e for e in ev._named("progress") if e.get("status") == 183], 15,
+                        "the 183 with dialMusic", b)
+        assert early
+
+        def hears_music() -> Optional[dict]:
+            stats = ev._named("stats")
+            s = stats[-1] if stats else {}
+            return s if s.get("packets_received", 0) > 40 and not ev._named("confirmed") else None
+        before = ev.wait(hears_music, 10, "> 40 packets of music at the browser before the answer", b)
+        assert before["dtls_state"] == "connected", before
+        callee_rtp.set_remote(*rtpengine_addr(st, uas, "INVITE"))
+        callee_rtp.start_audio()
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser's call answered", b)
+        assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
+        at_answer = ev.named("stats")[-1].get("packets_received", 0)
+
+        def flowing() -> Optional[dict]:
+            stats = ev._named("stats")
+            s = stats[-1] if stats else {}
+            return s if s.get("packets_received", 0) > at_answer + MIN_PACKETS // 2 \
+                and s.get("packets_sent", 0) > MIN_PACKETS // 2 else None
+        ev.wait(flowing, 15, "RTP both ways at the browser after the answer (getStats)", b)
+        callee_rtp.wait_packets(MIN_PACKETS // 2, 10)
+        ended = ev.first("ended", 15, b)
+        assert ended.get("originator") == "local", ended
+        uas.assert_ok(timeout=10)

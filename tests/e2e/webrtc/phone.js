@@ -1,7 +1,7 @@
 // The browser side of tests/e2e/test_webrtc.py: a JsSIP phone in headless Chromium that registers over WebSocket,
-// answers the first incoming call with the fake microphone and reports everything it sees to the page server
-// (POST /event, JSON), which is how the test follows it: registration, the INVITE's SDP, ICE/DTLS state and
-// getStats() packet counters every 500 ms, the end of the call.
+// answers every incoming call with the fake microphone (or places one: ?call=) and reports everything it sees to
+// the page server (POST /event, JSON), which is how the test follows it: registration, the INVITE's SDP, ICE/DTLS
+// state and getStats() packet counters every 500 ms, the end of the call.
 // Bundled by esbuild (package.json "bundle"): JsSIP 3.13 ships no browser build.
 import JsSIP from "jssip";
 
@@ -42,6 +42,8 @@ async function audioStats(pc) {
 }
 
 async function pollStats(session) {
+  if (session.polling) return;  // early media (183) may have started it already
+  session.polling = true;
   while (!session.isEnded()) {
     try {
       await report("stats", await audioStats(session.connection));
@@ -64,7 +66,39 @@ const ua = new JsSIP.UA({
 });
 ua.on("connected", () => report("ws_connected"));
 ua.on("disconnected", () => report("ws_disconnected"));
-ua.on("registered", () => report("registered", { jssip: JsSIP.version, browser: navigator.userAgent }));
+// With ?call=<SIP URI> the phone places one call once registered, reports what it sees like an answered call,
+// and hangs up after ?hangup_after_ms (test_webrtc w5: a browser as the caller).
+let placed = false;
+function placeCall(target) {
+  const hangupAfter = Number(q.get("hangup_after_ms") || 0);
+  const session = ua.call(target, {
+    mediaConstraints: { audio: true, video: false },
+    pcConfig: { iceServers: [] },
+    eventHandlers: {
+      sending: (e) => report("sending", { sdp: e.request.body || "" }),
+      progress: (e) => {
+        report("progress", { status: e.response ? e.response.status_code : 0 });
+        if (e.response && e.response.body) pollStats(session);  // early media: dialMusic
+      },
+      accepted: (e) => report("accepted", { sdp: e.response ? e.response.body || "" : "" }),
+      confirmed: () => {
+        report("confirmed", { local_sdp: session.connection.localDescription.sdp });
+        pollStats(session);
+        if (hangupAfter > 0) setTimeout(() => session.terminate(), hangupAfter);
+      },
+      ended: (e) => report("ended", { originator: e.originator, cause: e.cause }),
+      failed: (e) => report("failed", { originator: e.originator, cause: e.cause,
+                                        status: e.message && e.message.status_code ? e.message.status_code : 0 }),
+    },
+  });
+}
+ua.on("registered", () => {
+  report("registered", { jssip: JsSIP.version, browser: navigator.userAgent });
+  if (q.get("call") && !placed) {
+    placed = true;
+    placeCall(q.get("call"));
+  }
+});
 ua.on("registrationFailed", (e) =>
   report("registration_failed", { cause: e.cause, status: e.response ? e.response.status_code : 0 }));
 ua.on("newRTCSession", ({ originator, session, request }) => {
