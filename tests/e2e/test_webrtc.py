@@ -4,7 +4,7 @@ phone registered as the same user in one simring, the browser answers, RTP flows
 (ICE + DTLS-SRTP toward the browser, plain RTP/AVP toward the caller), the caller hangs up (w1); the browser
 hangs up (w2: its BYE goes over its WebSocket along the Record-Route set to the caller); a browser's re-INVITE is
 translated both ways (w3); the same over wss (w4); a browser is the caller, the app dials a SIP phone (w5), with
-dialMusic before the answer (w6).
+dialMusic before the answer (w6); a browser calls a browser (w7).
 
 Chromium picks its own ICE ports and would gather every interface of the machine, so this file runs only inside a
 private network namespace with nothing but loopback, where the whole stack (conftest.py) runs too:
@@ -43,6 +43,7 @@ USER = "webrtc-bob"
 USER_WSS = "webrtc-carol"
 USER_CALLER = "webrtc-dave"
 USER_CALLER_MUSIC = "webrtc-erin"  # w6: a user of its own (running_browser provisions its user)
+USER_CALLER_B2B = "webrtc-frank"  # w7
 MIN_PACKETS = 100  # each way; 20 ms packets: 2 s of audio
 CALL_HOLD_MS = 5000  # the caller hangs up after this (sipp -d)
 
@@ -235,6 +236,16 @@ def has_attr(sdp: str, name: str) -> bool:
     return re.search(rf"^a={name}[:\r\n]", sdp + "\n", re.M) is not None
 
 
+def rtp_both_ways(ev: PageEvents, received: int = MIN_PACKETS, sent: int = MIN_PACKETS) -> Callable[[], Optional[dict]]:
+    """For ev.wait (condition held): the page's last getStats once more than `received`/`sent` RTP packets went
+    each way, else None."""
+    def check() -> Optional[dict]:
+        stats = ev._named("stats")
+        s = stats[-1] if stats else {}
+        return s if s.get("packets_received", 0) > received and s.get("packets_sent", 0) > sent else None
+    return check
+
+
 # ---------------------------------------------------------------------------------------------------------
 # w1: one simring to a user with a browser and a SIP phone; the browser answers; RTP both ways; caller hangs up
 # ---------------------------------------------------------------------------------------------------------
@@ -277,12 +288,7 @@ def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack,
         f"the SIP phone's INVITE must stay plain RTP/AVP:\n{psdp}"
 
     # RTP both ways: the browser's getStats and the caller's own RTP peer
-    def flowing() -> Optional[dict]:
-        stats = ev._named("stats")
-        s = stats[-1] if stats else {}
-        ok = s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS
-        return s if ok else None
-    stats = ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the browser (getStats)", browser)
+    stats = ev.wait(rtp_both_ways(ev), 15, f"> {MIN_PACKETS} RTP packets each way at the browser (getStats)", browser)
     assert stats["dtls_state"] == "connected", f"DTLS not connected: {stats}"
     assert stats["codec"].lower() == "audio/pcmu", f"the caller offered PCMU only: {stats}"
     caller_rtp.wait_packets(MIN_PACKETS, 10)
@@ -378,12 +384,7 @@ def test_w4_browser_over_wss_answers_rtp_both_ways(full_stack, sipp, webhook, nu
     wait_answered(ev, browser_wss)
     assert sdp_proto(inv.get("sdp", "")) == "UDP/TLS/RTP/SAVPF", inv.get("sdp")
     talk_to_callee(caller_rtp, uac)
-
-    def flowing() -> Optional[dict]:
-        stats = ev._named("stats")
-        s = stats[-1] if stats else {}
-        return s if s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS else None
-    ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the wss browser (getStats)", browser_wss)
+    ev.wait(rtp_both_ways(ev), 15, f"> {MIN_PACKETS} RTP packets each way at the wss browser (getStats)", browser_wss)
     caller_rtp.wait_packets(MIN_PACKETS, 10)
     uac.assert_ok()
     ended = ev.first("ended", 10, browser_wss)
@@ -419,13 +420,8 @@ def test_w5_browser_calls_app_dials_sip_phone_rtp_both_ways(full_stack, sipp, we
         assert sdp_proto(answer) == "UDP/TLS/RTP/SAVPF" and has_attr(answer, "fingerprint") \
             and has_attr(answer, "ice-ufrag") and has_attr(answer, "rtcp-mux"), \
             f"the browser must get a WebRTC answer (profile 'webrtc'):\n{answer}"
-
-        def flowing() -> Optional[dict]:
-            stats = ev._named("stats")
-            s = stats[-1] if stats else {}
-            return s if s.get("packets_received", 0) > MIN_PACKETS and s.get("packets_sent", 0) > MIN_PACKETS \
-                else None
-        stats = ev.wait(flowing, 15, f"> {MIN_PACKETS} RTP packets each way at the calling browser (getStats)", b)
+        stats = ev.wait(rtp_both_ways(ev), 15,
+                        f"> {MIN_PACKETS} RTP packets each way at the calling browser (getStats)", b)
         assert stats["dtls_state"] == "connected", f"DTLS not connected: {stats}"
         callee_rtp.wait_packets(MIN_PACKETS, 10)
 
@@ -471,14 +467,41 @@ def test_w6_browser_caller_hears_dial_music_then_the_callee(full_stack, sipp, we
         ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser's call answered", b)
         assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
         at_answer = ev.named("stats")[-1].get("packets_received", 0)
-
-        def flowing() -> Optional[dict]:
-            stats = ev._named("stats")
-            s = stats[-1] if stats else {}
-            return s if s.get("packets_received", 0) > at_answer + MIN_PACKETS // 2 \
-                and s.get("packets_sent", 0) > MIN_PACKETS // 2 else None
-        ev.wait(flowing, 15, "RTP both ways at the browser after the answer (getStats)", b)
+        ev.wait(rtp_both_ways(ev, at_answer + MIN_PACKETS // 2, MIN_PACKETS // 2), 15,
+                "RTP both ways at the browser after the answer (getStats)", b)
         callee_rtp.wait_packets(MIN_PACKETS // 2, 10)
         ended = ev.first("ended", 15, b)
         assert ended.get("originator") == "local", ended
         uas.assert_ok(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w7: browser to browser: a browser calls an app whose dial rings a `user` registered from another browser;
+# WebRTC on both sides ($dlg_var(webrtc) "both"), RTP both ways, the caller's BYE ends the callee's call
+# ---------------------------------------------------------------------------------------------------------
+def test_w7_browser_calls_a_browser_user_webrtc_both_sides(full_stack, webhook, numbers, browser):
+    st = full_stack
+    callee = browser.events
+    callee.new_call()
+    called = numbers.take()
+    webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20))
+    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
+    with running_browser(st, USER_CALLER_B2B, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}",
+                         st.ports.browser_page_caller, "chromium-caller-b2b", page_args=page_args) as b:
+        ev = b.events
+        inv = callee.first("incoming", 15, browser)
+        wait_answered(callee, browser)
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the calling browser's call answered", b)
+        assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
+        offer, answer = inv.get("sdp", ""), ev.named("accepted")[0].get("sdp", "")
+        for what, sdp in (("the called browser's offer", offer), ("the calling browser's answer", answer)):
+            assert sdp_proto(sdp) == "UDP/TLS/RTP/SAVPF" and has_attr(sdp, "fingerprint") \
+                and has_attr(sdp, "ice-ufrag"), f"{what} is not WebRTC:\n{sdp}"
+        s_caller = ev.wait(rtp_both_ways(ev), 15, f"> {MIN_PACKETS} RTP packets each way at the calling browser", b)
+        s_callee = callee.wait(rtp_both_ways(callee), 15, f"> {MIN_PACKETS} RTP packets each way at the called browser",
+                               browser)
+        assert s_caller["dtls_state"] == "connected" and s_callee["dtls_state"] == "connected", (s_caller, s_callee)
+        assert ev.first("ended", 15, b).get("originator") == "local"
+        assert callee.first("ended", 10, browser).get("originator") == "remote"
+    a = wait_action_hooks(webhook, parent_of(webhook, called))[0]
+    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
