@@ -31,6 +31,7 @@ InviteRequest parse_invite_request(const boost::json::object& body) {
   r.from_tag = jget::str(body, "from_tag");
   r.sdp = jget::str(body, "sdp");
   r.caller_media = media_profile_of_transport(jget::str(body, "proto"));
+  r.auth_user = jget::str(body, "auth_user");
   return r;
 }
 

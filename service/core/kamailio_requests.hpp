@@ -23,6 +23,7 @@ struct InviteRequest {
   std::string from_tag;   // the caller's tag
   std::string sdp;        // the caller's SDP offer ("" when the INVITE has none: late offer)
   std::string caller_media;  // the caller's rtpengine profile from the INVITE's transport ("webrtc": a browser)
+  std::string auth_user;     // the SIP user whose digest credentials Kamailio checked ("" = none sent)
 };
 InviteRequest parse_invite_request(const boost::json::object& body);
 

@@ -233,6 +233,47 @@ TEST_CASE("invite refusals: no Call-ID, no application, a failing call_hook, inv
   CHECK(w.calls.calls.empty());  // every refused call was ended and deleted
 }
 
+TEST_CASE("--inbound-auth devices: the account's carriers by source address, its SIP users once authenticated") {
+  AppWorld w;
+  w.cfg.inbound_auth = dp::core::InboundAuth::Devices;
+  w.hooks.answer_json(kCallHook, app_of(kForkTwo));
+
+  // 192.0.2.10 is no carrier's: a challenge, before any call_hook or stored call
+  auto stranger = w.invite("c-stranger");
+  CHECK(stranger == json::object{{"action", "challenge"}});
+  CHECK(w.hooks.of_kind("call_hook").empty());
+  CHECK(w.calls.calls.empty());
+
+  // one of the account's carriers sends from there: let in
+  auto gw = carrier("0f0e0d0c-0000-4000-8000-0000000000c9", "carrier-in", {"gw-in.test"});
+  gw.source_addresses = {"192.0.2.10"};
+  w.prov.add(gw);
+  CHECK(str_of(w.invite("c-carrier"), "action") == "fork");
+  // ... but not over a WebSocket: a browser there still authenticates
+  auto ws = AppWorld::invite_request("c-browser");
+  ws["proto"] = "ws";
+  CHECK(w.invite_body(ws) == json::object{{"action", "challenge"}});
+
+  // credentials Kamailio checked: a user of the called account is let in, one of another account refused
+  const std::string ha1(32, 'a');
+  dp::core::SipUser alice{"alice", "caller.test", kAccountSid, ha1};
+  dp::core::SipUser mallory{"mallory", "caller.test", "0f0e0d0c-0000-4000-8000-0000000000ff", ha1};
+  w.prov.add(alice);
+  w.prov.add(mallory);
+  auto as_alice = AppWorld::invite_request("c-alice");
+  as_alice["auth_user"] = "alice";
+  as_alice["src_ip"] = "203.0.113.9";
+  w.hooks.answer_json(kCallHook, app_of(kForkTwo));  // one answer per call_hook
+  auto admitted = w.invite_body(as_alice);
+  CHECK_MESSAGE(str_of(admitted, "action") == "fork", json::serialize(admitted));
+  auto as_mallory = AppWorld::invite_request("c-mallory");
+  as_mallory["auth_user"] = "mallory";
+  auto refused = w.invite_body(as_mallory);
+  CHECK(int_of(refused, "code") == 403);
+  CHECK(str_of(refused, "hdrs") == "X-Reason: user mallory is not of the called account\r\n");
+  CHECK(w.hooks.of_kind("call_hook").size() == 2);  // the carrier's and alice's calls only
+}
+
 TEST_CASE("answered call: status order, then timeLimit ends the dialog through Kamailio") {
   AppWorld w;
   w.hooks.answer_json(kCallHook, app_of(R"([{"verb":"dial","timeLimit":30,"actionHook":"/action",

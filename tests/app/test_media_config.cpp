@@ -34,6 +34,15 @@ T run(boost::asio::awaitable<T> aw) {
 
 }  // namespace
 
+TEST_CASE("--inbound-auth: devices by default, off on request, anything else refused") {
+  CHECK(parse({})->inbound_auth == dp::core::InboundAuth::Devices);
+  CHECK(parse({"--inbound-auth", "off"})->inbound_auth == dp::core::InboundAuth::Off);
+  CHECK(parse({"--inbound-auth=devices"})->inbound_auth == dp::core::InboundAuth::Devices);
+  std::string error;
+  CHECK_FALSE(parse({"--inbound-auth", "none"}, &error));
+  CHECK(error.find("inbound-auth") != std::string::npos);
+}
+
 TEST_CASE("media options: defaults, values, ranges, and the max file within the cache") {
   auto defaults = parse({});
   REQUIRE(defaults);

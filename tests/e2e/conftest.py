@@ -43,6 +43,9 @@ from webhook_receiver import WebhookReceiver  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 SIP_REALM = "e2e.dialplane.test"
+# dialplane's --inbound-auth (off | devices); run-webrtc.sh runs its stack with devices: the sipp callers on
+# 127.0.0.1 are then one of the account's carriers (by source address), browsers and other callers authenticate.
+INBOUND_AUTH = os.environ.get("DP_E2E_INBOUND_AUTH", "off")
 API_KEY = "e2e-" + secrets.token_hex(12)
 WEBHOOK_SECRET = "whsec-" + secrets.token_hex(16)
 DECISION_TIMEOUT_MS = 2000
@@ -691,7 +694,7 @@ def _start_dialplane(stack: Stack) -> None:
     argv = [str(binary), "--internal-listen", f"{LOOPBACK}:{p.dp_internal}", "--api-listen", f"{LOOPBACK}:{p.dp_api}",
             "--metrics-listen", f"{LOOPBACK}:{p.dp_metrics}", "--api-key", API_KEY, "--redis-host", LOOPBACK,
             "--redis-port", str(p.redis), "--log-level", "debug", "--webhook-timeout-ms", str(WEBHOOK_TIMEOUT_MS),
-            "--drain-seconds", str(DIALPLANE_DRAIN_S),
+            "--drain-seconds", str(DIALPLANE_DRAIN_S), "--inbound-auth", INBOUND_AUTH,
             "--rtpengine", f"udp:{LOOPBACK}:{p.rtpengine_ng}", "--dtmf-listen", f"{LOOPBACK}:{p.dp_dtmf}",
             "--media-dir", str(stack.run_dir / "media"),
             "--teams-proxies", ",".join(f"{h}={LOOPBACK}:{port}" for h, port in zip(TEAMS_PROXY_HOSTS, p.teams_proxies))]
@@ -777,6 +780,10 @@ def _provision(stack: Stack) -> None:
                                                          "sip_realm": SIP_REALM, "default_carrier_sid": decoy})
     if st not in (200, 204):
         raise RuntimeError(f"PUT /v1/Accounts/{acct} (default_carrier_sid) -> {st} {resp!r}")
+    if INBOUND_AUTH == "devices":
+        # nothing listens on its gateway: it only vouches for the sipp callers' address
+        stack.create("/v1/Carriers", {"account_sid": acct, "name": "e2e-local-callers", "source_addresses": [LOOPBACK],
+                                      "gateways": [{"host": LOOPBACK, "port": p.decoy_gw, "transport": "udp"}]})
     user_pw = "pw-" + secrets.token_hex(6)
     stack.create("/v1/SipUsers", {"username": "alice", "domain": SIP_REALM, "account_sid": acct, "password": user_pw})
     # one per test that dials a number, with room for the suite to grow (40 ran out at 101 tests)

@@ -18,6 +18,9 @@ if [[ "${DP_E2E_IN_NETNS:-0}" != 1 ]]; then
 fi
 ip link set lo up
 export DP_E2E_WEBRTC=1
+# dialplane --inbound-auth devices: the browsers authenticate their INVITEs (JsSIP answers the 407), the sipp callers
+# on 127.0.0.1 are a carrier of the account (conftest), test_inbound_auth.py checks who gets in
+export DP_E2E_INBOUND_AUTH=devices
 export DP_E2E_PORT_BASE=${DP_E2E_WEBRTC_PORT_BASE:-25000}
 exec timeout --signal=TERM --kill-after=20 "${WEBRTC_TIMEOUT:-150}" \
-  /usr/bin/python3 -m pytest tests/e2e/test_webrtc.py -v -rfE -p no:cacheprovider "$@"
+  /usr/bin/python3 -m pytest tests/e2e/test_webrtc.py tests/e2e/test_inbound_auth.py -v -rfE -p no:cacheprovider "$@"

@@ -10,7 +10,7 @@ TEST_SUITE("kamailio requests") {
     auto body = boost::json::parse(R"({"call_id":"c1@h","cseq":"7","ruri_user":"+15551230000","ruri_host":"pbx.test",
       "to_user":"15551230000","to_uri":"sip:15551230000@to.test:5060;user=phone","from_user":"alice",
       "from_uri":"<sip:alice@from.test;transport=tcp>","from_name":"Alice","src_ip":"192.0.2.1",
-      "node":"http://127.0.0.1:5071/RPC"})").as_object();
+      "node":"http://127.0.0.1:5071/RPC","auth_user":"alice"})").as_object();
     auto r = parse_invite_request(body);
     CHECK(r.call_id == "c1@h");
     CHECK(r.cseq == "7");
@@ -24,8 +24,10 @@ TEST_SUITE("kamailio requests") {
     CHECK(r.src_ip == "192.0.2.1");
     CHECK(r.node == "http://127.0.0.1:5071/RPC");
     CHECK(r.caller_media.empty());  // no proto: plain RTP
+    CHECK(r.auth_user == "alice");
     auto empty = parse_invite_request(boost::json::object{{"call_id", 5}});
     CHECK(empty.call_id.empty());  // a mistyped field reads as absent; the session refuses a missing Call-ID
+    CHECK(empty.auth_user.empty());  // no credentials checked
   }
 
   TEST_CASE("an INVITE over a WebSocket comes from a browser: the caller's media profile is webrtc") {

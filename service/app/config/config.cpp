@@ -104,6 +104,14 @@ const std::vector<Option>& options() {
        int_opt(&Config::http_body_timeout_ms, 100, 600000)},
       {"http-idle-timeout-ms", "MS", "how long a keep-alive connection may wait for its next request",
        int_opt(&Config::http_idle_timeout_ms, 100, 3600000)},
+      {"inbound-auth", "off|devices",
+       "who may start a call: devices (default) = the called account's carriers (by source address) and that "
+       "account's SIP users once they answer a 407 challenge; off = any INVITE to a provisioned number or SIP domain",
+       [](Config& c, const std::string& v) {
+         auto p = core::parse_inbound_auth(v);
+         if (p) c.inbound_auth = *p;
+         return p.has_value();
+       }},
       {"webhook-insecure-tls", nullptr, "do not verify webhook servers' TLS certificates",
        [](Config& c, const std::string&) {
          c.webhook_verify_tls = false;

@@ -1,5 +1,6 @@
 // Command-line / environment configuration. Every option `--foo-bar` also reads DIALPLANE_FOO_BAR.
 #pragma once
+#include "core/inbound_admission.hpp"
 #include "core/teams.hpp"
 
 #include <cstdint>
@@ -31,6 +32,9 @@ struct Config {
   int timer_poll_ms = 20;          // how often each instance looks for due timers in Redis
   int drain_seconds = 5;           // after SIGTERM: keep serving calls' events this long, then exit
   bool webhook_verify_tls = true;
+  // Who may start a call (core/inbound_admission): devices (jambonz's SBC) = the called account's carriers by
+  // source address, anyone else authenticates as a SIP user of that account (Kamailio's 407); off = anyone.
+  core::InboundAuth inbound_auth = core::InboundAuth::Devices;
   // HTTP listeners (internal, REST, metrics), each: connection cap (0 = none) and deadlines of one request.
   int http_max_connections = 1024;
   int http_header_timeout_ms = 5000;  // a new connection's request line + headers

@@ -11,6 +11,7 @@
 #include "core/json_get.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/log.hpp"
+#include "core/media_profile.hpp"
 #include "core/screening.hpp"
 #include "io/clock.hpp"
 #include "io/kamailio/kamailio_rpc.hpp"
@@ -18,6 +19,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -115,6 +117,9 @@ json::object reject_decision(int code, std::string_view reason, const std::strin
           {"reason", core::sanitize_header_value(reason.empty() ? core::default_reason(code) : reason, 100)},
           {"hdrs", hdrs}};
 }
+
+// Kamailio answers 407 with its own Proxy-Authenticate (a nonce it can check): dialplane only says so.
+json::object challenge_decision() { return {{"action", "challenge"}}; }
 
 CallFlow::CallFlow(Deps d)
     : d_(std::move(d)),
@@ -444,28 +449,16 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     const auto& ruri_user = req.ruri_user;
     const auto& to_user = req.to_user;
 
-    // Which application answers: the dialled number, else the SIP domain.
-    std::optional<core::PhoneNumber> pn;
-    const std::vector<std::string> candidates{ruri_user, to_user};
-    for (const auto& candidate : candidates) {
-      if (pn || candidate.empty()) continue;
-      auto n = core::normalize_number(candidate);
-      if (!n.empty()) pn = co_await d_.prov.phone_number(n);
-    }
-    std::string account_sid, application_sid;
-    if (pn) {
-      account_sid = pn->account_sid;
-      application_sid = pn->application_sid;
-    } else {
-      std::optional<core::SipDomain> dom;
-      const std::vector<std::string> hosts{req.ruri_host, req.to_host};
-      for (const auto& host : hosts) {
-        if (!dom && !host.empty()) dom = co_await d_.prov.sip_domain(host);
-      }
-      if (!dom)
-        co_return finish(reject_decision(404, "Not Found", x_reason("no application for " + ruri_user)));
-      account_sid = dom->account_sid;
-      application_sid = dom->application_sid;
+    auto routed = co_await route_invite(req);
+    if (!routed)
+      co_return finish(reject_decision(404, "Not Found", x_reason("no application for " + ruri_user)));
+    const auto& [account_sid, application_sid] = *routed;
+    auto admitted = co_await admit(req, account_sid);
+    if (admitted.what != core::Admission::Admit) {
+      log::info("invite_not_admitted", {{"call_id", req.call_id}, {"src_ip", req.src_ip},
+                                        {"auth_user", req.auth_user}, {"why", admitted.why}});
+      if (admitted.what == core::Admission::Challenge) co_return finish(challenge_decision());
+      co_return finish(reject_decision(403, "Forbidden", x_reason(admitted.why)));
     }
     auto app = co_await d_.prov.application(application_sid);
     if (!app || app->call_hook.empty())
@@ -509,6 +502,45 @@ asio::awaitable<json::object> CallFlow::invite(const core::InviteRequest& req) {
     log::error("invite_failed", {{"error", e.what()}});
     co_return finish(reject_decision(500, "Server Internal Error", x_reason("internal error")));
   }
+}
+
+asio::awaitable<std::optional<std::pair<std::string, std::string>>> CallFlow::route_invite(
+    const core::InviteRequest& req) {
+  std::optional<core::PhoneNumber> pn;
+  const std::vector<std::string> candidates{req.ruri_user, req.to_user};
+  for (const auto& candidate : candidates) {
+    if (pn || candidate.empty()) continue;
+    auto n = core::normalize_number(candidate);
+    if (!n.empty()) pn = co_await d_.prov.phone_number(n);
+  }
+  if (pn) co_return std::pair{pn->account_sid, pn->application_sid};
+  std::optional<core::SipDomain> dom;
+  const std::vector<std::string> hosts{req.ruri_host, req.to_host};
+  for (const auto& host : hosts) {
+    if (!dom && !host.empty()) dom = co_await d_.prov.sip_domain(host);
+  }
+  if (dom) co_return std::pair{dom->account_sid, dom->application_sid};
+  co_return std::nullopt;
+}
+
+asio::awaitable<core::AdmissionDecision> CallFlow::admit(const core::InviteRequest& req,
+                                                         const std::string& account_sid) {
+  core::InboundCaller caller;
+  if (d_.cfg.inbound_auth == core::InboundAuth::Off) co_return core::admit_inbound(d_.cfg.inbound_auth, caller);
+  caller.called_account = account_sid;
+  caller.over_websocket = req.caller_media == core::kMediaWebrtc;
+  caller.auth_user = req.auth_user;
+  if (!req.auth_user.empty()) {
+    // Kamailio proved the credentials of <auth_user>@<From host> (the realm it challenged with).
+    auto user = co_await d_.prov.sip_user(req.from_host, req.auth_user);
+    if (user) caller.auth_user_account = user->account_sid;
+  } else if (!req.src_ip.empty()) {
+    auto carriers = co_await d_.prov.carriers_of(account_sid);
+    for (const auto& c : carriers)
+      if (std::find(c.source_addresses.begin(), c.source_addresses.end(), req.src_ip) != c.source_addresses.end())
+        caller.from_carrier_address = true;
+  }
+  co_return core::admit_inbound(d_.cfg.inbound_auth, caller);
 }
 
 asio::awaitable<bool> CallFlow::create_call(const CallState& c) {

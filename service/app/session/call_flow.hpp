@@ -20,6 +20,7 @@
 #include "core/dial_machine.hpp"
 #include "core/dial_plan.hpp"
 #include "core/dtmf.hpp"
+#include "core/inbound_admission.hpp"
 #include "core/kamailio_events.hpp"
 #include "core/kamailio_requests.hpp"
 #include "core/refer.hpp"
@@ -97,6 +98,13 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
   // A re-sent INVITE decision (same Call-ID and CSeq, call still unanswered): finishes that attempt's work.
   boost::asio::awaitable<std::optional<boost::json::object>> resume_invite(const std::string& call_id,
                                                                             const std::string& cseq);
+  // Which application answers an INVITE: the dialled number's, else the SIP domain's ({account_sid,
+  // application_sid}; nullopt: neither is provisioned).
+  boost::asio::awaitable<std::optional<std::pair<std::string, std::string>>> route_invite(
+      const core::InviteRequest& req);
+  // Whether the caller may start a call in `account_sid` (--inbound-auth; core/inbound_admission): looks up the
+  // account's carriers (cached) and the authenticated SIP user's account only when the policy asks.
+  boost::asio::awaitable<core::AdmissionDecision> admit(const core::InviteRequest& req, const std::string& account_sid);
   // Stores a new call (version 1); false when its sid exists already.
   boost::asio::awaitable<bool> create_call(const core::CallState& c);
   // The call_hook's answer: the app's verbs, or why the call is refused.
@@ -182,6 +190,7 @@ class CallFlow final : public VerbSession, public SessionControl, public Screeni
 
 // Decision bodies.
 boost::json::object reject_decision(int code, std::string_view reason, const std::string& hdrs);
+boost::json::object challenge_decision();  // the caller must authenticate (407 from Kamailio)
 std::string x_reason(std::string_view message);  // "X-Reason: <sanitised>\r\n"
 
 }  // namespace dp::app
