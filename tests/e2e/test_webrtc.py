@@ -4,7 +4,7 @@ phone registered as the same user in one simring, the browser answers, RTP flows
 (ICE + DTLS-SRTP toward the browser, plain RTP/AVP toward the caller), the caller hangs up (w1); the browser
 hangs up (w2: its BYE goes over its WebSocket along the Record-Route set to the caller); a browser's re-INVITE is
 translated both ways (w3); the same over wss (w4); a browser is the caller, the app dials a SIP phone (w5), with
-dialMusic before the answer (w6); a browser calls a browser (w7).
+dialMusic before the answer (w6); a browser calls a browser (w7); a browser calls, the callee is screened (w8).
 
 Chromium picks its own ICE ports and would gather every interface of the machine, so this file runs only inside a
 private network namespace with nothing but loopback, where the whole stack (conftest.py) runs too:
@@ -33,9 +33,10 @@ if os.environ.get("DP_E2E_WEBRTC") != "1":
     pytest.skip("runs in a private network namespace: tests/e2e/run-webrtc.sh", allow_module_level=True)
 
 from conftest import HERE, LOOPBACK, SIP_REALM, spawn, tail, _kill_group  # noqa: E402
-from media_peer import MediaPeer, wait_sipp_sdp  # noqa: E402
+from media_peer import MediaPeer, label_payload, wait_sipp_sdp  # noqa: E402
 from test_core_call_path import dial, final_reply, parent_of, sip_target, wait_action_hooks  # noqa: E402
 from test_media import media, ng, rtpengine_addr, wav_bytes  # noqa: E402,F401  (media: a fixture)
+from test_screening import confirm_app, wait_answered as wait_uas_answered  # noqa: E402
 
 PAGE_DIR = HERE / "webrtc"
 BUNDLE = PAGE_DIR / "build" / "phone.bundle.js"
@@ -44,6 +45,7 @@ USER_WSS = "webrtc-carol"
 USER_CALLER = "webrtc-dave"
 USER_CALLER_MUSIC = "webrtc-erin"  # w6: a user of its own (running_browser provisions its user)
 USER_CALLER_B2B = "webrtc-frank"  # w7
+USER_CALLER_SCREEN = "webrtc-grace"  # w8
 MIN_PACKETS = 100  # each way; 20 ms packets: 2 s of audio
 CALL_HOLD_MS = 5000  # the caller hangs up after this (sipp -d)
 
@@ -503,5 +505,49 @@ def test_w7_browser_calls_a_browser_user_webrtc_both_sides(full_stack, webhook, 
         assert s_caller["dtls_state"] == "connected" and s_callee["dtls_state"] == "connected", (s_caller, s_callee)
         assert ev.first("ended", 15, b).get("originator") == "local"
         assert callee.first("ended", 10, browser).get("originator") == "remote"
+    a = wait_action_hooks(webhook, parent_of(webhook, called))[0]
+    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+
+
+# ---------------------------------------------------------------------------------------------------------
+# w8: a browser caller and a screened callee (confirmHook): the callee's 200 is held while dialplane plays it the
+# prompt, the browser hears nothing; the callee presses 1, and the browser gets the answer dialplane had rtpengine
+# make in the browser's profile (caller_media webrtc): WebRTC, DTLS connected, RTP both ways
+# ---------------------------------------------------------------------------------------------------------
+def test_w8_browser_caller_gets_a_screened_callee_once_it_accepts(full_stack, sipp, webhook, numbers, media):
+    st = full_stack
+    called = numbers.take()
+    callee = media.peer("screened")
+    uas = sipp.uas("screened", "uas_screened.xml", duration_ms=300, timeout_s=40, keys={"rtp_port": callee.port})
+    webhook.set_app(called, dial(webhook, called, [sip_target(uas, confirmHook=confirm_app(webhook, called))],
+                                 timeout=25))
+    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
+    with running_browser(st, USER_CALLER_SCREEN, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}",
+                         st.ports.browser_page_caller, "chromium-caller-screen", page_args=page_args) as b:
+        ev = b.events
+        wait_uas_answered(uas, 15)
+        # rtpengine's address and the offer's telephone-event PT (Chromium's, which the callee's answer repeats)
+        callee.set_remote_from_sdp(uas.received("INVITE")[0].body)
+        callee.start_audio()
+        # the prompt: audio that is not the callee's own, once its screening began (the browser's audio, also
+        # "other", may reach the callee until dialplane isolates it: README semantics)
+        webhook.wait_for(lambda rs: [r for r in rs if r.path == f"/confirmHook/{called}"], 15, "the confirmHook")
+        t_screen = callee.now()
+        callee.wait_packets(25, 15, t0=t_screen + 0.5, match=lambda p: label_payload(p) == "other")
+        assert not ev.named("confirmed") and not ev.named("failed"), f"answered before screening:\n{b.describe()}"
+        callee.send_dtmf("1", duration_ms=120)
+        t_press = callee.now()
+        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 20, "the browser's call answered", b)
+        assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
+        answer = ev.named("accepted")[0].get("sdp", "")
+        assert sdp_proto(answer) == "UDP/TLS/RTP/SAVPF" and has_attr(answer, "fingerprint") \
+            and has_attr(answer, "ice-ufrag"), f"the browser must get a WebRTC answer after screening:\n{answer}"
+        stats = ev.wait(rtp_both_ways(ev, MIN_PACKETS // 2, MIN_PACKETS // 2), 15,
+                        "RTP both ways at the browser after the acceptance (getStats)", b)
+        assert stats["dtls_state"] == "connected", stats
+        callee.wait_packets(MIN_PACKETS // 2, 10, t0=t_press, match=lambda p: label_payload(p) != f"peer:{callee.name}")
+        assert ev.first("ended", 15, b).get("originator") == "local"
+        uas.wait(15)
+        assert "< BYE" in uas.flow(), f"the browser's BYE did not reach the screened callee: {uas.describe()}"
     a = wait_action_hooks(webhook, parent_of(webhook, called))[0]
     assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
