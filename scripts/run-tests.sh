@@ -12,9 +12,8 @@
 #        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (6 per harness)
 #        SKIP_COMPOSE=1  SKIP_COMPLEXITY=1 (no clang-tidy cognitive-complexity check)
 #        SKIP_AMD=1: no answering-machine accuracy check (20 synthetic clips, ~10 s, scripts/amd-corpus/check-slice.sh)
-#        The complexity check, the fuzz smoke and the compose test's image build run at nice 19 beside the e2e
-#        suite, which mostly waits on SIP and RTP timers: they take the idle CPU, not the test's (the CI budget is
-#        30 min on 2 cores).
+#        The complexity check and the fuzz smoke run at nice 19 beside the e2e suite, which mostly waits on SIP and
+#        RTP timers: they take the idle CPU, not the test's (the CI budget is 30 min on 2 cores).
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
 #        COMPOSE_TIMEOUT (1080 s, hard bound of the compose test, which takes about 13 min from nothing on a busy
 #        2-vCPU machine and 1-2 min with its images built; it cleans up on TERM)
@@ -50,10 +49,6 @@ REDIS_PID=
 RTPE_PID=
 
 cleanup() {
-  # the dockerd of the background image build, when the compose step did not run to stop it
-  if [[ -s "$OUT/dockerd.pid" ]] && kill -0 "$(cat "$OUT/dockerd.pid")" 2>/dev/null; then
-    kill -TERM "$(cat "$OUT/dockerd.pid")" 2>/dev/null
-  fi
   if [[ -n "$REDIS_PID" ]]; then kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; fi
   if [[ -n "$RTPE_PID" ]]; then kill "$RTPE_PID" 2>/dev/null; wait "$RTPE_PID" 2>/dev/null; fi
   rm -rf "$OUT"
@@ -231,8 +226,8 @@ if [[ "${SKIP_STATIC:-0}" != 1 ]]; then
 fi
 
 # ---- 4a. cognitive complexity (no function in service/ above 25, .clang-tidy) and 4b. the fuzz smoke (every
-# libFuzzer harness for FUZZ_SECONDS from its seeds, tests/fuzz/README.md) and 4c. step 6's images: started here
-# at nice 19, they run beside the e2e suite and are collected after it.
+# libFuzzer harness for FUZZ_SECONDS from its seeds, tests/fuzz/README.md): started here at nice 19, they run
+# beside the e2e suite and are collected after it.
 BG_PIDS=()
 BG_NAMES=()
 background() {  # name, command...: runs at nice 19, output to $OUT/<name>.log
@@ -269,13 +264,6 @@ fi
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   say "fuzz smoke (tests/fuzz, ${FUZZ_SECONDS:-6} s per harness, build-fuzz), in the background at nice 19"
   background fuzz fuzz_smoke
-fi
-if [[ "${SKIP_COMPOSE:-0}" != 1 ]]; then
-  # Step 6's images (about 8 of its 10 minutes) are built meanwhile: the dockerd started here, and with it the
-  # compilers of the image builds, inherit nice 19; step 6 reuses the images and stops that dockerd.
-  say "docker-compose images (tests/compose/test_compose.sh, COMPOSE_TEST_BUILD_ONLY=1), in the background at nice 19"
-  background compose-images env COMPOSE_TEST_BUILD_ONLY=1 COMPOSE_TEST_KEEP_DOCKERD=1 \
-    COMPOSE_TEST_DOCKERD_PIDFILE="$OUT/dockerd.pid" timeout "$COMPOSE_TIMEOUT" bash tests/compose/test_compose.sh
 fi
 
 # ---- 5. e2e: the whole suite against this build's dialplane ------------------------------------------------------
@@ -322,9 +310,7 @@ for k in "${!BG_PIDS[@]}"; do
   rc=$?
   say "$name (ran in the background): exit $rc"
   cat "$OUT/$name.log"
-  if [[ $name == compose-images ]]; then
-    :   # not counted: step 6 builds what is missing again and reports it
-  elif [[ $name == fuzz ]]; then
+  if [[ $name == fuzz ]]; then
     PASSED=$((PASSED + $(grep -c '^ok fuzz ' "$OUT/fuzz.log")))
     while read -r _ what; do fail_step "$what"; done < <(grep '^FAILED ' "$OUT/fuzz.log")
   elif ((rc == 0)); then
@@ -337,8 +323,7 @@ done
 # ---- 6. docker-compose stack: images built, stack up, calls through both replicas and through one --------------------
 if [[ "${SKIP_COMPOSE:-0}" != 1 ]]; then
   say "docker-compose stack, built and run (tests/compose/test_compose.sh)"
-  COMPOSE_TEST_DOCKERD_PID=$(cat "$OUT/dockerd.pid" 2>/dev/null) \
-    timeout --signal=TERM --kill-after=60 "$COMPOSE_TIMEOUT" bash tests/compose/test_compose.sh
+  timeout --signal=TERM --kill-after=60 "$COMPOSE_TIMEOUT" bash tests/compose/test_compose.sh
   rc=$?
   if ((rc == 0)); then
     PASSED=$((PASSED + 1))

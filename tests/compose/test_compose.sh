@@ -19,10 +19,7 @@
 #
 # Exit: 0 passed, 1 failed, 77 skipped (Docker cannot run on this machine; COMPOSE_TEST_REQUIRED=1 makes that a
 # failure, as in CI). Env: DOCKER (docker CLI, /usr/bin/docker when present), COMPOSE_TEST_PORT_BASE,
-# COMPOSE_TEST_KEEP_DOCKERD=1 (leave a dockerd this script started running, for a faster next run; with
-# COMPOSE_TEST_DOCKERD_PIDFILE its pid is written there), COMPOSE_TEST_BUILD_ONLY=1 (steps 1 and 2 only: the images,
-# no stack; scripts/run-tests.sh builds them in the background during the e2e run), COMPOSE_TEST_DOCKERD_PID (a
-# dockerd such a run left: this run stops it at its end, as if it had started it).
+# COMPOSE_TEST_KEEP_DOCKERD=1 (leave a dockerd this script started running, for a faster next run).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -88,7 +85,6 @@ cleanup() {
   if [[ -n "$DOCKERD_PID" ]]; then
     if [[ "${COMPOSE_TEST_KEEP_DOCKERD:-0}" == 1 ]]; then
       say "leaving dockerd (pid $DOCKERD_PID) running (COMPOSE_TEST_KEEP_DOCKERD=1)"
-      [[ -n "${COMPOSE_TEST_DOCKERD_PIDFILE:-}" ]] && echo "$DOCKERD_PID" >"$COMPOSE_TEST_DOCKERD_PIDFILE"
     elif [[ -n "$("$DOCKER" ps -q 2>/dev/null)" ]]; then
       say "not stopping dockerd (pid $DOCKERD_PID): other containers run on it"
     else
@@ -150,17 +146,11 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
     skip "dockerd does not start on this machine (its log is above)"
   fi
 fi
-adopted=${COMPOSE_TEST_DOCKERD_PID:-}
-if [[ -z "$DOCKERD_PID" && -n "$adopted" ]] && kill -0 "$adopted" 2>/dev/null; then
-  DOCKERD_PID=$adopted   # started by an earlier COMPOSE_TEST_BUILD_ONLY run for this one: stopped at the end
-fi
 say "Docker engine $("$DOCKER" version --format '{{.Server.Version}}' 2>/dev/null), $("$DOCKER" info --format '{{.Driver}}' 2>/dev/null)"
 
 # ---- 2. ports and generated configs ---------------------------------------------------------------------------
 BASE=${COMPOSE_TEST_PORT_BASE:-}
-if [[ -z "$BASE" && "${COMPOSE_TEST_BUILD_ONLY:-0}" == 1 ]]; then
-  BASE=23000   # nothing is bound: the ports only go into the generated configs
-elif [[ -z "$BASE" ]]; then
+if [[ -z "$BASE" ]]; then
   for b in 23000 24000 21000 22000; do block_free "$b" && { BASE=$b; break; }; done
   [[ -n "$BASE" ]] || { fail "no free port block among 23000/24000/21000/22000 (set COMPOSE_TEST_PORT_BASE)"; exit 1; }
 fi
@@ -223,11 +213,6 @@ say "image sizes:"
 "$DOCKER" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
   | grep -E '^(dialplane[a-z-]*:local|redis:7.0-bookworm|prom/prometheus:v2.42.0|debian:bookworm(-slim)?|grafana/grafana-oss:10.4.2) ' \
   | sort | sed 's/^/    /'
-
-if [[ "${COMPOSE_TEST_BUILD_ONLY:-0}" == 1 ]]; then
-  say "images built (COMPOSE_TEST_BUILD_ONLY=1): no stack"
-  exit 0
-fi
 
 # ---- 4. stack ------------------------------------------------------------------------------------------------------
 t=$SECONDS
