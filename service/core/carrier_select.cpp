@@ -49,8 +49,7 @@ Selection select_carriers(const SelectionInput& in) {
   }
   if (!in.inbound_ip.empty()) {
     for (const auto& [sid, c] : in.carriers)
-      if (std::find(c.source_addresses.begin(), c.source_addresses.end(), in.inbound_ip) != c.source_addresses.end())
-        return one(c, "inbound");
+      if (sends_from(c, in.inbound_ip)) return one(c, "inbound");
   }
   if (!in.default_carrier_sid.empty())
     if (auto it = in.carriers.find(in.default_carrier_sid); it != in.carriers.end()) return one(it->second, "default");

@@ -689,4 +689,8 @@ std::string provisioning_member(std::string_view kind, const std::string& key) {
   return to_lower_ascii(key);
 }
 
+bool sends_from(const Carrier& c, std::string_view ip) {
+  return std::find(c.source_addresses.begin(), c.source_addresses.end(), ip) != c.source_addresses.end();
+}
+
 }  // namespace dp::core

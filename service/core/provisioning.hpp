@@ -79,6 +79,8 @@ struct Carrier {
   std::vector<int> no_failover_codes{486, 600, 603};  // deliberate declines: never tried elsewhere
   std::vector<int> failover_codes;               // extra codes that fail over (besides timeout, 408, 5xx)
 };
+// Whether `ip` is one of the carrier's source addresses (its inbound calls come from there).
+bool sends_from(const Carrier& c, std::string_view ip);
 
 // Least-cost routing: the longest `prefix` matching the dialled number (digits, no '+') wins; its carriers
 // are tried in order.

@@ -79,9 +79,8 @@ class Caller:
         branch = "z9hG4bK" + secrets.token_hex(8)
         extra = f"Proxy-Authorization: {auth}\r\n" if auth else ""
         invite = self._request("INVITE", uri, branch, self.cseq, extra=extra)
-        reply = self._exchange(invite, lambda final: self._request(
+        return self._exchange(invite, lambda final: self._request(
             "ACK", uri, branch, self.cseq, to_tag=re.search(r"tag=([^;>\s]+)", final.header("To")).group(1)))
-        return reply
 
     def _exchange(self, request: str, ack_for: Any) -> Reply:
         if self.transport == "udp":
@@ -124,10 +123,6 @@ class Caller:
         return first, self.invite(number, digest_answer(challenge, self.user, password, f"sip:{number}@{SIP_REALM}"))
 
 
-def call_hooks_for(webhook: Any, number: str) -> list:
-    return webhook.call_hooks(number)
-
-
 @pytest.fixture
 def declined_number(webhook: Any, numbers: Any) -> str:
     n = numbers.take()
@@ -149,7 +144,7 @@ def other_account_user(full_stack: Any) -> tuple[str, str]:
 def test_carrier_address_gets_in_without_credentials(full_stack: Any, webhook: Any, declined_number: str) -> None:
     reply = Caller(full_stack, "udp", "15557000001", "carrier.invalid", LOOPBACK).invite(declined_number)
     assert reply.code == 486, f"a carrier's INVITE runs the app (its 486):\n{reply.text}"
-    assert call_hooks_for(webhook, declined_number), "the app's callHook was not asked"
+    assert webhook.call_hooks(declined_number), "the app's callHook was not asked"
 
 
 def test_device_is_challenged_then_let_in_with_its_sip_users_password(full_stack: Any, webhook: Any,
@@ -159,7 +154,7 @@ def test_device_is_challenged_then_let_in_with_its_sip_users_password(full_stack
     first, second = caller.authenticated_invite(declined_number, st.prov["user_password"])
     assert f'realm="{SIP_REALM}"' in first.header("Proxy-Authenticate"), first.text
     assert second.code == 486, f"the authenticated INVITE runs the app (its 486):\n{second.text}"
-    hooks = call_hooks_for(webhook, declined_number)
+    hooks = webhook.call_hooks(declined_number)
     assert len(hooks) == 1 and hooks[0].get("from") == st.prov["user"], [h.json for h in hooks]
 
 
@@ -169,7 +164,7 @@ def test_wrong_password_is_challenged_again_and_never_reaches_the_app(full_stack
     first, second = Caller(st, "udp", st.prov["user"], SIP_REALM, NOT_A_CARRIER).authenticated_invite(
         declined_number, "not-" + st.prov["user_password"])
     assert second.code == 407, f"a wrong password gets a new challenge:\n{second.text}"
-    assert not call_hooks_for(webhook, declined_number)
+    assert not webhook.call_hooks(declined_number)
 
 
 def test_browser_on_a_carriers_address_still_authenticates(full_stack: Any, webhook: Any,
@@ -178,7 +173,7 @@ def test_browser_on_a_carriers_address_still_authenticates(full_stack: Any, webh
     first, second = Caller(st, "ws", st.prov["user"], SIP_REALM).authenticated_invite(
         declined_number, st.prov["user_password"])
     assert first.code == 407 and second.code == 486, (first.text, second.text)
-    assert len(call_hooks_for(webhook, declined_number)) == 1
+    assert len(webhook.call_hooks(declined_number)) == 1
 
 
 def test_user_of_another_account_is_refused(full_stack: Any, webhook: Any, declined_number: str,
@@ -188,7 +183,7 @@ def test_user_of_another_account_is_refused(full_stack: Any, webhook: Any, decli
         declined_number, password)
     assert second.code == 403, f"expected 403:\n{second.text}"
     assert "not of the called account" in second.header("X-Reason"), second.text
-    assert not call_hooks_for(webhook, declined_number)
+    assert not webhook.call_hooks(declined_number)
 
 
 def test_credentials_of_someone_else_in_the_from_are_refused(full_stack: Any, webhook: Any,
@@ -202,4 +197,4 @@ def test_credentials_of_someone_else_in_the_from_are_refused(full_stack: Any, we
     second = caller.invite(declined_number, digest_answer(first.header("Proxy-Authenticate"), st.prov["user"],
                                                           st.prov["user_password"], uri))
     assert second.code == 403 and "From is bob" in second.header("X-Reason"), second.text
-    assert not call_hooks_for(webhook, declined_number)
+    assert not webhook.call_hooks(declined_number)

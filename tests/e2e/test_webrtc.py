@@ -217,10 +217,26 @@ def caller_rtp(full_stack: Any) -> Any:
         peer.close()
 
 
-def wait_answered(ev: Any, browser: Any) -> None:
-    """The browser answered (JsSIP "confirmed"); a "failed" fails the test with the reason and the page's log."""
-    ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser answering", browser)
-    assert not ev.named("failed"), f"the browser could not answer: {ev.named('failed')[0]}\n{browser.describe()}"
+def wait_answered(ev: Any, browser: Any, timeout: float = 15, what: str = "the browser answering") -> None:
+    """The browser's call is up (JsSIP "confirmed": it answered, or its own call was answered); a "failed" fails
+    the test with the reason and the page's log."""
+    ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), timeout, what, browser)
+    assert not ev.named("failed"), f"{what}: the call failed: {ev.named('failed')[0]}\n{browser.describe()}"
+
+
+@contextlib.contextmanager
+def calling_browser(st: Any, user: str, called: str, name: str) -> Any:
+    """A Chromium registered as `user` over ws that calls `called` at once and hangs up 4 s after the answer."""
+    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
+    with running_browser(st, user, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}", st.ports.browser_page_caller, name,
+                         page_args=page_args) as b:
+        yield b
+
+
+def assert_dial_completed(webhook: Any, called: str) -> None:
+    """The dial's actionHook for the call to `called` says completed/200."""
+    a = wait_action_hooks(webhook, parent_of(webhook, called))[0]
+    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
 
 
 def talk_to_callee(caller_rtp: Any, uac: Any) -> None:
@@ -314,9 +330,7 @@ def test_w1_browser_and_sip_phone_ring_browser_answers_rtp_both_ways(full_stack,
     phone.assert_ok()
     assert phone.received("CANCEL"), f"the losing SIP phone was not cancelled: {phone.describe()}"
 
-    parent = parent_of(webhook, called)
-    a = wait_action_hooks(webhook, parent)[0]
-    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+    assert_dial_completed(webhook, called)
     print(f"w1 took {time.monotonic() - started:.1f} s")
 
 
@@ -340,9 +354,7 @@ def test_w2_browser_hangs_up_bye_reaches_caller(full_stack, sipp, webhook, numbe
     assert uac.received("BYE"), f"the browser's BYE did not reach the caller: {uac.describe()}"
     stats = ev.named("stats")[-1]
     assert stats["packets_received"] > MIN_PACKETS and stats["packets_sent"] > MIN_PACKETS, stats
-    parent = parent_of(webhook, called)
-    a = wait_action_hooks(webhook, parent)[0]
-    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+    assert_dial_completed(webhook, called)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -403,14 +415,11 @@ def test_w5_browser_calls_app_dials_sip_phone_rtp_both_ways(full_stack, sipp, we
     callee_rtp = media.peer("callee")
     uas = sipp.uas("callee", "uas_media.xml", timeout_s=40, keys={"rtp_port": callee_rtp.port})
     webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20))
-    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
-    with running_browser(st, USER_CALLER, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}", st.ports.browser_page_caller,
-                         "chromium-caller", page_args=page_args) as b:
+    with calling_browser(st, USER_CALLER, called, "chromium-caller") as b:
         ev = b.events
         callee_rtp.set_remote(*rtpengine_addr(st, uas, "INVITE"))
         callee_rtp.start_audio()
-        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser's call answered", b)
-        assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
+        wait_answered(ev, b, what="the browser's call answered")
 
         # per-leg media: the SIP phone is offered plain RTP/AVP, the browser gets a WebRTC answer
         offer = ev.named("sending")[0].get("sdp", "")
@@ -432,11 +441,9 @@ def test_w5_browser_calls_app_dials_sip_phone_rtp_both_ways(full_stack, sipp, we
         uas.assert_ok(timeout=10)
         assert uas.received("BYE"), f"the browser's BYE did not reach the SIP phone: {uas.describe()}"
 
-    parent = parent_of(webhook, called)
     hook = webhook.wait_call_hook(called, 5)
     assert hook.get("from") == USER_CALLER, hook.json
-    a = wait_action_hooks(webhook, parent)[0]
-    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+    assert_dial_completed(webhook, called)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -450,9 +457,7 @@ def test_w6_browser_caller_hears_dial_music_then_the_callee(full_stack, sipp, we
     uas = sipp.uas("callee", "uas_media.xml", duration_ms=3000, timeout_s=40, keys={"rtp_port": callee_rtp.port})
     music = webhook.serve_file(f"/media/hold-{called}.wav", wav_bytes(4.0, 440), "audio/wav")
     webhook.set_app(called, dial(webhook, called, [sip_target(uas)], timeout=20, dialMusic=music))
-    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
-    with running_browser(st, USER_CALLER_MUSIC, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}",
-                         st.ports.browser_page_caller, "chromium-caller-music", page_args=page_args) as b:
+    with calling_browser(st, USER_CALLER_MUSIC, called, "chromium-caller-music") as b:
         ev = b.events
         early = ev.wait(lambda: [e for e in ev._named("progress") if e.get("status") == 183], 15,
                         "the 183 with dialMusic", b)
@@ -466,8 +471,7 @@ def test_w6_browser_caller_hears_dial_music_then_the_callee(full_stack, sipp, we
         assert before["dtls_state"] == "connected", before
         callee_rtp.set_remote(*rtpengine_addr(st, uas, "INVITE"))
         callee_rtp.start_audio()
-        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the browser's call answered", b)
-        assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
+        wait_answered(ev, b, what="the browser's call answered")
         at_answer = ev.named("stats")[-1].get("packets_received", 0)
         ev.wait(rtp_both_ways(ev, at_answer + MIN_PACKETS // 2, MIN_PACKETS // 2), 15,
                 "RTP both ways at the browser after the answer (getStats)", b)
@@ -487,14 +491,11 @@ def test_w7_browser_calls_a_browser_user_webrtc_both_sides(full_stack, webhook, 
     callee.new_call()
     called = numbers.take()
     webhook.set_app(called, dial(webhook, called, [{"type": "user", "name": USER}], timeout=20))
-    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
-    with running_browser(st, USER_CALLER_B2B, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}",
-                         st.ports.browser_page_caller, "chromium-caller-b2b", page_args=page_args) as b:
+    with calling_browser(st, USER_CALLER_B2B, called, "chromium-caller-b2b") as b:
         ev = b.events
         inv = callee.first("incoming", 15, browser)
         wait_answered(callee, browser)
-        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 15, "the calling browser's call answered", b)
-        assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
+        wait_answered(ev, b, what="the calling browser's call answered")
         offer, answer = inv.get("sdp", ""), ev.named("accepted")[0].get("sdp", "")
         for what, sdp in (("the called browser's offer", offer), ("the calling browser's answer", answer)):
             assert sdp_proto(sdp) == "UDP/TLS/RTP/SAVPF" and has_attr(sdp, "fingerprint") \
@@ -505,8 +506,7 @@ def test_w7_browser_calls_a_browser_user_webrtc_both_sides(full_stack, webhook, 
         assert s_caller["dtls_state"] == "connected" and s_callee["dtls_state"] == "connected", (s_caller, s_callee)
         assert ev.first("ended", 15, b).get("originator") == "local"
         assert callee.first("ended", 10, browser).get("originator") == "remote"
-    a = wait_action_hooks(webhook, parent_of(webhook, called))[0]
-    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+    assert_dial_completed(webhook, called)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -521,9 +521,7 @@ def test_w8_browser_caller_gets_a_screened_callee_once_it_accepts(full_stack, si
     uas = sipp.uas("screened", "uas_screened.xml", duration_ms=300, timeout_s=40, keys={"rtp_port": callee.port})
     webhook.set_app(called, dial(webhook, called, [sip_target(uas, confirmHook=confirm_app(webhook, called))],
                                  timeout=25))
-    page_args = {"call": f"sip:{called}@{SIP_REALM}", "hangup_after_ms": "4000"}
-    with running_browser(st, USER_CALLER_SCREEN, f"ws://{LOOPBACK}:{st.ports.kamailio_ws}",
-                         st.ports.browser_page_caller, "chromium-caller-screen", page_args=page_args) as b:
+    with calling_browser(st, USER_CALLER_SCREEN, called, "chromium-caller-screen") as b:
         ev = b.events
         wait_uas_answered(uas, 15)
         # rtpengine's address and the offer's telephone-event PT (Chromium's, which the callee's answer repeats)
@@ -537,8 +535,7 @@ def test_w8_browser_caller_gets_a_screened_callee_once_it_accepts(full_stack, si
         assert not ev.named("confirmed") and not ev.named("failed"), f"answered before screening:\n{b.describe()}"
         callee.send_dtmf("1", duration_ms=120)
         t_press = callee.now()
-        ev.wait(lambda: ev._named("confirmed") or ev._named("failed"), 20, "the browser's call answered", b)
-        assert not ev.named("failed"), f"the browser's call failed: {ev.named('failed')[0]}\n{b.describe()}"
+        wait_answered(ev, b, 20, "the browser's call answered")
         answer = ev.named("accepted")[0].get("sdp", "")
         assert sdp_proto(answer) == "UDP/TLS/RTP/SAVPF" and has_attr(answer, "fingerprint") \
             and has_attr(answer, "ice-ufrag"), f"the browser must get a WebRTC answer after screening:\n{answer}"
@@ -549,5 +546,4 @@ def test_w8_browser_caller_gets_a_screened_callee_once_it_accepts(full_stack, si
         assert ev.first("ended", 15, b).get("originator") == "local"
         uas.wait(15)
         assert "< BYE" in uas.flow(), f"the browser's BYE did not reach the screened callee: {uas.describe()}"
-    a = wait_action_hooks(webhook, parent_of(webhook, called))[0]
-    assert (a.get("dial_call_status"), a.get("dial_sip_status")) == ("completed", 200), a.json
+    assert_dial_completed(webhook, called)

@@ -284,6 +284,9 @@ TEST_CASE("carrier: credentials, limits, source addresses, failover codes, OPTIO
   CHECK(c->max_calls == 2);
   CHECK(c->max_cps == 5);
   CHECK(c->source_addresses == std::vector<std::string>{"192.0.2.1", "2001:db8::1"});
+  CHECK(sends_from(*c, "192.0.2.1"));
+  CHECK(sends_from(*c, "2001:db8::1"));  // stored lower-case
+  CHECK_FALSE(sends_from(*c, "192.0.2.10"));
   CHECK(c->no_failover_codes == std::vector<int>{486, 603});
   CHECK(c->failover_codes == std::vector<int>{404});
   CHECK(to_json(*c).at("auth_password") == "secret-pw");        // storage form keeps it

@@ -536,9 +536,8 @@ asio::awaitable<core::AdmissionDecision> CallFlow::admit(const core::InviteReque
     if (user) caller.auth_user_account = user->account_sid;
   } else if (!req.src_ip.empty()) {
     auto carriers = co_await d_.prov.carriers_of(account_sid);
-    for (const auto& c : carriers)
-      if (std::find(c.source_addresses.begin(), c.source_addresses.end(), req.src_ip) != c.source_addresses.end())
-        caller.from_carrier_address = true;
+    caller.from_carrier_address =
+        std::any_of(carriers.begin(), carriers.end(), [&](const auto& c) { return core::sends_from(c, req.src_ip); });
   }
   co_return core::admit_inbound(d_.cfg.inbound_auth, caller);
 }
