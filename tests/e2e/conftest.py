@@ -911,6 +911,8 @@ class SippFactory:
 
 @pytest.fixture
 def sipp(full_stack: Stack, request: pytest.FixtureRequest) -> Any:
+    # A service that died in an earlier test fails this one at once, with its log, not after the sipp timeouts.
+    full_stack.require("redis", "rtpengine", "dialplane", "kamailio")
     workdir = full_stack.run_dir / "tests" / re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)
     workdir.mkdir(parents=True, exist_ok=True)
     f = SippFactory(full_stack, workdir)

@@ -9,6 +9,11 @@ confirm app on that callee over rtpengine, and the first callee to pass wins.
   c3. the caller hangs up while a callee is being screened: the held callee gets a BYE.
   c4. the only target is screened out: the caller gets its final reply at once (not after the ring timeout) and
       the dial's actionHook says no-answer.
+  c5. one callee screened out and another accepted a second later: the answer goes to the caller's INVITE,
+      not to the transaction of the BYE just sent to the first callee (same Call-ID; that BYE now has the next
+      CSeq of its dialog).
+  c6. phone targets through carriers (each leg an inner hop with the caller's Call-ID and CSeq): the screened
+      callee that accepts answers the caller, the other carrier's ringing leg gets a CANCEL.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from typing import Any
 
 from media_peer import PT_PCMU
+from test_carriers import free_port, gw, phone
 from test_core_call_path import dial, final_reply, parent_of, sip_target
 from test_media import MEDIA_TIMEOUT_S, MediaPeers, media, rtpengine_addr  # noqa: F401  (fixture)
 
@@ -201,3 +207,45 @@ def test_c4_last_target_screened_out_fails_the_dial_at_once(full_stack, sipp, we
                                           and r.get("to") == called], 10, "the dial's actionHook")
     assert action[-1].get("dial_call_status") == "no-answer", action[-1].json
     assert_bye_answered(screened)
+
+
+def test_c5_screened_out_then_accepted_answers_the_callers_invite(full_stack, sipp, webhook, numbers, media):
+    called = numbers.take()
+    out = sipp.uas("out", "uas_screened.xml", duration_ms=100, keys={"rtp_port": media.peer("o").port})
+    won = sipp.uas("won", "uas_screened.xml", duration_ms=1200, keys={"rtp_port": media.peer("w").port})
+    targets = [sip_target(out, confirmHook=webhook.set_route(f"/confirmHook/{called}/out", [{"verb": "hangup"}])),
+               sip_target(won, confirmHook=webhook.set_route(f"/confirmHook/{called}/won", []))]
+    webhook.set_app(called, dial(webhook, called, targets, timeout=20))
+    uac = sipp.uac("caller", "uac_call.xml", called, caller="+15551119105", duration_ms=500, timeout_s=30)
+    assert_bye_answered(out)
+    bye = out.received("BYE")[0]
+    invite_cseq = int(out.received("INVITE")[0].header("CSeq").split()[0])
+    assert bye.header("CSeq") == f"{invite_cseq + 1} BYE", bye.header("CSeq")
+    uac.assert_ok(timeout=20)
+    reply = final_reply(uac)
+    assert reply.code == 200 and reply.ts - bye.ts < 5, (reply.first_line, reply.ts - bye.ts)
+    tag = [m for m in won.sent() if m.code == 200][0].header("To").split("tag=")[-1]
+    assert reply.header("To").split("tag=")[-1] == tag
+    assert_bye_answered(won)  # the caller's BYE
+
+
+def test_c6_screened_phone_target_through_a_carrier_wins(full_stack, carrier_account, sipp, webhook, media):
+    ca = carrier_account
+    p_won, p_ring = free_port(full_stack), free_port(full_stack)
+    ca.carrier("scr-won", [gw(p_won)])
+    ca.carrier("scr-ring", [gw(p_ring)])
+    won = sipp.uas("won", "uas_screened.xml", port=p_won, duration_ms=300, keys={"rtp_port": media.peer("w").port})
+    ringing = sipp.uas("ringing", "uas_ring_cancel.xml", port=p_ring)
+    called = ca.take()
+    hook = webhook.set_route(f"/confirmHook/{called}", [])
+    targets = [phone("+15557650001", trunk="scr-won", confirmHook=hook), phone("+15557650002", trunk="scr-ring")]
+    webhook.set_app(called, dial(webhook, called, targets, timeout=20))
+    uac = sipp.uac("caller", "uac_call.xml", called, caller="+15551119106", duration_ms=500, timeout_s=30)
+    uac.assert_ok(timeout=20)
+    reply = final_reply(uac)
+    assert reply.code == 200, reply.first_line
+    tag = [m for m in won.sent() if m.code == 200][0].header("To").split("tag=")[-1]
+    assert reply.header("To").split("tag=")[-1] == tag
+    assert webhook.snapshot(lambda r: r.path == f"/confirmHook/{called}"), "the confirmHook never ran"
+    ringing.assert_ok(timeout=15)  # its CANCEL
+    assert_bye_answered(won)  # the caller's BYE

@@ -38,8 +38,9 @@ class KamailioControlPort {
                                                   const std::string& extra_headers,
                                                   std::chrono::milliseconds timeout) = 0;
 
-  // `tm.reply_callid`: answers the caller's pending INVITE with a screened leg's held 2xx (its tag, Contact,
-  // Record-Route and `sdp`, rtpengine's answer for the caller). tm then cancels the other branches.
+  // `dp.answer` (kamailio-cfg/roles/screen.cfg): answers the caller's pending INVITE with a screened leg's held 2xx
+  // (its tag, Contact, Record-Route and `sdp`, rtpengine's answer for the caller). tm then cancels the branches
+  // still pending.
   virtual boost::asio::awaitable<void> release_held(const std::string& node, const std::string& call_id,
                                                     const core::HeldAnswer& held, const std::string& to_tag,
                                                     const std::string& sdp, std::chrono::milliseconds timeout) = 0;

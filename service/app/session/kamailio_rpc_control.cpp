@@ -50,7 +50,7 @@ asio::awaitable<void> KamailioRpcControl::release_held(const std::string& node, 
   if (!held.rr.empty()) hdrs += "Record-Route: " + held.rr + "\r\n";
   hdrs += "Content-Type: application/sdp\r\n";
   json::array params{200, "OK", call_id, held.cseq, to_tag, hdrs, sdp};
-  co_await rpc_.call(node, "tm.reply_callid", std::move(params), timeout);
+  co_await rpc_.call(node, "dp.answer", std::move(params), timeout);
 }
 
 asio::awaitable<void> KamailioRpcControl::end_held(const std::string& node, const std::string& call_id,

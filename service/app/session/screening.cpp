@@ -423,13 +423,6 @@ asio::awaitable<void> Screening::release(const CallState& c, const core::Leg& wi
   if (!answered.ok() || !answered.reply.sdp) {
     log::error("screening_release_no_sdp", {{"call_sid", c.call_sid}, {"error", answered.detail + answered.reply.error_reason}});
   }
-  // tm does not cancel the other branches for an answer it sends itself, nor once it has sent one: the targets
-  // still ringing get their CANCEL first (the held branches never replied finally, so tm keeps waiting for them).
-  try {
-    co_await d_.kamailio.cancel_invite(c.node, c.call_id, c.cseq, std::chrono::milliseconds(d_.cfg.rpc_timeout_ms));
-  } catch (const std::exception& e) {
-    log::warn("screening_cancel_others_failed", {{"call_sid", c.call_sid}, {"error", e.what()}});
-  }
   std::string sdp = answered.reply.sdp.value_or(winner.held.sdp);
   try {
     co_await d_.kamailio.release_held(c.node, c.call_id, winner.held, winner.to_tag, sdp,

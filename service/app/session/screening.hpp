@@ -1,7 +1,7 @@
 // Screening a held callee before it may win (confirmHook; docs/media.md "Screening"): the shell around
 // core/screening. It answers the held leg in rtpengine with media blocked both ways, runs the confirm app on
 // that leg only (play, say, gather with the callee's RFC 2833 keys, pause, hangup), and then either answers
-// the caller with the leg (tm.reply_callid) or ends it (dp.bye). Every step re-reads the call: when another leg
+// the caller with the leg (dp.answer) or ends it (dp.bye). Every step re-reads the call: when another leg
 // wins, the dial ends or the caller leaves, the screening stops and the leg gets its BYE.
 //
 // A screening runs on the instance that received the "held" event, owned by its task group. If that instance

@@ -48,8 +48,8 @@ class FakeKamailioControl final : public app::KamailioControlPort {
   boost::asio::awaitable<void> release_held(const std::string& node, const std::string& call_id,
                                             const core::HeldAnswer& held, const std::string& to_tag,
                                             const std::string& sdp, std::chrono::milliseconds timeout) override {
-    calls.push_back({node, "tm.reply_callid", {call_id, held.cseq, to_tag, held.contact, sdp}, timeout});
-    throw_if_scripted("tm.reply_callid");
+    calls.push_back({node, "dp.answer", {call_id, held.cseq, to_tag, held.contact, sdp}, timeout});
+    throw_if_scripted("dp.answer");
     co_return;
   }
 
