@@ -298,3 +298,26 @@ def test_c6_max_calls_goes_to_next_carrier(full_stack, carrier_account, sipp, we
         c.assert_ok()
     ga.assert_ok()
     assert len(invites(ga)) == 2
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 7. the dial's timeout with phone targets: every carrier leg (each an inner hop with the caller's Call-ID and
+#    CSeq) is cancelled at the timeout, not only one of them
+# ---------------------------------------------------------------------------------------------------------
+def test_c7_timeout_cancels_every_phone_leg(full_stack, carrier_account, sipp, webhook):
+    ca = carrier_account
+    pa, pb = free_port(full_stack), free_port(full_stack)
+    ca.carrier("c7-a", [gw(pa)])
+    ca.carrier("c7-b", [gw(pb)])
+    ga = sipp.uas("c7_gw_a", "uas_ring_cancel.xml", port=pa)
+    gb = sipp.uas("c7_gw_b", "uas_ring_cancel.xml", port=pb)
+    called = ca.take()
+    webhook.set_app(called, dial(webhook, called, [phone("+15557670001", trunk="c7-a"),
+                                                   phone("+15557670002", trunk="c7-b")], timeout=3))
+    caller = sipp.uac("caller", "uac_fail.xml", called, caller="+15551110701")
+    caller.assert_ok()
+    ga.assert_ok()
+    gb.assert_ok()
+    for g in (ga, gb):
+        dt = g.received("CANCEL")[0].ts - first_invite(g).ts
+        assert 2.7 <= dt <= 4.0, f"{g.name} cancelled {dt:.2f}s after its INVITE (timeout: 3)"
