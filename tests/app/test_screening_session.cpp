@@ -73,8 +73,7 @@ TEST_CASE("screening: an empty confirm app accepts; the caller is answered with 
   CHECK(silence.from.value == "bob-tag");
   CHECK(silence.to_tag == "caller-tag");
 
-  // one command: Kamailio's tm cancels the target still ringing when it sends that answer (a tm.cancel of its own
-  // would go by Call-ID and could hit an inner hop's transaction)
+  // one command: Kamailio's tm cancels the target still ringing when it sends that answer
   CHECK(w.kamailio.of_method("tm.cancel").empty());
   auto reply = w.kamailio.of_method("dp.answer");
   REQUIRE(reply.size() == 1);

@@ -7,12 +7,17 @@ import JsSIP from "jssip";
 
 const q = new URLSearchParams(location.search);
 
+// One report after the other: parallel fetches reach the test's threaded server in any order, and a test that
+// saw "confirmed" could find no "accepted" yet (JsSIP emits them in that order).
+let reported = Promise.resolve();
 function report(event, data = {}) {
-  return fetch("/event", {
+  const body = JSON.stringify({ event, t: Date.now(), ...data });
+  reported = reported.then(() => fetch("/event", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ event, t: Date.now(), ...data }),
-  }).catch(() => {});
+    body,
+  })).catch(() => {});
+  return reported;
 }
 
 window.addEventListener("error", (e) => report("page_error", { message: String(e.message) }));
