@@ -18,7 +18,7 @@ from typing import Any
 from media_peer import PT_PCMU, speech_payloads, tone_payload
 from test_core_call_path import dial, parent_of, sip_target
 from test_media import MEDIA_TIMEOUT_S, media, rtpengine_addr  # noqa: F401  (fixture)
-from test_screening import assert_bye_answered, wait_answered, wait_caller_answered
+from test_screening import assert_answered_by, assert_bye_answered, wait_answered, wait_caller_answered
 
 GREETING = ("Hi, you have reached the voicemail of John Smith. I am not available right now. "
             "Please leave your name and number after the tone.")
@@ -111,8 +111,7 @@ def test_a3_voicemail_safe_simring_drops_the_machine_and_connects_the_human(full
     wait_answered(human, timeout=15)
     bh.play_script(hello)
     ok = wait_caller_answered(uac, timeout=15)
-    tag = [m for m in human.sent() if m.code == 200][0].header("To").split("tag=")[-1]
-    assert ok.header("To").split("tag=")[-1] == tag
+    assert_answered_by(ok, human)
     a.set_remote(*rtpengine_addr(st, uac, "200"))
     a.start_audio()
     bh.start_audio()

@@ -55,6 +55,12 @@ def wait_caller_answered(uac: Any, timeout: float = 10) -> Any:
     raise AssertionError(f"the caller was never answered: {uac.describe()}")
 
 
+def assert_answered_by(reply: Any, uas: Any) -> None:
+    """The caller's 200 carries the To tag of `uas`'s own 200: that callee won."""
+    tag = [m for m in uas.sent() if m.code == 200][0].header("To").split("tag=")[-1]
+    assert reply.header("To").split("tag=")[-1] == tag, (reply.header("To"), tag)
+
+
 def assert_bye_answered(uas: Any, timeout: float = 15) -> None:
     """The callee got a BYE and answered it. uas_screened.xml then waits 1.5 s for the ACK of its branch's 487,
     which only a callee screened out while its branch was pending gets: sipp counts the wait's end as a failure."""
@@ -170,8 +176,7 @@ def test_c2_screening_app_that_hangs_up_lets_a_later_target_win(full_stack, sipp
     uac.assert_ok(timeout=20)
     reply = final_reply(uac)
     assert reply.code == 200 and reply.ts > t_bye, (reply.first_line, reply.ts, t_bye)
-    tag = [m for m in later.sent() if m.code == 200][0].header("To").split("tag=")[-1]
-    assert reply.header("To").split("tag=")[-1] == tag
+    assert_answered_by(reply, later)
     later.assert_ok(timeout=10)
     kids = child_sids(webhook, parent)
     assert statuses_of(webhook, kids[targets[0]["sipUri"]])[-2:] == ["in-progress", "completed"]
@@ -224,8 +229,7 @@ def test_c5_screened_out_then_accepted_answers_the_callers_invite(full_stack, si
     uac.assert_ok(timeout=20)
     reply = final_reply(uac)
     assert reply.code == 200 and reply.ts - bye.ts < 5, (reply.first_line, reply.ts - bye.ts)
-    tag = [m for m in won.sent() if m.code == 200][0].header("To").split("tag=")[-1]
-    assert reply.header("To").split("tag=")[-1] == tag
+    assert_answered_by(reply, won)
     assert_bye_answered(won)  # the caller's BYE
 
 
@@ -244,8 +248,7 @@ def test_c6_screened_phone_target_through_a_carrier_wins(full_stack, carrier_acc
     uac.assert_ok(timeout=20)
     reply = final_reply(uac)
     assert reply.code == 200, reply.first_line
-    tag = [m for m in won.sent() if m.code == 200][0].header("To").split("tag=")[-1]
-    assert reply.header("To").split("tag=")[-1] == tag
+    assert_answered_by(reply, won)
     assert webhook.snapshot(lambda r: r.path == f"/confirmHook/{called}"), "the confirmHook never ran"
     ringing.assert_ok(timeout=15)  # its CANCEL
     assert_bye_answered(won)  # the caller's BYE
