@@ -455,8 +455,10 @@ def app_file(path: str) -> Path:
 def start_haproxy() -> None:
     tmpl = (ROOT / "tests" / "e2e" / "haproxy-test.cfg.in").read_text()
     servers = "\n".join(f"    server dp{i + 1} {LO}:{ip} check" for i, (ip, _, _) in enumerate(DP))
+    event_servers = "\n".join(f"    server dp{i + 1} {LO}:{ip} track dialplane_internal/dp{i + 1}"
+                              for i, (ip, _, _) in enumerate(DP))
     cfg = tmpl.replace("@INTERNAL_PORT@", str(P["lb"])).replace("@STATS_PORT@", str(P["stats"])) \
-        .replace("@SERVERS@", servers)
+        .replace("@SERVERS@", servers).replace("@EVENT_SERVERS@", event_servers)
     cfg = cfg.replace("    option httplog\n", "    option httplog\n    option dontlog-normal\n")
     # the customer's app: static answers, so the app server never limits the benchmark
     cfg += f"""

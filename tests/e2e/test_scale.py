@@ -247,9 +247,11 @@ def start_haproxy(st: ScaleStack) -> None:
         return
     p = st.ports
     servers = "\n".join(f"    server dp{n} {LOOPBACK}:{i.internal} check" for n, i in st.instances.items())
+    event_servers = "\n".join(f"    server dp{n} {LOOPBACK}:{i.internal} track dialplane_internal/dp{n}"
+                              for n, i in st.instances.items())
     cfg = (HERE / "haproxy-test.cfg.in").read_text()
     for k, v in {"@INTERNAL_PORT@": str(p.dp_internal), "@STATS_PORT@": str(p.haproxy_stats),
-                 "@SERVERS@": servers}.items():
+                 "@SERVERS@": servers, "@EVENT_SERVERS@": event_servers}.items():
         cfg = cfg.replace(k, v)
     path = st.run_dir / "haproxy.cfg"
     path.write_text(cfg)
