@@ -153,11 +153,12 @@ run_ctest() {
 }
 
 # pytest on tests/e2e (or the files given) with its JUnit report as $1 and the label $2; adds to the counts.
+# The ten slowest tests are listed after the summary: CI's 30 minutes are mostly the build and these.
 run_e2e() {
   local xml=$1 label=$2
   shift 2
   timeout --signal=TERM --kill-after=30 "$E2E_TIMEOUT" \
-    "$PY" -m pytest "$@" -v -rfE -p no:cacheprovider --junitxml="$xml"
+    "$PY" -m pytest "$@" -v -rfE -p no:cacheprovider --durations=10 --junitxml="$xml"
   local rc=$? p f
   read -r p f < <(junit_counts "$xml")
   PASSED=$((PASSED + p))
