@@ -12,8 +12,9 @@
 #        SKIP_BUILD=1  SKIP_CTEST=1  SKIP_E2E=1  SKIP_STATIC=1  SKIP_FUZZ=1  FUZZ_SECONDS (6 per harness)
 #        SKIP_COMPOSE=1  SKIP_COMPLEXITY=1 (no clang-tidy cognitive-complexity check)
 #        SKIP_AMD=1: no answering-machine accuracy check (20 synthetic clips, ~10 s, scripts/amd-corpus/check-slice.sh)
-#        The complexity check and the fuzz smoke run at nice 19 beside the e2e suite, which mostly waits on SIP and
-#        RTP timers: they take the idle CPU, not the test's (the CI budget is 30 min on 2 cores).
+#        The complexity check, the fuzz smoke and the build of the ctest suites run at nice 19 beside the e2e suite,
+#        which mostly waits on SIP and RTP timers: they take the idle CPU, not the test's (the CI budget is 30 min
+#        on 2 cores). ctest runs after the e2e suites.
 #        E2E_TIMEOUT (1200 s, hard bound of the pytest run)
 #        COMPOSE_TIMEOUT (1080 s, hard bound of the compose test, which takes about 13 min from nothing on a busy
 #        2-vCPU machine and 1-2 min with its images built; it cleans up on TERM)
@@ -169,19 +170,30 @@ run_e2e() {
   fi
 }
 
+# cmake --build of the targets $2.. in $BUILD_DIR, its log as $1: progress lines shown, the first errors on failure.
+build_targets() {
+  local log=$1
+  shift
+  if ! cmake --build "$BUILD_DIR" -j"$JOBS" --target "$@" 2>&1 | tee "$log" | { grep -E '^\[ *[0-9]+%\] (Built target|Linking)|error' || true; }; then
+    echo "--- first errors ---" >&2
+    grep -E 'error' -A4 "$log" | head -60 >&2
+    return 1
+  fi
+}
+
 # ---- 1. build ---------------------------------------------------------------------------------------------
 BUILD_OK=1
+TESTS_BUILT=0   # step 4c
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   # One build, sanitized by default: every test then runs under ASan+UBSan, and CI compiles the service once
   # (two builds, plain and sanitized, no longer fit its 30 minutes). The compose test builds the image's optimised
-  # binary on its own and runs calls through it.
-  say "cmake configure + build ($BUILD_DIR: $BUILD_KIND, -j$JOBS)"
+  # binary on its own and runs calls through it. Only the service is built here: the e2e suite needs nothing
+  # else, and the test suites' build (about half of the CPU) runs beside it (step 4c).
+  say "cmake configure + build of the service ($BUILD_DIR: $BUILD_KIND, -j$JOBS)"
   if ! cmake -S . -B "$BUILD_DIR" "${BUILD_ARGS[@]}" 2>&1 | tail -5; then
     fail_step "cmake configure"
     BUILD_OK=0
-  elif ! cmake --build "$BUILD_DIR" -j"$JOBS" 2>&1 | tee "$OUT/build.log" | { grep -E '^\[ *[0-9]+%\] (Built target|Linking)|error' || true; }; then
-    echo "--- first errors ---" >&2
-    grep -E 'error' -A4 "$OUT/build.log" | head -60 >&2
+  elif ! build_targets "$OUT/build.log" dialplane; then
     fail_step "cmake build"
     BUILD_OK=0
   fi
@@ -200,18 +212,6 @@ if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   fi
 fi
 
-# ---- 3. ctest (unit + io) -------------------------------------------------------------------------------------
-if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
-  if ((BUILD_OK)); then
-    say "ctest (unit + app + io, $BUILD_KIND)"
-    start_test_services
-    run_ctest "$BUILD_DIR" "$OUT/ctest.xml"
-    stop_test_services
-  else
-    fail_step "ctest skipped: build failed"
-  fi
-fi
-
 # ---- 3a. answering-machine detector: accuracy floor on a 20-clip slice of the synthetic corpus (docs/amd.md) --------
 if [[ "${SKIP_AMD:-0}" != 1 ]]; then
   if ((BUILD_OK)); then
@@ -226,9 +226,9 @@ if [[ "${SKIP_STATIC:-0}" != 1 ]]; then
   if timeout 180 bash tests/static/check_deploy.sh; then PASSED=$((PASSED + 1)); else fail_step "deploy static checks"; fi
 fi
 
-# ---- 4a. cognitive complexity (no function in service/ above 25, .clang-tidy) and 4b. the fuzz smoke (every
-# libFuzzer harness for FUZZ_SECONDS from its seeds, tests/fuzz/README.md): started here at nice 19, they run
-# beside the e2e suite and are collected after it.
+# ---- 4a. cognitive complexity (no function in service/ above 25, .clang-tidy), 4b. the fuzz smoke (every
+# libFuzzer harness for FUZZ_SECONDS from its seeds, tests/fuzz/README.md) and 4c. the test suites' build for
+# step 6's ctest: started here at nice 19, they run beside the e2e suite and are collected after it.
 BG_PIDS=()
 BG_NAMES=()
 background() {  # name, command...: runs at nice 19, output to $OUT/<name>.log
@@ -265,6 +265,10 @@ fi
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   say "fuzz smoke (tests/fuzz, ${FUZZ_SECONDS:-6} s per harness, build-fuzz), in the background at nice 19"
   background fuzz fuzz_smoke
+fi
+if [[ "${SKIP_CTEST:-0}" != 1 ]] && ((BUILD_OK)); then
+  say "build of the test suites (unit_tests app_tests io_tests, $BUILD_KIND), in the background at nice 19"
+  background test-build build_targets "$OUT/test-build-full.log" unit_tests app_tests io_tests
 fi
 
 # ---- 5. e2e: the whole suite against this build's dialplane ------------------------------------------------------
@@ -304,14 +308,16 @@ if [[ "${SKIP_E2E:-0}" != 1 && "${SKIP_WEBRTC:-0}" != 1 ]]; then
   echo "WebRTC step: $((SECONDS - webrtc_start)) s"
 fi
 
-# ---- 4a/4b collected ------------------------------------------------------------------------------------------------
+# ---- 4a/4b/4c collected -------------------------------------------------------------------------------------------
 for k in "${!BG_PIDS[@]}"; do
   name=${BG_NAMES[$k]}
   wait "${BG_PIDS[$k]}"
   rc=$?
   say "$name (ran in the background): exit $rc"
   cat "$OUT/$name.log"
-  if [[ $name == fuzz ]]; then
+  if [[ $name == test-build ]]; then
+    if ((rc == 0)); then TESTS_BUILT=1; else fail_step "cmake build (test suites)"; fi
+  elif [[ $name == fuzz ]]; then
     PASSED=$((PASSED + $(grep -c '^ok fuzz ' "$OUT/fuzz.log")))
     while read -r _ what; do fail_step "$what"; done < <(grep '^FAILED ' "$OUT/fuzz.log")
   elif ((rc == 0)); then
@@ -321,7 +327,19 @@ for k in "${!BG_PIDS[@]}"; do
   fi
 done
 
-# ---- 6. docker-compose stack: images built, stack up, calls through both replicas and through one --------------------
+# ---- 6. ctest (unit + app + io), once 4c has built them --------------------------------------------------------------
+if [[ "${SKIP_CTEST:-0}" != 1 ]]; then
+  if ((TESTS_BUILT)); then
+    say "ctest (unit + app + io, $BUILD_KIND)"
+    start_test_services
+    run_ctest "$BUILD_DIR" "$OUT/ctest.xml"
+    stop_test_services
+  elif ((!BUILD_OK)); then
+    fail_step "ctest skipped: build failed"
+  fi
+fi
+
+# ---- 7. docker-compose stack: images built, stack up, calls through both replicas and through one --------------------
 if [[ "${SKIP_COMPOSE:-0}" != 1 ]]; then
   say "docker-compose stack, built and run (tests/compose/test_compose.sh)"
   timeout --signal=TERM --kill-after=60 "$COMPOSE_TIMEOUT" bash tests/compose/test_compose.sh
